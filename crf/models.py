@@ -1,0 +1,1 @@
+"""Tables of the crf app (built by a later issue)."""

@@ -1,0 +1,1 @@
+"""Tables of the outcomes app (built by a later issue)."""

@@ -1,0 +1,5 @@
+"""PERFORM trial platform: project package and trial core (sites, participants, roles)."""
+
+from perform.celery import app as celery_app
+
+__all__ = ("celery_app",)

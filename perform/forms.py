@@ -1,0 +1,249 @@
+"""Input shape and field validation for the trial-core pages (crispy, Bootstrap 5)."""
+
+import datetime
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Fieldset, Layout, Submit
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import PasswordResetForm
+from django.template import loader
+from django.utils import timezone
+
+from perform.models import EligibilityCriterion, FractureStatus, Participant, Sex
+
+YES_NO_UNKNOWN = [("yes", "Yes"), ("no", "No"), ("", "Not yet known")]
+_ANSWER_FROM_CHOICE = {"yes": True, "no": False, "": None}
+_CHOICE_FROM_ANSWER = {True: "yes", False: "no", None: ""}
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+def _not_in_future(value: datetime.date) -> datetime.date:
+    if value and value > timezone.localdate():
+        raise forms.ValidationError("The date cannot be in the future.")
+    return value
+
+
+class ScreeningForm(forms.Form):
+    """PROTOCOL §7.1: screening and eligibility. One radio field per criterion."""
+
+    site = forms.ModelChoiceField(queryset=None, empty_label=None)
+    screening_date = forms.DateField(widget=DateInput)
+    age_at_screening = forms.IntegerField(label="Age (years)", min_value=0, max_value=120)
+    year_of_birth = forms.IntegerField(
+        required=False, min_value=1900, help_text="Optional; the age is what counts."
+    )
+    sex = forms.ChoiceField(choices=Sex.choices)
+    fracture_status = forms.ChoiceField(
+        choices=[("", "Not yet known"), *FractureStatus.choices],
+        required=False,
+        help_text="Stratification factor for randomization.",
+    )
+    screening_notes = forms.CharField(
+        label="Other reasons / notes", widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
+
+    def __init__(self, *args, sites, criteria, participant=None, require_reason=False,
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        self.criteria = list(criteria)
+        self.fields["site"].queryset = sites
+        if participant is not None:
+            # The site of an existing participant never changes.
+            del self.fields["site"]
+        elif sites.count() == 1:
+            self.fields["site"].initial = sites.first()
+        self.fields["screening_date"].initial = timezone.localdate()
+        for criterion in self.criteria:
+            self.fields[self.field_name(criterion)] = forms.ChoiceField(
+                label=criterion.text,
+                choices=YES_NO_UNKNOWN,
+                widget=forms.RadioSelect(attrs={"class": "form-check-inline"}),
+                required=False,
+            )
+        if require_reason:
+            self.fields["reason"] = forms.CharField(
+                label="Reason for change",
+                widget=forms.Textarea(attrs={"rows": 2}),
+                help_text="Required: this record has been saved before.",
+            )
+        self.helper = FormHelper()
+        self.helper.form_id = "screening-form"
+        inclusion = [
+            self.field_name(c) for c in self.criteria if c.kind == c.Kind.INCLUSION
+        ]
+        exclusion = [
+            self.field_name(c) for c in self.criteria if c.kind == c.Kind.EXCLUSION
+        ]
+        patient = [
+            f
+            for f in ("site", "screening_date", "age_at_screening", "year_of_birth", "sex",
+                      "fracture_status")
+            if f in self.fields
+        ]
+        tail = ["screening_notes"] + (["reason"] if require_reason else [])
+        self.helper.layout = Layout(
+            Fieldset("Patient", *patient),
+            Fieldset("Inclusion criteria (answer yes if met)", *inclusion),
+            Fieldset("Exclusion criteria (answer yes if present)", *exclusion),
+            Fieldset("", *tail),
+            Submit("submit", "Save screening", css_id="save-screening"),
+        )
+        if participant is not None and not self.is_bound:
+            answers = {
+                a.criterion.code: a.answer for a in participant.eligibility_answers.all()
+            }
+            for criterion in self.criteria:
+                self.initial[self.field_name(criterion)] = _CHOICE_FROM_ANSWER[
+                    answers.get(criterion.code)
+                ]
+            for name in ("screening_date", "age_at_screening", "year_of_birth", "sex",
+                         "fracture_status", "screening_notes"):
+                self.initial[name] = getattr(participant, name)
+
+    @staticmethod
+    def field_name(criterion: EligibilityCriterion) -> str:
+        return f"criterion_{criterion.code}"
+
+    def clean_screening_date(self):
+        return _not_in_future(self.cleaned_data["screening_date"])
+
+    def clean(self):
+        cleaned = super().clean()
+        age = cleaned.get("age_at_screening")
+        yob = cleaned.get("year_of_birth")
+        screened = cleaned.get("screening_date")
+        if age is not None and yob and screened:
+            implied = screened.year - yob
+            if abs(implied - age) > 1:
+                self.add_error(
+                    "year_of_birth",
+                    f"Year of birth {yob} gives age {implied - 1}–{implied} at screening, "
+                    f"not {age}.",
+                )
+        if yob and screened and yob > screened.year:
+            self.add_error("year_of_birth", "Year of birth is after the screening date.")
+        min_age = settings.TRIAL["MIN_AGE"]
+        age_field = self.field_name_for_code("age_adult")
+        if (
+            age is not None
+            and age < min_age
+            and age_field
+            and cleaned.get(age_field) == "yes"
+        ):
+            self.add_error(
+                age_field, f"The age entered is {age}: this criterion cannot be met."
+            )
+        return cleaned
+
+    def field_name_for_code(self, code: str) -> str | None:
+        for criterion in self.criteria:
+            if criterion.code == code:
+                return self.field_name(criterion)
+        return None
+
+    def answers(self) -> dict[str, bool | None]:
+        return {
+            c.code: _ANSWER_FROM_CHOICE[self.cleaned_data.get(self.field_name(c), "")]
+            for c in self.criteria
+        }
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "screening_date": data["screening_date"],
+            "age_at_screening": data["age_at_screening"],
+            "year_of_birth": data.get("year_of_birth"),
+            "sex": data["sex"],
+            "fracture_status": data.get("fracture_status") or "",
+            "screening_notes": data.get("screening_notes") or "",
+            "answers": self.answers(),
+        }
+
+
+class ConsentForm(forms.Form):
+    """PROTOCOL §7.2."""
+
+    decision_date = forms.DateField(label="Date of consent", widget=DateInput)
+    form_version = forms.CharField(label="Consent form version", max_length=40)
+    obtained_by = forms.CharField(label="Consent obtained by", max_length=200)
+
+    def __init__(self, *args, participant: Participant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.participant = participant
+        self.fields["decision_date"].initial = timezone.localdate()
+        self.helper = FormHelper()
+        self.helper.form_id = "consent-form"
+        self.helper.add_input(Submit("submit", "Record consent", css_id="save-consent"))
+
+    def clean_decision_date(self):
+        value = _not_in_future(self.cleaned_data["decision_date"])
+        if value < self.participant.screening_date:
+            raise forms.ValidationError(
+                f"The date cannot be before screening "
+                f"({self.participant.screening_date:%d %b %Y})."
+            )
+        return value
+
+
+class DeclineForm(ConsentForm):
+    """The patient was eligible but declined to take part."""
+
+    form_version = None
+    reason = forms.CharField(
+        label="Reason given (if any)", widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["decision_date"].label = "Date declined"
+        self.fields["obtained_by"].label = "Discussed with patient by"
+        self.helper = FormHelper()
+        self.helper.form_id = "decline-form"
+        self.helper.add_input(
+            Submit("submit", "Record decline", css_class="btn-warning", css_id="save-decline")
+        )
+
+
+class ParticipantFilterForm(forms.Form):
+    """GET filters on the site dashboard."""
+
+    q = forms.CharField(label="Study ID", required=False)
+    site = forms.ChoiceField(required=False)
+    status = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, sites, statuses, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].choices = [("", "All sites")] + [
+            (s.code, s.code) for s in sites
+        ]
+        self.fields["status"].choices = [("", "Any status"), *statuses]
+        self.helper = FormHelper()
+        self.helper.form_method = "get"
+        self.helper.form_class = "row row-cols-lg-auto g-2 align-items-end"
+        self.helper.form_id = "participant-filter"
+        self.helper.add_input(Submit("", "Filter", css_class="btn-secondary"))
+
+
+class TaskPasswordResetForm(PasswordResetForm):
+    """Password reset whose e-mail is sent by a Celery worker after commit."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email,
+                  to_email, html_email_template_name=None):
+        from perform.tasks import email_send_on_commit
+
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        body = loader.render_to_string(email_template_name, context)
+        html = (
+            loader.render_to_string(html_email_template_name, context)
+            if html_email_template_name
+            else None
+        )
+        email_send_on_commit(
+            subject=subject, body=body, to=[to_email], html=html, from_email=from_email
+        )

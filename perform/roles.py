@@ -1,0 +1,86 @@
+"""PROTOCOL §2 roles as Django groups, and the permissions each one holds.
+
+This table is the single statement of who may do what. A data migration
+creates the groups; ``roles_sync`` (run after every ``migrate``) makes each
+group's permissions equal to this table, so later apps add their permissions
+here and nowhere else.
+"""
+
+SITE_COORDINATOR = "Site coordinator"
+SITE_INVESTIGATOR = "Site investigator"
+DATA_MANAGER = "Data manager"
+RANDOMIZER = "Randomizer"
+STATISTICIAN = "Statistician"
+DSMB_MEMBER = "DSMB member"
+ADMINISTRATOR = "Administrator"
+
+_SITE_STAFF = [
+    "perform.view_site",
+    "perform.view_participant",
+    "perform.screen_participant",
+]
+_METHODS_CENTRE = [
+    "perform.view_site",
+    "perform.view_participant",
+    "perform.view_all_sites",
+    "perform.view_screening_summary",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    SITE_COORDINATOR: [*_SITE_STAFF],
+    SITE_INVESTIGATOR: [*_SITE_STAFF],
+    DATA_MANAGER: [
+        *_METHODS_CENTRE,
+        "perform.add_site",
+        "perform.change_site",
+        "perform.view_user",
+        "perform.add_user",
+        "perform.change_user",
+        "perform.view_sitemembership",
+        "perform.add_sitemembership",
+        "perform.change_sitemembership",
+        "perform.delete_sitemembership",
+        "perform.view_eligibilitycriterion",
+    ],
+    RANDOMIZER: [*_METHODS_CENTRE],
+    STATISTICIAN: [*_METHODS_CENTRE],
+    DSMB_MEMBER: [],
+    ADMINISTRATOR: [
+        "perform.view_site",
+        "perform.add_site",
+        "perform.change_site",
+        "perform.view_user",
+        "perform.add_user",
+        "perform.change_user",
+        "perform.view_sitemembership",
+        "perform.add_sitemembership",
+        "perform.change_sitemembership",
+        "perform.delete_sitemembership",
+        "perform.view_eligibilitycriterion",
+        "perform.add_eligibilitycriterion",
+        "perform.change_eligibilitycriterion",
+        "auth.view_group",
+    ],
+}
+
+# Roles whose members work at sites and must be linked to at least one.
+SITE_ROLES = {SITE_COORDINATOR, SITE_INVESTIGATOR}
+
+
+def roles_sync(*, group_model, permission_model) -> None:
+    """Create every role group and set its permissions to ``ROLE_PERMISSIONS``.
+
+    Permissions that do not exist yet (their app has not migrated) are skipped;
+    the post-migrate run after the last migration completes the set.
+    """
+    for role, perm_names in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        wanted = []
+        for name in perm_names:
+            app_label, codename = name.split(".")
+            wanted.extend(
+                permission_model.objects.filter(
+                    content_type__app_label=app_label, codename=codename
+                )
+            )
+        group.permissions.set(wanted)

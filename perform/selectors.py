@@ -1,0 +1,281 @@
+"""Reads of trial data. The single, site-scoped door to participant data.
+
+Every view, API endpoint, export and report that touches participant-level
+data starts from ``participants_for(user)`` (or ``sites_for(user)``); nothing
+else filters by site. A user sees:
+
+* every site, if they hold ``perform.view_all_sites`` (Methods Centre);
+* the sites they are linked to, if they hold ``perform.view_participant``;
+* nothing otherwise (DSMB members, users with no role, anonymous).
+
+Objects outside that scope answer 404, never 403, so their existence is not
+revealed (PROTOCOL §2).
+"""
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from pghistory.models import Events
+
+from perform.models import (
+    ConsentRecord,
+    EligibilityAnswer,
+    EligibilityCriterion,
+    Participant,
+    ParticipantStatus,
+    ParticipantStatusChange,
+    Site,
+    User,
+)
+
+
+def user_sees_all_sites(user) -> bool:
+    return bool(user.is_authenticated and user.has_perm("perform.view_all_sites"))
+
+
+def sites_for(user) -> QuerySet[Site]:
+    """Sites whose participants ``user`` may see."""
+    if not (user.is_authenticated and user.is_active):
+        return Site.objects.none()
+    if not user.has_perm("perform.view_participant"):
+        return Site.objects.none()
+    if user_sees_all_sites(user):
+        return Site.objects.all()
+    return Site.objects.filter(memberships__user=user)
+
+
+def screening_sites_for(user) -> QuerySet[Site]:
+    """Active sites at which ``user`` may screen new patients."""
+    if not user.has_perm("perform.screen_participant"):
+        return Site.objects.none()
+    return sites_for(user).filter(is_active=True)
+
+
+def participants_for(user) -> QuerySet[Participant]:
+    """Participants ``user`` may see: the root of every participant query."""
+    return Participant.objects.filter(site__in=sites_for(user)).select_related("site")
+
+
+def participant_get(*, user, study_id: str) -> Participant:
+    """One participant in ``user``'s scope, or 404."""
+    return get_object_or_404(participants_for(user), study_id=study_id)
+
+
+def participant_list(
+    *,
+    user,
+    site_code: str | None = None,
+    status: str | None = None,
+    search: str | None = None,
+) -> QuerySet[Participant]:
+    """The dashboard list, filtered; newest screening first."""
+    qs = participants_for(user)
+    if site_code:
+        qs = qs.filter(site__code=site_code.upper())
+    if status:
+        qs = qs.filter(status=status)
+    if search:
+        qs = qs.filter(study_id__icontains=search.strip())
+    return qs.order_by("-screening_date", "-id")
+
+
+def participant_detail(*, user, study_id: str) -> Participant:
+    """A participant with answers, consents and status history prefetched."""
+    qs = participants_for(user).prefetch_related(
+        Prefetch(
+            "eligibility_answers",
+            queryset=EligibilityAnswer.objects.select_related("criterion"),
+        ),
+        Prefetch(
+            "status_changes",
+            queryset=ParticipantStatusChange.objects.select_related("changed_by"),
+        ),
+        Prefetch("consents", queryset=ConsentRecord.objects.select_related("recorded_by")),
+    )
+    return get_object_or_404(qs, study_id=study_id)
+
+
+def criteria_active() -> list[EligibilityCriterion]:
+    return list(EligibilityCriterion.objects.filter(is_active=True))
+
+
+def participant_answers(participant: Participant) -> dict[str, bool | None]:
+    return {a.criterion.code: a.answer for a in participant.eligibility_answers.all()}
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audited change, ready to show: who, when, what, old → new, why."""
+
+    at: Any
+    username: str
+    action: str
+    model: str
+    object_id: str
+    changes: list[tuple[str, Any, Any]]
+    reason: str
+
+
+_HIDDEN_AUDIT_FIELDS = {"id", "participant", "participant_id", "password"}
+
+
+def participant_audit_history(participant: Participant) -> list[AuditEntry]:
+    """Every audited change to the participant and the rows that hang off it.
+
+    ``participant`` must come from ``participants_for`` (the caller is in scope).
+    """
+    events = (
+        Events.objects.references(participant)
+        .order_by("pgh_created_at", "pgh_id")
+        .values(
+            "pgh_created_at",
+            "pgh_label",
+            "pgh_model",
+            "pgh_obj_id",
+            "pgh_data",
+            "pgh_diff",
+            "pgh_context",
+        )
+    )
+    user_ids = set()
+    rows = list(events)
+    for row in rows:
+        ctx = row["pgh_context"] or {}
+        if ctx.get("user"):
+            user_ids.add(ctx["user"])
+    usernames = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "username"))
+    entries = []
+    for row in rows:
+        ctx = row["pgh_context"] or {}
+        label = row["pgh_label"]
+        if label == "update" and row["pgh_diff"]:
+            changes = [
+                (name, old_new[0], old_new[1])
+                for name, old_new in sorted(row["pgh_diff"].items())
+                if name not in _HIDDEN_AUDIT_FIELDS
+            ]
+        else:
+            data = row["pgh_data"] or {}
+            changes = [
+                (name, None, value) if label == "insert" else (name, value, None)
+                for name, value in sorted(data.items())
+                if name not in _HIDDEN_AUDIT_FIELDS
+            ]
+        username = ctx.get("username") or usernames.get(ctx.get("user")) or "system"
+        entries.append(
+            AuditEntry(
+                at=row["pgh_created_at"],
+                username=username,
+                action=label,
+                model=row["pgh_model"].split(".")[-1].removesuffix("Event"),
+                object_id=row["pgh_obj_id"] or "",
+                changes=changes,
+                reason=ctx.get("reason", ""),
+            )
+        )
+    return entries
+
+
+# Statuses a participant passes through on the way to later ones; used to count
+# "ever reached" for the CONSORT flow from the current status alone.
+_REACHED_CONSENT = {
+    ParticipantStatus.CONSENTED,
+    ParticipantStatus.RANDOMIZED,
+    ParticipantStatus.WITHDRAWN,
+    ParticipantStatus.LOST_TO_FOLLOW_UP,
+    ParticipantStatus.DIED,
+    ParticipantStatus.COMPLETED,
+}
+_REACHED_RANDOMIZATION = _REACHED_CONSENT - {ParticipantStatus.CONSENTED}
+
+
+@dataclass(frozen=True)
+class ScreeningSummary:
+    screened: int
+    pending: int
+    ineligible: int
+    eligible: int
+    declined: int
+    awaiting_consent: int
+    consented: int
+    awaiting_randomization: int
+    randomized: int
+    by_status: dict[str, int]
+    ineligibility_reasons: list[tuple[str, int]]
+    by_site: list[dict]
+
+
+def screening_summary(*, user) -> ScreeningSummary:
+    """CONSORT-style counts of the screening log in ``user``'s scope.
+
+    A consented participant may later be withdrawn etc.; the flow counts each
+    participant at every stage they have passed.
+    """
+    scoped = participants_for(user)
+    by_status = dict(
+        scoped.order_by().values_list("status").annotate(n=Count("id")).values_list(
+            "status", "n"
+        )
+    )
+
+    def total(statuses):
+        return sum(by_status.get(s, 0) for s in statuses)
+
+    screened = sum(by_status.values())
+    consented = total(_REACHED_CONSENT)
+    randomized = total(_REACHED_RANDOMIZATION)
+    declined = by_status.get(ParticipantStatus.DECLINED, 0)
+    ineligible = by_status.get(ParticipantStatus.INELIGIBLE, 0)
+    pending = by_status.get(ParticipantStatus.SCREENED, 0)
+
+    reasons = Counter()
+    unmet_answers = (
+        EligibilityAnswer.objects.filter(
+            participant__in=scoped.filter(status=ParticipantStatus.INELIGIBLE)
+        )
+        .filter(
+            Q(criterion__kind=EligibilityCriterion.Kind.INCLUSION, answer=False)
+            | Q(criterion__kind=EligibilityCriterion.Kind.EXCLUSION, answer=True)
+        )
+        .values_list("criterion__text")
+        .annotate(n=Count("id"))
+    )
+    for text, n in unmet_answers:
+        reasons[text] += n
+
+    site_rows = (
+        sites_for(user)
+        .annotate(
+            screened=Count("participants"),
+            ineligible=Count(
+                "participants", filter=Q(participants__status=ParticipantStatus.INELIGIBLE)
+            ),
+            declined=Count(
+                "participants", filter=Q(participants__status=ParticipantStatus.DECLINED)
+            ),
+            randomized=Count(
+                "participants",
+                filter=Q(participants__status__in=list(_REACHED_RANDOMIZATION)),
+            ),
+        )
+        .values("code", "name", "target_enrolment", "screened", "ineligible", "declined",
+                "randomized")
+        .order_by("code")
+    )
+    return ScreeningSummary(
+        screened=screened,
+        pending=pending,
+        ineligible=ineligible,
+        eligible=screened - pending - ineligible,
+        declined=declined,
+        awaiting_consent=by_status.get(ParticipantStatus.ELIGIBLE, 0),
+        consented=consented,
+        awaiting_randomization=by_status.get(ParticipantStatus.CONSENTED, 0),
+        randomized=randomized,
+        by_status=by_status,
+        ineligibility_reasons=reasons.most_common(),
+        by_site=list(site_rows),
+    )

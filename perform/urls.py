@@ -1,0 +1,45 @@
+"""Top-level URLconf. Every page requires login (LoginRequiredMiddleware) unless
+its view is marked ``login_not_required``."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from perform import views
+from perform.forms import TaskPasswordResetForm
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz/", views.healthz, name="healthz"),
+    path("participants/", views.participant_list, name="participant_list"),
+    path("participants/screen/", views.participant_screen, name="participant_screen"),
+    path(
+        "participants/<str:study_id>/",
+        views.participant_detail,
+        name="participant_detail",
+    ),
+    path(
+        "participants/<str:study_id>/screening/",
+        views.participant_screening_edit,
+        name="participant_screening_edit",
+    ),
+    path(
+        "participants/<str:study_id>/consent/",
+        views.participant_consent,
+        name="participant_consent",
+    ),
+    path(
+        "participants/<str:study_id>/decline/",
+        views.participant_decline,
+        name="participant_decline",
+    ),
+    path("screening/summary/", views.screening_summary, name="screening_summary"),
+    path(
+        "accounts/password_reset/",
+        auth_views.PasswordResetView.as_view(form_class=TaskPasswordResetForm),
+        name="password_reset",
+    ),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("api/v1/", include("perform.api_urls")),
+    path("admin/", admin.site.urls),
+]

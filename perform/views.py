@@ -1,0 +1,211 @@
+"""Trial-core pages: bind a form, call a service, render or redirect.
+
+Permissions are checked here (403 for a missing role), site scope in the
+selectors (404 for another site's participant).
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from perform import selectors, services
+from perform.exceptions import TrialError
+from perform.forms import ConsentForm, DeclineForm, ParticipantFilterForm, ScreeningForm
+from perform.models import ParticipantStatus
+
+PAGE_SIZE = 25
+
+
+def _apply_trial_error(form, error: TrialError) -> None:
+    """Show a domain error next to its field, or at the top of the form."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+@require_GET
+def home(request):
+    """Send each role to its first page; users with no trial pages see a notice."""
+    user = request.user
+    if user.has_perm("perform.view_participant"):
+        return redirect("participant_list")
+    return render(request, "perform/home.html")
+
+
+@login_not_required
+@require_GET
+def healthz(request):
+    """Liveness for load balancers and docker: the database answers."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+@permission_required("perform.view_participant", raise_exception=True)
+def participant_list(request):
+    sites = selectors.sites_for(request.user)
+    filters = ParticipantFilterForm(
+        request.GET or None, sites=sites, statuses=ParticipantStatus.choices
+    )
+    criteria = filters.cleaned_data if filters.is_valid() else {}
+    participants = selectors.participant_list(
+        user=request.user,
+        site_code=criteria.get("site"),
+        status=criteria.get("status"),
+        search=criteria.get("q"),
+    )
+    page = Paginator(participants, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "perform/participant_list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "query": query.urlencode(),
+            "can_screen": request.user.has_perm("perform.screen_participant"),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("perform.screen_participant", raise_exception=True)
+def participant_screen(request):
+    sites = selectors.screening_sites_for(request.user)
+    if not sites.exists():
+        raise PermissionDenied("You are not linked to an active site.")
+    form = ScreeningForm(
+        request.POST or None, sites=sites, criteria=selectors.criteria_active()
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            participant = services.participant_screen(
+                actor=request.user, site=form.cleaned_data["site"], **form.service_kwargs()
+            )
+        except TrialError as error:
+            _apply_trial_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"Screened as {participant.study_id}: "
+                f"{participant.get_status_display().lower()}.",
+            )
+            return redirect("participant_detail", study_id=participant.study_id)
+    return render(request, "perform/screening_form.html", {"form": form, "title": "Screen a patient"})
+
+
+@require_GET
+@permission_required("perform.view_participant", raise_exception=True)
+def participant_detail(request, study_id):
+    participant = selectors.participant_detail(user=request.user, study_id=study_id)
+    answers = {a.criterion_id: a.answer for a in participant.eligibility_answers.all()}
+    checklist = [
+        (criterion, answers.get(criterion.pk), criterion.is_met_by(answers.get(criterion.pk)))
+        for criterion in selectors.criteria_active()
+    ]
+    can_screen = request.user.has_perm("perform.screen_participant")
+    return render(
+        request,
+        "perform/participant_detail.html",
+        {
+            "participant": participant,
+            "checklist": checklist,
+            "audit": selectors.participant_audit_history(participant),
+            "can_edit_screening": can_screen
+            and participant.status in services.SCREENING_EDITABLE,
+            "can_consent": can_screen
+            and participant.status in {ParticipantStatus.ELIGIBLE, ParticipantStatus.DECLINED},
+            "can_decline": can_screen and participant.status == ParticipantStatus.ELIGIBLE,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("perform.screen_participant", raise_exception=True)
+def participant_screening_edit(request, study_id):
+    participant = selectors.participant_detail(user=request.user, study_id=study_id)
+    form = ScreeningForm(
+        request.POST or None,
+        sites=selectors.screening_sites_for(request.user),
+        criteria=selectors.criteria_active(),
+        participant=participant,
+        require_reason=True,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.participant_screening_update(
+                actor=request.user,
+                participant=participant,
+                reason=form.cleaned_data["reason"],
+                **form.service_kwargs(),
+            )
+        except TrialError as error:
+            _apply_trial_error(form, error)
+        else:
+            messages.success(request, f"Screening record of {study_id} updated.")
+            return redirect("participant_detail", study_id=study_id)
+    return render(
+        request,
+        "perform/screening_form.html",
+        {"form": form, "participant": participant, "title": f"Edit screening of {study_id}"},
+    )
+
+
+def _decision_view(request, study_id, *, form_class, service, template_title, done):
+    participant = selectors.participant_get(user=request.user, study_id=study_id)
+    form = form_class(request.POST or None, participant=participant)
+    if request.method == "POST" and form.is_valid():
+        try:
+            service(actor=request.user, participant=participant, **form.cleaned_data)
+        except TrialError as error:
+            _apply_trial_error(form, error)
+        else:
+            messages.success(request, done.format(study_id=study_id))
+            return redirect("participant_detail", study_id=study_id)
+    return render(
+        request,
+        "perform/decision_form.html",
+        {"form": form, "participant": participant, "title": template_title},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("perform.screen_participant", raise_exception=True)
+def participant_consent(request, study_id):
+    return _decision_view(
+        request,
+        study_id,
+        form_class=ConsentForm,
+        service=services.participant_consent_record,
+        template_title="Record consent",
+        done="Consent recorded for {study_id}.",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("perform.screen_participant", raise_exception=True)
+def participant_decline(request, study_id):
+    return _decision_view(
+        request,
+        study_id,
+        form_class=DeclineForm,
+        service=services.participant_decline_record,
+        template_title="Record that the patient declined",
+        done="Decline recorded for {study_id}.",
+    )
+
+
+@require_GET
+@permission_required("perform.view_screening_summary", raise_exception=True)
+def screening_summary(request):
+    return render(
+        request,
+        "perform/screening_summary.html",
+        {"summary": selectors.screening_summary(user=request.user)},
+    )

@@ -1,0 +1,1 @@
+"""Tables of the randomization app (built by a later issue)."""

@@ -1,0 +1,75 @@
+"""Shared fixtures: two sites and one user per PROTOCOL §2 role."""
+
+import datetime
+
+import pytest
+
+from perform import roles, services
+from perform.models import EligibilityCriterion
+from tests.factories import PASSWORD, SiteFactory, user_with_role
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def site_a(db):
+    return SiteFactory(code="TOR", name="Toronto General", time_zone="America/Toronto")
+
+
+@pytest.fixture
+def site_b(db):
+    return SiteFactory(code="HAM", name="Hamburg-Eppendorf", country="Germany",
+                       time_zone="Europe/Berlin")
+
+
+@pytest.fixture
+def users(db, site_a, site_b):
+    """One user per role; site staff at site A, ``coordinator2`` at site B."""
+    result = {
+        "coordinator": user_with_role(roles.SITE_COORDINATOR, username="coordinator",
+                                      sites=[site_a]),
+        "coordinator2": user_with_role(roles.SITE_COORDINATOR, username="coordinator2",
+                                       sites=[site_b]),
+        "investigator": user_with_role(roles.SITE_INVESTIGATOR, username="investigator",
+                                       sites=[site_a]),
+        "datamanager": user_with_role(roles.DATA_MANAGER, username="datamanager"),
+        "randomizer": user_with_role(roles.RANDOMIZER, username="randomizer"),
+        "statistician": user_with_role(roles.STATISTICIAN, username="statistician"),
+        "dsmb": user_with_role(roles.DSMB_MEMBER, username="dsmb"),
+        "admin": user_with_role(roles.ADMINISTRATOR, username="admin"),
+    }
+    result["datamanager"].is_staff = True
+    result["datamanager"].save()
+    result["admin"].is_staff = True
+    result["admin"].is_superuser = True
+    result["admin"].save()
+    return result
+
+
+def eligible_answers() -> dict[str, bool]:
+    """Checklist answers that make a patient eligible."""
+    return {
+        c.code: c.kind == EligibilityCriterion.Kind.INCLUSION
+        for c in EligibilityCriterion.objects.filter(is_active=True)
+    }
+
+
+@pytest.fixture
+def screen(db):
+    """Screen a patient through the service: ``screen(actor, site, **overrides)``."""
+
+    def _screen(actor, site, **overrides):
+        kwargs = {
+            "screening_date": datetime.date.today() - datetime.timedelta(days=1),
+            "age_at_screening": 64,
+            "sex": "female",
+            "fracture_status": "impending",
+            "answers": eligible_answers(),
+        }
+        kwargs.update(overrides)
+        return services.participant_screen(actor=actor, site=site, **kwargs)
+
+    return _screen

@@ -1,0 +1,65 @@
+"""factory_boy factories for the trial core."""
+
+import datetime
+
+import factory
+from django.contrib.auth.models import Group
+
+from perform import roles
+from perform.models import Site, SiteMembership, User
+
+PASSWORD = "correct-horse-battery-9"
+
+
+class SiteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Site
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: "".join(chr(65 + (n // 26**i) % 26) for i in (2, 1, 0)))
+    name = factory.LazyAttribute(lambda o: f"{o.code} University Hospital")
+    country = "Canada"
+    time_zone = "America/Toronto"
+    activation_date = datetime.date(2025, 2, 1)
+    target_enrolment = 20
+    is_active = True
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.org")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def role(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.groups.add(Group.objects.get(name=extracted))
+            obj.save()
+
+    @factory.post_generation
+    def sites(obj, create, extracted, **kwargs):
+        if create and extracted:
+            for site in extracted:
+                SiteMembership.objects.get_or_create(user=obj, site=site)
+        if create:
+            obj.save()
+
+
+def user_with_role(role: str, *, username: str, sites=()) -> User:
+    return UserFactory(username=username, role=role, sites=list(sites))
+
+
+ALL_ROLES = [
+    roles.SITE_COORDINATOR,
+    roles.SITE_INVESTIGATOR,
+    roles.DATA_MANAGER,
+    roles.RANDOMIZER,
+    roles.STATISTICIAN,
+    roles.DSMB_MEMBER,
+    roles.ADMINISTRATOR,
+]

@@ -1,0 +1,41 @@
+import datetime
+
+import pytest
+
+from perform import services
+from perform.models import ParticipantStatus
+from perform.selectors import participant_audit_history, participants_for
+from tests.conftest import eligible_answers
+
+
+@pytest.mark.django_db
+def test_screening_issues_sequential_study_ids_and_sets_eligibility(users, site_a, screen):
+    first = screen(users["coordinator"], site_a)
+    answers = eligible_answers() | {"primary_bone_sarcoma": True}
+    second = screen(users["coordinator"], site_a, answers=answers)
+    assert first.study_id == "PRF-TOR-0001"
+    assert second.study_id == "PRF-TOR-0002"
+    assert first.status == ParticipantStatus.ELIGIBLE
+    assert second.status == ParticipantStatus.INELIGIBLE
+    assert list(participants_for(users["coordinator2"])) == []
+
+
+@pytest.mark.django_db
+def test_audit_history_has_user_and_reason(users, site_a, screen):
+    participant = screen(users["coordinator"], site_a)
+    services.participant_screening_update(
+        actor=users["coordinator"], participant=participant, reason="typo in age",
+        screening_date=participant.screening_date, age_at_screening=66, sex="female",
+        answers=eligible_answers(),
+    )
+    entries = participant_audit_history(participant)
+    age_changes = [
+        e for e in entries if any(name == "age_at_screening" for name, _, _ in e.changes)
+        and e.action == "update"
+    ]
+    assert age_changes, entries
+    change = age_changes[0]
+    assert change.username == "coordinator"
+    assert change.reason == "typo in age"
+    assert ("age_at_screening", 64, 66) in change.changes
+    assert datetime.date.today()
