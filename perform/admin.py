@@ -18,6 +18,7 @@ from perform.models import (
     SiteMembership,
     User,
 )
+from perform.selectors import participants_for
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -65,18 +66,31 @@ class EligibilityCriterionAdmin(admin.ModelAdmin):
         return False
 
 
+class ParticipantScopedAdmin(ReadOnlyAdmin):
+    """Read-only, and only the participants the user may see (the selector)."""
+
+    participant_path = "participant"
+
+    def get_queryset(self, request):
+        scope = participants_for(request.user)
+        return super().get_queryset(request).filter(**{f"{self.participant_path}__in": scope})
+
+
 @admin.register(Participant)
-class ParticipantAdmin(ReadOnlyAdmin):
+class ParticipantAdmin(ParticipantScopedAdmin):
     list_display = ["study_id", "site", "status", "screening_date"]
     list_filter = ["status", "site"]
     search_fields = ["study_id"]
 
+    def get_queryset(self, request):
+        return participants_for(request.user)
+
 
 @admin.register(ParticipantStatusChange)
-class ParticipantStatusChangeAdmin(ReadOnlyAdmin):
+class ParticipantStatusChangeAdmin(ParticipantScopedAdmin):
     list_display = ["participant", "from_status", "to_status", "changed_at", "changed_by"]
 
 
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(ReadOnlyAdmin):
+class ConsentRecordAdmin(ParticipantScopedAdmin):
     list_display = ["participant", "decision", "decision_date", "form_version"]

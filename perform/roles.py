@@ -60,8 +60,29 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "perform.add_eligibilitycriterion",
         "perform.change_eligibilitycriterion",
         "auth.view_group",
+        # Operations: periodic tasks and unlocking accounts.
+        "django_celery_beat.view_periodictask",
+        "django_celery_beat.add_periodictask",
+        "django_celery_beat.change_periodictask",
+        "django_celery_beat.view_crontabschedule",
+        "django_celery_beat.add_crontabschedule",
+        "django_celery_beat.change_crontabschedule",
+        "django_celery_beat.view_intervalschedule",
+        "django_celery_beat.add_intervalschedule",
+        "django_celery_beat.change_intervalschedule",
+        "django_celery_beat.view_clockedschedule",
+        "django_celery_beat.view_solarschedule",
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
+        "axes.view_accesslog",
+        "axes.view_accessfailurelog",
     ],
 }
+
+# The administrator runs the Django admin but holds no participant-level
+# permission: they cannot see or change trial data (no shortcut around the
+# services and their audit). Superusers are for break-glass only and are not
+# created by the demo.
 
 # Roles whose members work at sites and must be linked to at least one.
 SITE_ROLES = {SITE_COORDINATOR, SITE_INVESTIGATOR}

@@ -1,0 +1,307 @@
+"""Role × URL matrix: every URL pattern in the project, for every role.
+
+The patterns are walked from the URLconf, not listed by hand: a new URL with
+no entry in ``EXPECTED`` (or ``ADMIN_EXPECTED``) fails
+``test_every_url_pattern_has_an_expectation``. Each cell states the status a
+GET must answer; redirects name where they go. Denials are 302 to the login
+page (anonymous), 403 (role lacks the permission) or 404 (object at another
+site: its existence is not revealed).
+"""
+
+import re
+
+import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    SolarSchedule,
+)
+from rest_framework.authtoken.models import Token
+
+from perform.models import ConsentRecord, EligibilityCriterion, ParticipantStatusChange
+
+ROLES = [
+    "anonymous",
+    "coordinator",
+    "coordinator2",  # a coordinator at the *other* site
+    "investigator",
+    "datamanager",
+    "randomizer",
+    "statistician",
+    "dsmb",
+    "admin",
+]
+SITE_STAFF = {"coordinator", "investigator"}
+METHODS_CENTRE = {"datamanager", "randomizer", "statistician"}
+STAFF = {"datamanager", "admin"}  # may enter the Django admin
+
+LOGIN = ("redirect", "/accounts/login/")
+ADMIN_LOGIN = ("redirect", "/admin/login/")
+
+
+def row(default, **cells):
+    """One URL's expectations: ``default`` for every role not named."""
+    result = dict.fromkeys(ROLES, default)
+    result.update(cells)
+    return result
+
+
+def logged_in(status, *, anonymous=LOGIN, **cells):
+    return row(status, anonymous=anonymous, **cells)
+
+
+def only(allowed: set, status=200, *, denied=403, **cells):
+    """Allowed roles get ``status``, other logged-in roles ``denied``."""
+    result = row(denied, anonymous=LOGIN)
+    for role in allowed:
+        result[role] = status
+    result.update(cells)
+    return result
+
+
+PUBLIC = row(200)
+SITE_PARTICIPANT_PAGE = only(SITE_STAFF, coordinator2=404)
+VIEW_PARTICIPANT = SITE_STAFF | {"coordinator2"} | METHODS_CENTRE
+
+# Keyed by the route as written in the URLconf.
+EXPECTED = {
+    "": logged_in(
+        ("redirect", "/participants/"), dsmb=200, admin=200
+    ),
+    "healthz/": PUBLIC,
+    "participants/": only(VIEW_PARTICIPANT),
+    "participants/screen/": only(SITE_STAFF | {"coordinator2"}),
+    "participants/<str:study_id>/": only(
+        SITE_STAFF | METHODS_CENTRE, coordinator2=404
+    ),
+    "participants/<str:study_id>/screening/": SITE_PARTICIPANT_PAGE,
+    "participants/<str:study_id>/consent/": SITE_PARTICIPANT_PAGE,
+    "participants/<str:study_id>/decline/": SITE_PARTICIPANT_PAGE,
+    "screening/summary/": only(METHODS_CENTRE),
+    "accounts/login/": PUBLIC,
+    # Logging out is POST only (CSRF-safe); GET is refused for everyone.
+    "accounts/logout/": row(405, anonymous=LOGIN),
+    "accounts/password_change/": logged_in(200),
+    "accounts/password_change/done/": logged_in(200),
+    "accounts/password_reset/": PUBLIC,
+    "accounts/password_reset/done/": PUBLIC,
+    "accounts/reset/<uidb64>/<token>/": PUBLIC,  # invalid link page
+    "accounts/reset/done/": PUBLIC,
+}
+
+# The Django admin: non-staff are sent to the admin login; staff get what their
+# model permissions allow. Keyed by route; ``{model}`` patterns are expanded.
+NOT_STAFF = {role: ADMIN_LOGIN for role in ROLES if role not in STAFF}
+NOT_STAFF["anonymous"] = LOGIN  # LoginRequiredMiddleware answers first
+
+
+def admin_row(admin, datamanager):
+    return {**NOT_STAFF, "admin": admin, "datamanager": datamanager}
+
+
+def site_row(admin, datamanager):
+    return {**admin_row(admin, datamanager), "anonymous": ADMIN_LOGIN}
+
+
+def model_rows(model_path, *, admin, datamanager):
+    """Expectations for the five standard admin views of one model.
+
+    ``admin``/``datamanager`` give statuses for (changelist, add, history,
+    delete, change, object-redirect) in that order.
+    """
+    views = ["", "add/", "<path:object_id>/history/", "<path:object_id>/delete/",
+             "<path:object_id>/change/", "<path:object_id>/"]
+    return {
+        f"admin/{model_path}/{view}": admin_row(a, d)
+        for view, a, d in zip(views, admin, datamanager, strict=True)
+    }
+
+
+ALL = (200, 200, 200, 200, 200, 302)
+NONE = (403, 403, 403, 403, 403, 302)
+VIEW_ONLY = (200, 403, 200, 403, 200, 302)
+# Participant data outside the user's scope: the object is not found at all, so
+# the history view sends them back to the admin index.
+OUT_OF_SCOPE = (403, 403, ("redirect", "/admin/"), 403, 403, 302)
+NO_DELETE = (200, 200, 200, 403, 200, 302)
+
+ADMIN_EXPECTED = {
+    # Admin-site views send strangers to the admin's own login page.
+    "admin/": site_row(200, 200),
+    "admin/login/": row(200, **{r: ("redirect", "/admin/") for r in STAFF}),
+    "admin/logout/": row(
+        ("redirect", "/admin/"), anonymous=ADMIN_LOGIN, admin=405, datamanager=405
+    ),
+    "admin/password_change/": site_row(200, 200),
+    "admin/password_change/done/": site_row(200, 200),
+    "admin/autocomplete/": site_row(403, 403),  # needs query parameters
+    "admin/jsi18n/": site_row(200, 200),
+    "admin/r/<path:content_type_id>/<path:object_id>/": site_row(404, 404),
+    "admin/^(?P<app_label>auth|authtoken|django_celery_beat|axes|perform)/$": (
+        site_row(200, 200)
+    ),
+    "admin/(?P<url>.*)$": site_row(404, 404),
+    "admin/perform/user/<id>/password/": admin_row(200, 200),
+    **model_rows("auth/group", admin=VIEW_ONLY, datamanager=NONE),
+    **model_rows("authtoken/tokenproxy", admin=NONE, datamanager=NONE),
+    **model_rows("django_celery_beat/periodictask", admin=NO_DELETE, datamanager=NONE),
+    **model_rows(
+        "django_celery_beat/crontabschedule", admin=NO_DELETE, datamanager=NONE
+    ),
+    **model_rows(
+        "django_celery_beat/intervalschedule", admin=NO_DELETE, datamanager=NONE
+    ),
+    **model_rows(
+        "django_celery_beat/clockedschedule", admin=VIEW_ONLY, datamanager=NONE
+    ),
+    **model_rows("django_celery_beat/solarschedule", admin=VIEW_ONLY, datamanager=NONE),
+    **model_rows(
+        "axes/accessattempt", admin=(200, 403, 200, 200, 200, 302), datamanager=NONE
+    ),
+    **model_rows("axes/accesslog", admin=VIEW_ONLY, datamanager=NONE),
+    **model_rows("axes/accessfailurelog", admin=VIEW_ONLY, datamanager=NONE),
+    **model_rows("perform/site", admin=NO_DELETE, datamanager=NO_DELETE),
+    **model_rows("perform/user", admin=NO_DELETE, datamanager=NO_DELETE),
+    **model_rows(
+        "perform/eligibilitycriterion", admin=NO_DELETE, datamanager=VIEW_ONLY
+    ),
+    # Participant data: read-only, and only for roles holding view_participant.
+    **model_rows("perform/participant", admin=OUT_OF_SCOPE, datamanager=VIEW_ONLY),
+    **model_rows(
+        "perform/participantstatuschange", admin=OUT_OF_SCOPE, datamanager=NONE
+    ),
+    **model_rows("perform/consentrecord", admin=OUT_OF_SCOPE, datamanager=NONE),
+}
+
+
+def all_routes(patterns=None, prefix=""):
+    """Every concrete route in the URLconf, as its pattern string."""
+    patterns = get_resolver().url_patterns if patterns is None else patterns
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from all_routes(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern)
+
+
+def api_expected():
+    from tests import api_matrix
+
+    return api_matrix.EXPECTED
+
+
+def expectations():
+    return {**EXPECTED, **ADMIN_EXPECTED, **api_expected()}
+
+
+def test_every_url_pattern_has_an_expectation():
+    routes = set(all_routes())
+    missing = sorted(routes - set(expectations()))
+    stale = sorted(set(expectations()) - routes)
+    assert not missing, f"URL patterns without a role expectation: {missing}"
+    assert not stale, f"Expectations for URLs that no longer exist: {stale}"
+
+
+@pytest.fixture
+def objects(users, site_a, screen):
+    """One object of every kind an admin or participant URL can point at."""
+    participant = screen(users["coordinator"], site_a)
+    from perform import services
+
+    services.participant_consent_record(
+        actor=users["coordinator"],
+        participant=participant,
+        decision_date=timezone.localdate(),
+        form_version="v1.0",
+        obtained_by="Dr A",
+    )
+    # A second, still-eligible participant for the consent/decline pages.
+    eligible = screen(users["coordinator"], site_a)
+    interval = IntervalSchedule.objects.create(every=1, period="days")
+    clocked = ClockedSchedule.objects.create(clocked_time=timezone.now())
+    solar = SolarSchedule.objects.create(event="sunrise", latitude=0, longitude=0)
+    crontab = CrontabSchedule.objects.create()
+    task = PeriodicTask.objects.create(name="t", task="x", interval=interval)
+    attempt = AccessAttempt.objects.create(
+        username="x", ip_address="127.0.0.1", failures_since_start=1
+    )
+    log = AccessLog.objects.create(username="x", ip_address="127.0.0.1")
+    failure = AccessFailureLog.objects.create(username="x", ip_address="127.0.0.1")
+    token = Token.objects.create(user=users["coordinator"])
+    return {
+        "study_id": eligible.study_id,
+        "auth/group": Group.objects.first().pk,
+        "authtoken/tokenproxy": token.user_id,  # the proxy's pk is the user's
+        "django_celery_beat/periodictask": task.pk,
+        "django_celery_beat/intervalschedule": interval.pk,
+        "django_celery_beat/clockedschedule": clocked.pk,
+        "django_celery_beat/solarschedule": solar.pk,
+        "django_celery_beat/crontabschedule": crontab.pk,
+        "axes/accessattempt": attempt.pk,
+        "axes/accesslog": log.pk,
+        "axes/accessfailurelog": failure.pk,
+        "perform/site": site_a.pk,
+        "perform/user": users["coordinator"].pk,
+        "perform/eligibilitycriterion": EligibilityCriterion.objects.first().pk,
+        "perform/participant": participant.pk,
+        "perform/participantstatuschange": ParticipantStatusChange.objects.first().pk,
+        "perform/consentrecord": ConsentRecord.objects.first().pk,
+        "content_type_id": ContentType.objects.get_for_model(site_a).pk,
+        "site_pk": site_a.pk,
+    }
+
+
+def concrete_url(route: str, objects: dict) -> str:
+    """Fill a route's parameters with real objects of the right kind."""
+    model = re.match(r"admin/([a-z_]+/[a-z_]+)/", route)
+    url = route
+    replacements = {
+        r"<str:study_id>": objects["study_id"],
+        r"<uidb64>": "MQ",
+        r"<token>": "set-password",
+        r"<path:content_type_id>": str(objects["content_type_id"]),
+        r"<id>": str(objects["perform/user"]),
+        r"^(?P<app_label>auth|authtoken|django_celery_beat|axes|perform)/$": "perform/",
+        r"(?P<url>.*)$": "no-such-page/",
+    }
+    for placeholder, value in replacements.items():
+        url = url.replace(placeholder, value)
+    if "<path:object_id>" in url:
+        if model and model.group(1) in objects:
+            value = objects[model.group(1)]
+        else:  # admin/r/<ct>/<object_id>/: a Site
+            value = objects["site_pk"]
+        url = url.replace("<path:object_id>", str(value))
+    assert "<" not in url and "(?P" not in url, url
+    return "/" + url
+
+
+def outcome(response):
+    if response.status_code == 302:
+        location = response["Location"].split("?")[0]
+        return ("redirect", location)
+    return response.status_code
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_role_gets_expected_status_for_every_url(client, users, objects, role):
+    if role != "anonymous":
+        client.force_login(users[role])
+    failures = []
+    for route, cells in sorted(expectations().items()):
+        url = concrete_url(route, objects)
+        expected = cells[role]
+        got = outcome(client.get(url, HTTP_ACCEPT="text/html"))
+        if route.startswith("admin/") and expected == 302 and isinstance(got, tuple):
+            got = 302  # object URL redirects to its change page
+        if got != expected:
+            failures.append(f"{role} GET {url}: expected {expected}, got {got}")
+    assert not failures, "\n".join(failures)
