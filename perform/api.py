@@ -1,10 +1,13 @@
 """JSON API v1 for the trial core: thin DRF views over the same selectors and
 services as the web pages.
 
-Every view is ``login_not_required`` for Django's ``LoginRequiredMiddleware``:
-DRF authenticates the request itself (token or session) and answers 401/403 as
-JSON instead of redirecting to the login page. Site scope comes from
-``perform.selectors``; another site's participant is a 404, never a 403.
+Django's ``LoginRequiredMiddleware`` leaves these views alone: DRF (3.15+)
+sets ``login_required = False`` on every ``APIView.as_view()``, the same mark
+``login_not_required`` gives. DRF then authenticates the request itself (token
+or session) and answers 401/403 as JSON instead of redirecting to the login
+page; ``tests/perform/test_api.py`` guards this for every endpoint. Site scope
+comes from ``perform.selectors``; another site's participant is a 404, never a
+403.
 
 Status codes: 400 invalid input (``{"field": ["message"]}``, non-field errors
 under ``non_field_errors``), 401 no or bad credentials, 403 the caller's role
@@ -14,8 +17,8 @@ lifecycle transition the protocol forbids, 429 login locked out by django-axes.
 
 import logging
 
+from axes.helpers import get_cool_off, get_lockout_message
 from django.conf import settings
-from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -32,6 +35,7 @@ from rest_framework import exceptions, generics, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -134,12 +138,20 @@ _NOT_FOUND = OpenApiResponse(
 # -----------------------------------------------------------------------------
 # Building blocks
 # -----------------------------------------------------------------------------
-class LoginNotRequiredMixin:
-    """Exempt the view from ``LoginRequiredMiddleware``; DRF checks access itself."""
+class LenientContentNegotiation(DefaultContentNegotiation):
+    """Honour ``Accept`` when it names a format the view renders; otherwise
+    answer in the view's first format (JSON) instead of 406, as RFC 9110 §12.5.1
+    allows, so an ``Accept: text/html`` never hides a 401/403/404."""
 
-    @classmethod
-    def as_view(cls, **initkwargs):
-        return login_not_required(super().as_view(**initkwargs))
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except exceptions.NotAcceptable:
+            return renderers[0], renderers[0].media_type
+
+
+class JsonApiMixin:
+    content_negotiation_class = LenientContentNegotiation
 
 
 class HasRequiredPermission(BasePermission):
@@ -178,7 +190,7 @@ class TokenOutputSerializer(serializers.Serializer):
     token = serializers.CharField()
 
 
-class TokenObtainApi(LoginNotRequiredMixin, ObtainAuthToken):
+class TokenObtainApi(JsonApiMixin, ObtainAuthToken):
     """Exchange a username and password for an API token.
 
     Credentials go through ``django.contrib.auth.authenticate(request=...)``, so
@@ -217,7 +229,7 @@ class TokenObtainApi(LoginNotRequiredMixin, ObtainAuthToken):
             raise exceptions.ValidationError(serializer.errors)
         user = serializer.validated_data["user"]
         token, _ = Token.objects.get_or_create(user=user)
-        pass
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
         return Response(TokenOutputSerializer({"token": token.key}).data)
 
     @staticmethod
@@ -237,8 +249,6 @@ class TokenObtainApi(LoginNotRequiredMixin, ObtainAuthToken):
 
     @staticmethod
     def _lockout_response(request) -> Response:
-        from axes.helpers import get_cool_off, get_lockout_message
-
         headers = {}
         cool_off = get_cool_off(request)
         if cool_off:
@@ -267,7 +277,7 @@ class SiteOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class SiteListApi(LoginNotRequiredMixin, generics.GenericAPIView):
+class SiteListApi(JsonApiMixin, generics.GenericAPIView):
     """Sites whose participants the caller may see (``selectors.sites_for``).
 
     Any authenticated user may call it; a user without participant access (a
@@ -448,14 +458,16 @@ class ParticipantScreenInputSerializer(serializers.Serializer):
         min_age = settings.TRIAL["MIN_AGE"]
         if age < min_age and attrs["answers"].get("age_adult") is True:
             errors["answers"] = {
-                "age_adult": [f"The age entered is {age}: this criterion cannot be met."]
+                "age_adult": [
+                    f"The age entered is {age}: this criterion cannot be met."
+                ]
             }
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
 
 
-class ParticipantListApi(LoginNotRequiredMixin, generics.GenericAPIView):
+class ParticipantListApi(JsonApiMixin, generics.GenericAPIView):
     """List participants in the caller's scope, or screen a new patient.
 
     GET needs ``perform.view_participant`` (403 otherwise, e.g. DSMB members);
@@ -524,10 +536,12 @@ class ParticipantListApi(LoginNotRequiredMixin, generics.GenericAPIView):
             participant, context={"criteria": criteria}
         ).data
         location = reverse("api:participant_detail", args=[participant.study_id])
-        return Response(data, status=status.HTTP_201_CREATED, headers={"Location": location})
+        return Response(
+            data, status=status.HTTP_201_CREATED, headers={"Location": location}
+        )
 
 
-class ParticipantDetailApi(LoginNotRequiredMixin, generics.GenericAPIView):
+class ParticipantDetailApi(JsonApiMixin, generics.GenericAPIView):
     """One participant in the caller's scope.
 
     Outside the scope, or without ``perform.view_participant`` at all, the
@@ -553,7 +567,7 @@ class ParticipantDetailApi(LoginNotRequiredMixin, generics.GenericAPIView):
 # -----------------------------------------------------------------------------
 # Schema and unknown URLs
 # -----------------------------------------------------------------------------
-class SchemaApi(LoginNotRequiredMixin, SpectacularAPIView):
+class SchemaApi(JsonApiMixin, SpectacularAPIView):
     """The OpenAPI 3 description of this API (JSON; ``?format=yaml`` for YAML).
 
     Requires authentication like the rest of the platform: the schema holds no
@@ -575,7 +589,7 @@ class SchemaApi(LoginNotRequiredMixin, SpectacularAPIView):
 
 
 @extend_schema(exclude=True)
-class NotFoundApi(LoginNotRequiredMixin, APIView):
+class NotFoundApi(JsonApiMixin, APIView):
     """Any other URL under /api/v1/: a JSON 404 instead of the HTML page."""
 
     authentication_classes = ()

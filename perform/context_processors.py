@@ -7,6 +7,7 @@ from django.urls import reverse
 NAVIGATION = [
     ("Participants", "participant_list", "perform.view_participant"),
     ("Screen a patient", "participant_screen", "perform.screen_participant"),
+    ("Screening log", "screening_log", "perform.view_participant"),
     ("Screening summary", "screening_summary", "perform.view_screening_summary"),
 ]
 

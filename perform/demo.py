@@ -67,6 +67,7 @@ def _site(code, name, country, tz, activated, size, coordinator, active=True):
 
 
 # Fictitious but real-looking academic centres, in order of activation.
+# fmt: off
 SITE_CATALOGUE: tuple[DemoSite, ...] = (
     _site("TOR", "Toronto University Hospital", "Canada", "America/Toronto",
           "2025-02-03", 24, "Priya Raman"),
@@ -117,6 +118,7 @@ SITE_CATALOGUE: tuple[DemoSite, ...] = (
     _site("BCN", "Barcelona University Hospital", "Spain", "Europe/Madrid",
           "2026-06-29", 10, "Laia Puig"),
 )
+# fmt: on
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,7 @@ def demo_users(site_catalogue: Iterable[DemoSite]) -> list[DemoUser]:
     """The demo accounts for the chosen sites (the first two get named logins)."""
     chosen = list(site_catalogue)
     first, second = chosen[0], chosen[1]
+    # fmt: off
     users = [
         DemoUser("coordinator", *first.coordinator, (roles.SITE_COORDINATOR,),
                  (first.code,)),
@@ -154,6 +157,7 @@ def demo_users(site_catalogue: Iterable[DemoSite]) -> list[DemoUser]:
                  (roles.SITE_COORDINATOR,), (site.code,))
         for site in chosen[2:]
     ]
+    # fmt: on
     return users
 
 
@@ -161,6 +165,7 @@ def demo_users(site_catalogue: Iterable[DemoSite]) -> list[DemoUser]:
 # Planning: every random draw happens here, without touching the database.
 # ---------------------------------------------------------------------------
 
+# fmt: off
 # (criterion code, answer that fails it, note, relative frequency)
 INELIGIBILITY_REASONS = (
     ("survival_6_months", False, "Expected survival about {n} months (oncology).", 30),
@@ -168,14 +173,24 @@ INELIGIBILITY_REASONS = (
     ("previous_index_surgery", True, "Previous {op} of the index femur.", 12),
     ("asa_3_or_less", False, "ASA 4: {asa}.", 12),
     ("rcc_oligometastatic", True,
-     "Renal cell carcinoma, solitary bone metastasis: referred for en-bloc resection.",
-     8),
+     "Renal cell carcinoma, solitary bone metastasis: for en-bloc surgery.", 8),
     ("both_procedures_appropriate", False,
      "Surgeon judges only internal fixation appropriate (extensive disease).", 7),
     ("unable_follow_up", True, "Lives {km} km away; cannot attend follow-up.", 5),
     ("active_infection", True, "Active infection at the surgical site.", 3),
     ("primary_bone_sarcoma", True, "Biopsy: primary chondrosarcoma.", 2),
     ("mbd_proximal_femur", False, "Lesion in the femoral diaphysis only.", 1),
+)
+# fmt: on
+PREVIOUS_OPERATIONS = (
+    "sliding hip screw fixation",
+    "prophylactic nailing",
+    "hemiarthroplasty",
+)
+ASA_4_CONDITIONS = (
+    "severe heart failure",
+    "end-stage COPD",
+    "recent myocardial infarction",
 )
 PENDING_ANSWERS = (
     ("cortical_loss_25_75", "Awaiting CT for cortical bone loss."),
@@ -205,8 +220,13 @@ END_REASONS = {
     S.COMPLETED: ("12-month follow-up visit completed on {date}.",),
 }
 # Earliest day (after screening) at which each status is plausible.
-MIN_DAYS = {S.RANDOMIZED: 2, S.WITHDRAWN: 14, S.DIED: 21, S.LOST_TO_FOLLOW_UP: 90,
-            S.COMPLETED: 390}
+MIN_DAYS = {
+    S.RANDOMIZED: 2,
+    S.WITHDRAWN: 14,
+    S.DIED: 21,
+    S.LOST_TO_FOLLOW_UP: 90,
+    S.COMPLETED: 390,
+}
 
 
 def _status_weights(days_since_screening: int) -> dict[str, float]:
@@ -267,7 +287,9 @@ def _answers_for(status, *, criterion_codes, rng):
     if status == S.INELIGIBLE:
         reasons = [r for r in INELIGIBILITY_REASONS if r[0] in criterion_codes]
         if not reasons:
-            raise DemoSeedError("The checklist has none of the demo ineligibility items.")
+            raise DemoSeedError(
+                "The checklist has none of the demo ineligibility items."
+            )
         k = 2 if rng.random() < 0.12 and len(reasons) > 1 else 1
         picked = []
         while len(picked) < k:
@@ -277,10 +299,8 @@ def _answers_for(status, *, criterion_codes, rng):
         values = {
             "n": rng.randint(2, 5),
             "loss": rng.choice((rng.randint(10, 22), rng.randint(78, 92))),
-            "op": rng.choice(("sliding hip screw fixation", "prophylactic nailing",
-                              "hemiarthroplasty")),
-            "asa": rng.choice(("severe heart failure", "end-stage COPD",
-                               "recent myocardial infarction")),
+            "op": rng.choice(PREVIOUS_OPERATIONS),
+            "asa": rng.choice(ASA_4_CONDITIONS),
             "km": rng.randint(250, 900),
         }
         answers = {code: failing for code, failing, _, _ in picked}
@@ -386,7 +406,7 @@ class SeedResult:
 
 
 def demo_data_present() -> bool:
-    return False
+    return Site.objects.exists() or Participant.objects.exists()
 
 
 def _sites_create(chosen: list[DemoSite]) -> dict[str, Site]:
@@ -442,16 +462,11 @@ def _demo_randomize(*, participant: Participant, actor: User) -> None:
     To be replaced by the real ``participant_randomize`` (allocation list slot,
     arm, notifications) once the randomization app exists.
     """
-    with (
-        transaction.atomic(),
-        services.audit_context(actor=actor, reason="Demo data: randomized"),
-    ):
+    reason = "Demo data: randomized (no allocation recorded)"
+    with transaction.atomic(), services.audit_context(actor=actor, reason=reason):
         locked = Participant.objects.select_for_update().get(pk=participant.pk)
         services.participant_status_change(
-            participant=locked,
-            to_status=S.RANDOMIZED,
-            actor=actor,
-            reason="Demo data: randomized (no allocation recorded)",
+            participant=locked, to_status=S.RANDOMIZED, actor=actor, reason=reason
         )
 
 
@@ -476,8 +491,12 @@ def _advance_beyond_consent(
 
 
 def _participant_create(
-    plan: PlannedParticipant, *, site: Site, coordinator: User, randomizer: User,
-    met_answers: dict[str, bool]
+    plan: PlannedParticipant,
+    *,
+    site: Site,
+    coordinator: User,
+    randomizer: User,
+    met_answers: dict[str, bool],
 ) -> Participant:
     with transaction.atomic():
         participant = services.participant_screen(
@@ -491,9 +510,10 @@ def _participant_create(
             answers=met_answers | plan.answers,
             screening_notes=plan.screening_notes,
         )
-        expected = plan.status if plan.status in {S.SCREENED, S.INELIGIBLE} else (
-            S.ELIGIBLE
-        )
+        # Everyone who gets as far as a consent decision was screened eligible.
+        expected = S.ELIGIBLE
+        if plan.status in {S.SCREENED, S.INELIGIBLE}:
+            expected = plan.status
         if participant.status != expected:
             raise DemoSeedError(
                 f"{participant.study_id} screened as {participant.status}, expected "
@@ -549,7 +569,9 @@ def demo_seed(
         raise DemoSeedError("--participants cannot be negative.")
     chosen = list(SITE_CATALOGUE[:sites])
     criteria = list(EligibilityCriterion.objects.filter(is_active=True))
-    met_answers = {c.code: c.kind == EligibilityCriterion.Kind.INCLUSION for c in criteria}
+    met_answers = {
+        c.code: c.kind == EligibilityCriterion.Kind.INCLUSION for c in criteria
+    }
     plan = demo_plan(
         sites=chosen,
         participants=participants,

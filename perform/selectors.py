@@ -82,6 +82,16 @@ def participant_list(
     return qs.order_by("-screening_date", "-id")
 
 
+def participant_status_counts(*, user, site_code: str | None = None) -> list[tuple]:
+    """(status, label, n) for every lifecycle status, in lifecycle order."""
+    qs = participants_for(user)
+    if site_code:
+        qs = qs.filter(site__code=site_code.upper())
+    counts = dict(qs.order_by().values_list("status").annotate(n=Count("id")))
+    return [(value, label, counts.get(value, 0)) for value, label in
+            ParticipantStatus.choices]
+
+
 def participant_detail(*, user, study_id: str) -> Participant:
     """A participant with answers, consents and status history prefetched."""
     qs = participants_for(user).prefetch_related(
@@ -279,3 +289,53 @@ def screening_summary(*, user) -> ScreeningSummary:
         ineligibility_reasons=reasons.most_common(),
         by_site=list(site_rows),
     )
+
+
+@dataclass(frozen=True)
+class ScreeningLogRow:
+    study_id: str
+    site: str
+    screening_date: Any
+    age: int
+    sex: str
+    status: str
+    status_label: str
+    reasons: list[str]
+    notes: str
+
+
+def screening_log(*, user, site_code: str | None = None) -> list[ScreeningLogRow]:
+    """The screening log in ``user``'s scope: every screened patient with the
+    criteria that excluded them (two queries, however many participants)."""
+    qs = participants_for(user).order_by("site__code", "sequence")
+    if site_code:
+        qs = qs.filter(site__code=site_code.upper())
+    qs = qs.prefetch_related(
+        Prefetch(
+            "eligibility_answers",
+            queryset=EligibilityAnswer.objects.select_related("criterion").order_by(
+                "criterion__kind", "criterion__order"
+            ),
+        )
+    )
+    rows = []
+    for p in qs:
+        reasons = [
+            a.criterion.text
+            for a in p.eligibility_answers.all()
+            if a.criterion.is_met_by(a.answer) is False
+        ]
+        rows.append(
+            ScreeningLogRow(
+                study_id=p.study_id,
+                site=p.site.code,
+                screening_date=p.screening_date,
+                age=p.age_at_screening,
+                sex=p.get_sex_display(),
+                status=p.status,
+                status_label=p.get_status_display(),
+                reasons=reasons,
+                notes=p.screening_notes,
+            )
+        )
+    return rows

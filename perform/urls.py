@@ -33,6 +33,7 @@ urlpatterns = [
         views.participant_decline,
         name="participant_decline",
     ),
+    path("screening/log/", views.screening_log, name="screening_log"),
     path("screening/summary/", views.screening_summary, name="screening_summary"),
     path(
         "accounts/password_reset/",

@@ -9,7 +9,9 @@ from django.contrib.auth.decorators import login_not_required, permission_requir
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import JsonResponse
+import csv
+
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -69,6 +71,9 @@ def participant_list(request):
             "page": page,
             "filters": filters,
             "query": query.urlencode(),
+            "status_counts": selectors.participant_status_counts(
+                user=request.user, site_code=criteria.get("site")
+            ),
             "can_screen": request.user.has_perm("perform.screen_participant"),
         },
     )
@@ -199,6 +204,29 @@ def participant_decline(request, study_id):
         template_title="Record that the patient declined",
         done="Decline recorded for {study_id}.",
     )
+
+
+@require_GET
+@permission_required("perform.view_participant", raise_exception=True)
+def screening_log(request):
+    """The screening log (all screened patients, with exclusion reasons); CSV
+    with ``?format=csv``."""
+    site_code = request.GET.get("site") or None
+    rows = selectors.screening_log(user=request.user, site_code=site_code)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="screening-log.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["study_id", "site", "screening_date", "age", "sex", "status",
+                         "ineligibility_reasons", "notes"])
+        for row in rows:
+            writer.writerow([row.study_id, row.site, row.screening_date.isoformat(),
+                             row.age, row.sex, row.status, "; ".join(row.reasons),
+                             row.notes])
+        return response
+    return render(request, "perform/screening_log.html",
+                  {"rows": rows, "sites": selectors.sites_for(request.user),
+                   "site_code": site_code})
 
 
 @require_GET

@@ -1,3 +1,27 @@
-"""Role expectations for the /api/v1/ routes (part of the role × URL matrix)."""
+"""Role expectations for the /api/v1/ routes (part of the role × URL matrix).
 
-EXPECTED: dict = {}
+GET with a session login. The API answers 401 (not a redirect) to anonymous
+callers, 403 to a role without the permission, 404 for another site's
+participant (existence not revealed).
+"""
+
+
+def _row(default, **cells):
+    from tests.test_role_url_matrix import row
+
+    return row(default, **cells)
+
+
+EXPECTED = {
+    # Token exchange is POST only.
+    "api/v1/auth/token/": _row(405),
+    # Sites in the caller's scope; an empty list for roles with no site access.
+    "api/v1/sites/": _row(200, anonymous=401),
+    "api/v1/participants/": _row(200, anonymous=401, dsmb=403, admin=403),
+    "api/v1/participants/<str:study_id>/": _row(
+        200, anonymous=401, coordinator2=404, dsmb=404, admin=404
+    ),
+    "api/v1/schema/": _row(200, anonymous=401),
+    # Any other API path: a JSON 404 for everyone.
+    "api/v1/^(?:.*/)?$": _row(404),
+}

@@ -90,3 +90,23 @@ def screen(db):
         return services.participant_screen(actor=actor, site=site, **kwargs)
 
     return _screen
+
+
+@pytest.fixture(autouse=True)
+def no_server_errors():
+    """Fail any test during which a request raised an unhandled exception (a 500).
+
+    Covers the test client and live-server threads alike: both send Django's
+    ``got_request_exception`` signal.
+    """
+    from django.core.signals import got_request_exception
+
+    errors = []
+
+    def record(sender, request=None, **kwargs):
+        errors.append(getattr(request, "path", "?"))
+
+    got_request_exception.connect(record, weak=False)
+    yield
+    got_request_exception.disconnect(record)
+    assert not errors, f"requests raised server errors: {errors}"

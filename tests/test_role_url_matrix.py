@@ -84,6 +84,7 @@ EXPECTED = {
     "participants/<str:study_id>/screening/": SITE_PARTICIPANT_PAGE,
     "participants/<str:study_id>/consent/": SITE_PARTICIPANT_PAGE,
     "participants/<str:study_id>/decline/": SITE_PARTICIPANT_PAGE,
+    "screening/log/": only(VIEW_PARTICIPANT),
     "screening/summary/": only(METHODS_CENTRE),
     "accounts/login/": PUBLIC,
     # Logging out is POST only (CSRF-safe); GET is refused for everyone.
@@ -270,6 +271,7 @@ def concrete_url(route: str, objects: dict) -> str:
         r"<id>": str(objects["perform/user"]),
         r"^(?P<app_label>auth|authtoken|django_celery_beat|axes|perform)/$": "perform/",
         r"(?P<url>.*)$": "no-such-page/",
+        r"^(?:.*/)?$": "no-such-page/",
     }
     for placeholder, value in replacements.items():
         url = url.replace(placeholder, value)

@@ -46,7 +46,9 @@ def api_as(users):
 def screening_payload(site_code="TOR", **overrides):
     payload = {
         "site": site_code,
-        "screening_date": (timezone.localdate() - datetime.timedelta(days=1)).isoformat(),
+        "screening_date": (
+            timezone.localdate() - datetime.timedelta(days=1)
+        ).isoformat(),
         "age_at_screening": 70,
         "year_of_birth": None,
         "sex": "male",
@@ -103,7 +105,10 @@ def test_token_request_missing_password_names_the_field(api, users):
 
 
 @pytest.mark.django_db
-def test_five_failures_lock_username_and_address_with_json_429(api, users, password):
+def test_five_failures_lock_username_and_address_with_json_429(
+    api, users, password, settings
+):
+    assert settings.AXES_FAILURE_LIMIT == 5
     bad = {"username": "coordinator", "password": "wrong"}
     for _ in range(4):
         assert api.post(TOKEN_URL, bad, format="json").status_code == 400
@@ -113,7 +118,7 @@ def test_five_failures_lock_username_and_address_with_json_429(api, users, passw
     body = assert_json(fifth)
     assert body["code"] == "locked_out"
     assert "too many login attempts" in body["detail"]
-    assert int(fifth["Retry-After"]) == 30 * 60
+    assert int(fifth["Retry-After"]) == settings.AXES_COOLOFF_TIME.total_seconds()
 
     good = {"username": "coordinator", "password": password}
     locked = api.post(TOKEN_URL, good, format="json")
@@ -164,6 +169,19 @@ def test_anonymous_request_is_401_json_not_a_redirect(api, users, method, url):
 
 
 @pytest.mark.django_db
+def test_html_accept_header_still_gets_json_not_406(api, api_as):
+    # A 406 here would hide the role check behind content negotiation.
+    anonymous = api.get(PARTICIPANTS_URL, HTTP_ACCEPT="text/html")
+    assert anonymous.status_code == 401
+    assert "detail" in assert_json(anonymous)
+    dsmb = api_as("dsmb").get(PARTICIPANTS_URL, HTTP_ACCEPT="text/html")
+    assert dsmb.status_code == 403
+    sites = api_as("coordinator").get(SITES_URL, HTTP_ACCEPT="text/html")
+    assert sites.status_code == 200
+    assert [s["code"] for s in assert_json(sites)] == ["TOR"]
+
+
+@pytest.mark.django_db
 def test_unknown_token_is_401(api, users):
     api.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
     response = api.get(PARTICIPANTS_URL)
@@ -172,8 +190,10 @@ def test_unknown_token_is_401(api, users):
 
 
 @pytest.mark.django_db
-def test_unknown_api_url_is_json_404(api_as):
-    response = api_as("coordinator").get("/api/v1/nothing-here/")
+@pytest.mark.parametrize("username", ["coordinator", None])
+def test_unknown_api_url_is_json_404_not_html(api, api_as, username):
+    client = api_as(username) if username else api
+    response = client.post("/api/v1/nothing-here/", {}, format="json")
     assert response.status_code == 404
     assert assert_json(response) == {"detail": "Not found."}
 
@@ -237,7 +257,9 @@ def test_participant_list_is_scoped_per_site(api_as, two_sites_screened):
 
 
 @pytest.mark.django_db
-def test_participant_list_is_forbidden_without_view_permission(api_as, two_sites_screened):
+def test_participant_list_is_forbidden_without_view_permission(
+    api_as, two_sites_screened
+):
     response = api_as("dsmb").get(PARTICIPANTS_URL)
     assert response.status_code == 403
     assert assert_json(response) == {"detail": "You may not view participants."}
@@ -260,7 +282,9 @@ def test_participant_list_filters(api_as, two_sites_screened, query, expected):
 
 
 @pytest.mark.django_db
-def test_participant_list_site_filter_cannot_widen_the_scope(api_as, two_sites_screened):
+def test_participant_list_site_filter_cannot_widen_the_scope(
+    api_as, two_sites_screened
+):
     response = api_as("coordinator").get(PARTICIPANTS_URL, {"site": "HAM"})
     assert response.status_code == 200
     assert response.json()["results"] == []
@@ -420,7 +444,9 @@ def _tomorrow():
             {},
             {
                 "answers": {
-                    "age_adult": ["The age entered is 16: this criterion cannot be met."]
+                    "age_adult": [
+                        "The age entered is 16: this criterion cannot be met."
+                    ]
                 }
             },
         ),
@@ -442,7 +468,9 @@ def test_invalid_screening_is_400_naming_the_field_and_saves_nothing(
     api_as, site_a, site_b, overrides, answer_changes, expected_errors
 ):
     overrides = {k: v() if callable(v) else v for k, v in overrides.items()}
-    payload = screening_payload(answers=eligible_answers() | answer_changes, **overrides)
+    payload = screening_payload(
+        answers=eligible_answers() | answer_changes, **overrides
+    )
     response = api_as("coordinator").post(PARTICIPANTS_URL, payload, format="json")
     assert response.status_code == 400
     body = assert_json(response)
@@ -550,7 +578,11 @@ def test_schema_is_an_openapi_3_document_with_every_path(api_as):
             403,
             {"detail": "You may not change screening or consent records."},
         ),
-        (Http404("No Participant matches the given query."), 404, {"detail": "Not found."}),
+        (
+            Http404("No Participant matches the given query."),
+            404,
+            {"detail": "Not found."},
+        ),
         (
             exceptions.ValidationError("Something is off."),
             400,

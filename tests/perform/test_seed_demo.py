@@ -35,7 +35,9 @@ DEMO_PASSWORD = "demo-pass-for-tests-42"
 def run_seed(**overrides) -> str:
     out = StringIO()
     options = {**SMALL, "password": DEMO_PASSWORD, **overrides}
-    call_command("seed_demo", no_progress=True, stdout=out, stderr=StringIO(), **options)
+    call_command(
+        "seed_demo", no_progress=True, stdout=out, stderr=StringIO(), **options
+    )
     return out.getvalue()
 
 
@@ -45,8 +47,14 @@ def seeded(db):
 
 
 def row_counts() -> dict[str, int]:
-    models = [Site, User, Participant, ParticipantStatusChange, ConsentRecord,
-              EligibilityAnswer]
+    models = [
+        Site,
+        User,
+        Participant,
+        ParticipantStatusChange,
+        ConsentRecord,
+        EligibilityAnswer,
+    ]
     counts = {m.__name__: m.objects.count() for m in models}
     counts["events"] = Events.objects.count()
     return counts
@@ -105,8 +113,14 @@ def test_participants_are_screened_and_audited_as_their_sites_coordinator(seeded
 
 def test_clinical_records_are_consistent_with_each_status(seeded):
     today = timezone.localdate()
-    consent_reached = {S.CONSENTED, S.RANDOMIZED, S.WITHDRAWN, S.LOST_TO_FOLLOW_UP,
-                       S.DIED, S.COMPLETED}
+    consent_reached = {
+        S.CONSENTED,
+        S.RANDOMIZED,
+        S.WITHDRAWN,
+        S.LOST_TO_FOLLOW_UP,
+        S.DIED,
+        S.COMPLETED,
+    }
     for p in Participant.objects.select_related("site").prefetch_related(
         "consents", "eligibility_answers__criterion", "status_changes"
     ):
@@ -153,8 +167,9 @@ def test_demo_users_have_their_roles_sites_and_password(seeded):
         assert user.first_name and user.last_name
         assert can_log_in(username, DEMO_PASSWORD), username
     site_codes = {
-        username: list(User.objects.get(username=username).sites.values_list(
-            "code", flat=True))
+        username: list(
+            User.objects.get(username=username).sites.values_list("code", flat=True)
+        )
         for username in expected_roles
     }
     assert site_codes["coordinator"] == ["TOR"]
@@ -188,8 +203,8 @@ def test_sites_are_valid_and_targets_add_up_to_the_trial_target(seeded):
         assert datetime.date(2025, 2, 1) <= site.activation_date
         assert site.activation_date <= datetime.date(2026, 6, 30)
         assert site.target_enrolment > 0
-    assert sum(s.target_enrolment for s in sites) == (
-        settings.TRIAL["TARGET_ENROLMENT"]
+    assert (
+        sum(s.target_enrolment for s in sites) == (settings.TRIAL["TARGET_ENROLMENT"])
     )
     assert [s.code for s in Site.objects.order_by("activation_date")] == [
         s.code for s in demo.SITE_CATALOGUE[: SMALL["sites"]]

@@ -136,3 +136,20 @@ def test_screening_summary_counts_the_flow(client, users, site_a, site_b, screen
     assert (summary.screened, summary.ineligible, summary.pending, summary.eligible) == (
         3, 1, 1, 1)
     assert summary.ineligibility_reasons == [("Active infection at the surgical site", 1)]
+
+
+@pytest.mark.django_db
+def test_screening_log_csv_lists_own_site_with_exclusion_reasons(
+    client, users, site_a, site_b, screen
+):
+    screen(users["coordinator"], site_a,
+           answers=eligible_answers() | {"active_infection": True})
+    screen(users["coordinator2"], site_b)
+    client.force_login(users["coordinator"])
+    response = client.get(reverse("screening_log"), {"format": "csv"})
+    assert response.status_code == 200
+    lines = response.content.decode().strip().splitlines()
+    assert lines[0].startswith("study_id,site,screening_date")
+    assert len(lines) == 2, "only the coordinator's own site"
+    assert lines[1].startswith("PRF-TOR-0001,TOR,")
+    assert "Active infection at the surgical site" in lines[1]

@@ -21,20 +21,27 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--sites", type=int, default=demo.DEFAULT_SITES,
+            "--sites",
+            type=int,
+            default=demo.DEFAULT_SITES,
             help=f"number of sites, 2-{len(demo.SITE_CATALOGUE)} "
             f"(default {demo.DEFAULT_SITES})",
         )
         parser.add_argument(
-            "--participants", type=int, default=demo.DEFAULT_PARTICIPANTS,
+            "--participants",
+            type=int,
+            default=demo.DEFAULT_PARTICIPANTS,
             help=f"number of screened patients (default {demo.DEFAULT_PARTICIPANTS})",
         )
         parser.add_argument(
-            "--seed", type=int, default=demo.DEFAULT_SEED,
-            help=f"random seed; same arguments, same trial (default {demo.DEFAULT_SEED})",
+            "--seed",
+            type=int,
+            default=demo.DEFAULT_SEED,
+            help=f"same seed, same trial (default {demo.DEFAULT_SEED})",
         )
         parser.add_argument(
-            "--password", default=demo.DEFAULT_PASSWORD,
+            "--password",
+            default=demo.DEFAULT_PASSWORD,
             help="password of every demo user (default: printed at the end)",
         )
         parser.add_argument(
@@ -72,10 +79,12 @@ class Command(BaseCommand):
     def _summary(self, result: demo.SeedResult, options, *, elapsed: float):
         out = self.stdout
         total = sum(result.status_counts.values())
-        out.write(self.style.SUCCESS(
-            f"Demo trial created in {elapsed:.1f} s: {len(result.sites)} sites, "
-            f"{total} participants (seed {options['seed']})."
-        ))
+        out.write(
+            self.style.SUCCESS(
+                f"Demo trial created in {elapsed:.1f} s: {len(result.sites)} sites, "
+                f"{total} participants (seed {options['seed']})."
+            )
+        )
         out.write("\nSites:")
         for site in result.sites:
             paused = "" if site.is_active else "  (recruitment paused)"
@@ -92,8 +101,10 @@ class Command(BaseCommand):
             where = f" @ {', '.join(user.site_codes)}" if user.site_codes else ""
             flags = " (superuser)" if user.is_superuser else ""
             out.write(f"  {user.username:<14} {', '.join(user.roles)}{where}{flags}")
-        out.write(self.style.WARNING(
-            f"\nEvery demo user's password is: {options['password']}\n"
-            "This is a demo password: never use these accounts with real data."
-        ))
+        out.write(
+            self.style.WARNING(
+                f"\nEvery demo user's password is: {options['password']}\n"
+                "This is a demo password: never use these accounts with real data."
+            )
+        )
         out.write(f"\nOpen {DEV_URL} and log in.")

@@ -1,0 +1,203 @@
+"""Password-reset e-mail through a real Celery worker on the real Redis broker.
+
+The worker runs in a thread of the test process (``start_worker``), so the
+locmem e-mail backend's ``mail.outbox`` sees what it sends. Each test process
+routes the task to a queue of its own, so parallel test runs sharing the Redis
+database never take (or purge) each other's messages.
+"""
+
+import os
+import re
+import time
+from contextlib import contextmanager
+from urllib.parse import urlsplit
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from celery.result import AsyncResult
+from celery.signals import after_task_publish, task_success
+from django.conf import settings
+from django.core import mail
+from django.urls import reverse
+
+from perform.celery import app
+from perform.tasks import email_send, email_send_on_commit
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+QUEUE = f"perform-test-worker-{os.getpid()}"
+WAIT_SECONDS = 20
+RESET_LINK = re.compile(r"https?://[^/\s]+(/accounts/reset/[^\s]+/)")
+NEW_PASSWORD = "violet-lantern-harbour-42"
+
+
+def wait_for(predicate, *, seconds=WAIT_SECONDS, interval=0.05):
+    """Poll ``predicate`` until it is truthy or ``seconds`` pass; return its value."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+@contextmanager
+def _own_queue():
+    """Route ``email_send`` to this process's queue; restore routing afterwards."""
+    routes, consume_from = app.conf.task_routes, list(app.amqp.queues.consume_from)
+    app.conf.update(task_routes={email_send.name: {"queue": QUEUE}})
+    app.amqp.queues.select([QUEUE])
+    try:
+        yield
+    finally:
+        app.conf.update(task_routes=routes)
+        app.amqp.queues.select(consume_from)
+
+
+@pytest.fixture
+def worker():
+    """A real worker consuming this process's queue; records what passed through.
+
+    Yields a dict: ``published`` task ids (sent to the broker) and ``succeeded``
+    ``(task id, eager?, queue delivered from)`` (run by the worker).
+    """
+    assert app.conf.task_always_eager is False
+    assert urlsplit(app.conf.broker_url).scheme == "redis"
+    assert urlsplit(app.conf.result_backend).scheme == "redis"
+    with app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=1)  # fail fast if Redis is down
+    seen = {"published": [], "succeeded": []}
+
+    def on_publish(sender=None, headers=None, routing_key=None, **kwargs):
+        if sender == email_send.name:
+            seen["published"].append((headers["id"], routing_key))
+
+    def on_success(sender=None, **kwargs):
+        request = sender.request
+        seen["succeeded"].append(
+            (request.id, request.is_eager, request.delivery_info.get("routing_key"))
+        )
+
+    after_task_publish.connect(on_publish, weak=False)
+    task_success.connect(on_success, sender=email_send, weak=False)
+    hijack = app.conf.worker_hijack_root_logger
+    app.conf.worker_hijack_root_logger = False  # keep pytest's log capture
+    try:
+        with _own_queue():
+            app.control.purge()  # only this process's queue is selected
+            with start_worker(
+                app,
+                pool="solo",
+                perform_ping_check=False,
+                queues=[QUEUE],
+                loglevel="WARNING",
+                shutdown_timeout=WAIT_SECONDS,
+            ):
+                yield seen
+    finally:
+        app.conf.worker_hijack_root_logger = hijack
+        after_task_publish.disconnect(on_publish)
+        task_success.disconnect(on_success, sender=email_send)
+
+
+@pytest.fixture
+def soft_limit_workaround(monkeypatch):
+    """Work around the app bug guarded by
+    ``test_email_send_is_queued_with_the_configured_time_limits``: remove this
+    fixture once that test passes (its xfail marker then fails the run)."""
+    if email_send.soft_time_limit > email_send.time_limit:
+        monkeypatch.setattr(email_send, "soft_time_limit", email_send.time_limit - 10)
+
+
+@pytest.fixture
+def member():
+    return UserFactory(username="resetme", email="reset.me@example.org")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ValueError,
+    reason=(
+        "app bug: perform/tasks.py email_send has time_limit=60 but inherits "
+        "soft_time_limit=240 (CELERY_TASK_SOFT_TIME_LIMIT), so apply_async raises "
+        "ValueError and a password reset for a known address is a 500"
+    ),
+)
+def test_email_send_is_queued_with_the_configured_time_limits(worker):
+    email_send_on_commit(subject="limits", body="-", to=["limits@example.org"])
+    assert wait_for(lambda: mail.outbox), "no e-mail within 20 s"
+    assert [m.to for m in mail.outbox] == [["limits@example.org"]]
+
+
+@pytest.mark.usefixtures("soft_limit_workaround")
+def test_password_reset_email_is_sent_by_the_worker_and_its_link_sets_a_password(
+    client, worker, member
+):
+    response = client.post(reverse("password_reset"), {"email": member.email})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("password_reset_done")
+
+    # The view returns before the e-mail exists: the worker sends it.
+    assert wait_for(lambda: len(mail.outbox) >= 1), "no e-mail within 20 s"
+    [(task_id, routing_key)] = worker["published"]
+    assert routing_key == QUEUE
+    result = AsyncResult(task_id, app=app)
+    assert result.get(timeout=WAIT_SECONDS) == 1
+    assert result.state == "SUCCESS"  # read back from the Redis result backend
+    assert worker["succeeded"] == [(task_id, False, QUEUE)]
+    assert len(mail.outbox) == 1
+    [message] = mail.outbox
+    assert message.to == [member.email]
+    link = RESET_LINK.search(message.body)
+    assert link, message.body
+
+    # Follow the link: Django moves the token into the session and redirects.
+    form_page = client.get(link.group(1), follow=True)
+    assert form_page.status_code == 200
+    assert form_page.context["validlink"] is True
+    done = client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert done.status_code == 302
+    assert done["Location"] == reverse("password_reset_complete")
+
+    old = client.post(
+        reverse("login"), {"username": member.username, "password": PASSWORD}
+    )
+    assert old.status_code == 200
+    assert not old.wsgi_request.user.is_authenticated
+    new = client.post(
+        reverse("login"), {"username": member.username, "password": NEW_PASSWORD}
+    )
+    assert new.status_code == 302
+    assert client.get(reverse("home")).wsgi_request.user == member
+
+
+@pytest.mark.usefixtures("soft_limit_workaround")
+def test_password_reset_for_an_unknown_address_sends_nothing(client, worker, member):
+    response = client.post(reverse("password_reset"), {"email": "nobody@example.org"})
+    assert response.status_code == 302
+    assert worker["published"] == []
+
+    # A canary through the same queue: once the worker has sent it, anything
+    # queued before it has been handled too, and nothing else arrived.
+    canary = email_send.delay(subject="canary", body="-", to=["canary@example.org"])
+    assert canary.get(timeout=WAIT_SECONDS) == 1
+    assert [m.to for m in mail.outbox] == [["canary@example.org"]]
+    assert [task_id for task_id, _ in worker["published"]] == [canary.id]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "app bug: reset links are built from the request Host, not "
+        "settings.SITE_URL (perform/forms.py TaskPasswordResetForm.send_mail)"
+    ),
+)
+@pytest.mark.usefixtures("soft_limit_workaround")
+def test_password_reset_link_is_built_from_site_url(client, worker, member):
+    client.post(reverse("password_reset"), {"email": member.email})
+    assert wait_for(lambda: mail.outbox), "no e-mail within 20 s"
+    assert f"{settings.SITE_URL}/accounts/reset/" in mail.outbox[0].body
