@@ -40,8 +40,15 @@ class SiteMembershipInline(admin.TabularInline):
 
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "country", "time_zone", "activation_date",
-                    "target_enrolment", "is_active"]
+    list_display = [
+        "code",
+        "name",
+        "country",
+        "time_zone",
+        "activation_date",
+        "target_enrolment",
+        "is_active",
+    ]
     list_filter = ["is_active", "country"]
     search_fields = ["code", "name"]
     readonly_fields = ["last_participant_number"]
@@ -53,7 +60,14 @@ class SiteAdmin(admin.ModelAdmin):
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     inlines = [SiteMembershipInline]
-    list_display = ["username", "email", "first_name", "last_name", "is_active", "is_staff"]
+    list_display = [
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "is_active",
+        "is_staff",
+    ]
     list_filter = ["is_active", "is_staff", "groups"]
 
 
@@ -73,7 +87,11 @@ class ParticipantScopedAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         scope = participants_for(request.user)
-        return super().get_queryset(request).filter(**{f"{self.participant_path}__in": scope})
+        return (
+            super()
+            .get_queryset(request)
+            .filter(**{f"{self.participant_path}__in": scope})
+        )
 
 
 @admin.register(Participant)
@@ -88,7 +106,13 @@ class ParticipantAdmin(ParticipantScopedAdmin):
 
 @admin.register(ParticipantStatusChange)
 class ParticipantStatusChangeAdmin(ParticipantScopedAdmin):
-    list_display = ["participant", "from_status", "to_status", "changed_at", "changed_by"]
+    list_display = [
+        "participant",
+        "from_status",
+        "to_status",
+        "changed_at",
+        "changed_by",
+    ]
 
 
 @admin.register(ConsentRecord)

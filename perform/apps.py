@@ -17,4 +17,6 @@ class PerformConfig(AppConfig):
     def ready(self):
         # Group permissions follow perform.roles.ROLE_PERMISSIONS after every migrate
         # (permissions of later apps only exist once their models are migrated).
-        post_migrate.connect(_roles_sync_after_migrate, dispatch_uid="perform_roles_sync")
+        post_migrate.connect(
+            _roles_sync_after_migrate, dispatch_uid="perform_roles_sync"
+        )

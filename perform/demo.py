@@ -149,8 +149,9 @@ def demo_users(site_catalogue: Iterable[DemoSite]) -> list[DemoUser]:
         DemoUser("randomizer", "Tomasz", "Nowak", (roles.RANDOMIZER,)),
         DemoUser("statistician", "Helen", "Brooks", (roles.STATISTICIAN,)),
         DemoUser("dsmb", "Robert", "Lindgren", (roles.DSMB_MEMBER,)),
-        DemoUser("admin", "Alex", "Morgan", (roles.ADMINISTRATOR,), is_staff=True,
-                 is_superuser=True),
+        # Not a superuser: the administrator runs the admin but holds no
+        # participant-level permission (perform/roles.py).
+        DemoUser("admin", "Alex", "Morgan", (roles.ADMINISTRATOR,), is_staff=True),
     ]
     users += [
         DemoUser(f"coord_{site.code.lower()}", *site.coordinator,

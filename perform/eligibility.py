@@ -44,7 +44,9 @@ def eligibility_evaluate(
         if met is None:
             missing.append(criterion.text)
         elif not met:
-            prefix = "Not met" if criterion.kind == criterion.Kind.INCLUSION else "Excluded"
+            prefix = (
+                "Not met" if criterion.kind == criterion.Kind.INCLUSION else "Excluded"
+            )
             unmet.append(f"{prefix}: {criterion.text}")
     if unmet:
         return EligibilityResult(eligible=False, unmet=unmet, missing=missing)

@@ -32,7 +32,9 @@ class ScreeningForm(forms.Form):
 
     site = forms.ModelChoiceField(queryset=None, empty_label=None)
     screening_date = forms.DateField(widget=DateInput)
-    age_at_screening = forms.IntegerField(label="Age (years)", min_value=0, max_value=120)
+    age_at_screening = forms.IntegerField(
+        label="Age (years)", min_value=0, max_value=120
+    )
     year_of_birth = forms.IntegerField(
         required=False, min_value=1900, help_text="Optional; the age is what counts."
     )
@@ -43,12 +45,14 @@ class ScreeningForm(forms.Form):
         help_text="Stratification factor for randomization.",
     )
     screening_notes = forms.CharField(
-        label="Other reasons / notes", widget=forms.Textarea(attrs={"rows": 2}),
+        label="Other reasons / notes",
+        widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
     )
 
-    def __init__(self, *args, sites, criteria, participant=None, require_reason=False,
-                 **kwargs):
+    def __init__(
+        self, *args, sites, criteria, participant=None, require_reason=False, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.criteria = list(criteria)
         self.fields["site"].queryset = sites
@@ -81,8 +85,14 @@ class ScreeningForm(forms.Form):
         ]
         patient = [
             f
-            for f in ("site", "screening_date", "age_at_screening", "year_of_birth", "sex",
-                      "fracture_status")
+            for f in (
+                "site",
+                "screening_date",
+                "age_at_screening",
+                "year_of_birth",
+                "sex",
+                "fracture_status",
+            )
             if f in self.fields
         ]
         tail = ["screening_notes"] + (["reason"] if require_reason else [])
@@ -95,14 +105,21 @@ class ScreeningForm(forms.Form):
         )
         if participant is not None and not self.is_bound:
             answers = {
-                a.criterion.code: a.answer for a in participant.eligibility_answers.all()
+                a.criterion.code: a.answer
+                for a in participant.eligibility_answers.all()
             }
             for criterion in self.criteria:
                 self.initial[self.field_name(criterion)] = _CHOICE_FROM_ANSWER[
                     answers.get(criterion.code)
                 ]
-            for name in ("screening_date", "age_at_screening", "year_of_birth", "sex",
-                         "fracture_status", "screening_notes"):
+            for name in (
+                "screening_date",
+                "age_at_screening",
+                "year_of_birth",
+                "sex",
+                "fracture_status",
+                "screening_notes",
+            ):
                 self.initial[name] = getattr(participant, name)
 
     @staticmethod
@@ -122,11 +139,13 @@ class ScreeningForm(forms.Form):
             if abs(implied - age) > 1:
                 self.add_error(
                     "year_of_birth",
-                    f"Year of birth {yob} gives age {implied - 1}–{implied} at screening, "
-                    f"not {age}.",
+                    f"Year of birth {yob} gives age {implied - 1}–{implied} at "
+                    f"screening, not {age}.",
                 )
         if yob and screened and yob > screened.year:
-            self.add_error("year_of_birth", "Year of birth is after the screening date.")
+            self.add_error(
+                "year_of_birth", "Year of birth is after the screening date."
+            )
         min_age = settings.TRIAL["MIN_AGE"]
         age_field = self.field_name_for_code("age_adult")
         if (
@@ -195,7 +214,8 @@ class DeclineForm(ConsentForm):
 
     form_version = None
     reason = forms.CharField(
-        label="Reason given (if any)", widget=forms.Textarea(attrs={"rows": 2}),
+        label="Reason given (if any)",
+        widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
     )
 
@@ -206,7 +226,12 @@ class DeclineForm(ConsentForm):
         self.helper = FormHelper()
         self.helper.form_id = "decline-form"
         self.helper.add_input(
-            Submit("submit", "Record decline", css_class="btn-warning", css_id="save-decline")
+            Submit(
+                "submit",
+                "Record decline",
+                css_class="btn-warning",
+                css_id="save-decline",
+            )
         )
 
 
@@ -233,11 +258,20 @@ class ParticipantFilterForm(forms.Form):
 class TaskPasswordResetForm(PasswordResetForm):
     """Password reset whose e-mail is sent by a Celery worker after commit."""
 
-    def send_mail(self, subject_template_name, email_template_name, context, from_email,
-                  to_email, html_email_template_name=None):
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
         from perform.tasks import email_send_on_commit
 
-        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        subject = "".join(
+            loader.render_to_string(subject_template_name, context).splitlines()
+        )
         body = loader.render_to_string(email_template_name, context)
         html = (
             loader.render_to_string(html_email_template_name, context)

@@ -1,4 +1,4 @@
-"""Small middleware: the audit context of each request, and a Permissions-Policy header."""
+"""Small middleware: each request's audit context; a Permissions-Policy header."""
 
 import pghistory
 from django.conf import settings

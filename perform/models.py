@@ -17,6 +17,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
+
 def audited():
     """Fresh trackers for one model (pghistory must not share tracker instances)."""
     return (pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
@@ -81,7 +82,9 @@ class SiteMembership(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "site"], name="one_membership_per_site")
+            models.UniqueConstraint(
+                fields=["user", "site"], name="one_membership_per_site"
+            )
         ]
 
     def __str__(self):
@@ -154,7 +157,9 @@ class Participant(models.Model):
     """A screened patient. The study ID is issued at screening and never reused."""
 
     study_id = models.CharField(max_length=16, unique=True, editable=False)
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="participants")
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, related_name="participants"
+    )
     sequence = models.PositiveIntegerField(editable=False)
     screening_date = models.DateField()
     age_at_screening = models.PositiveSmallIntegerField(
@@ -173,7 +178,9 @@ class Participant(models.Model):
         blank=True, help_text="Other reasons for ineligibility, free text."
     )
     status = models.CharField(
-        max_length=20, choices=ParticipantStatus.choices, default=ParticipantStatus.SCREENED
+        max_length=20,
+        choices=ParticipantStatus.choices,
+        default=ParticipantStatus.SCREENED,
     )
     status_changed_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -218,7 +225,9 @@ class ParticipantStatusChange(models.Model):
     )
     to_status = models.CharField(max_length=20, choices=ParticipantStatus.choices)
     changed_at = models.DateTimeField()
-    changed_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+    changed_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, related_name="+"
+    )
     reason = models.TextField(blank=True)
 
     class Meta:
@@ -247,6 +256,9 @@ class EligibilityAnswer(models.Model):
                 fields=["participant", "criterion"], name="one_answer_per_criterion"
             )
         ]
+
+    def __str__(self):
+        return f"{self.participant_id}/{self.criterion_id}: {self.answer}"
 
 
 @pghistory.track(*audited())

@@ -88,8 +88,10 @@ def participant_status_counts(*, user, site_code: str | None = None) -> list[tup
     if site_code:
         qs = qs.filter(site__code=site_code.upper())
     counts = dict(qs.order_by().values_list("status").annotate(n=Count("id")))
-    return [(value, label, counts.get(value, 0)) for value, label in
-            ParticipantStatus.choices]
+    return [
+        (value, label, counts.get(value, 0))
+        for value, label in ParticipantStatus.choices
+    ]
 
 
 def participant_detail(*, user, study_id: str) -> Participant:
@@ -103,7 +105,9 @@ def participant_detail(*, user, study_id: str) -> Participant:
             "status_changes",
             queryset=ParticipantStatusChange.objects.select_related("changed_by"),
         ),
-        Prefetch("consents", queryset=ConsentRecord.objects.select_related("recorded_by")),
+        Prefetch(
+            "consents", queryset=ConsentRecord.objects.select_related("recorded_by")
+        ),
     )
     return get_object_or_404(qs, study_id=study_id)
 
@@ -226,9 +230,10 @@ def screening_summary(*, user) -> ScreeningSummary:
     """
     scoped = participants_for(user)
     by_status = dict(
-        scoped.order_by().values_list("status").annotate(n=Count("id")).values_list(
-            "status", "n"
-        )
+        scoped.order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
     )
 
     def total(statuses):
@@ -261,18 +266,27 @@ def screening_summary(*, user) -> ScreeningSummary:
         .annotate(
             screened=Count("participants"),
             ineligible=Count(
-                "participants", filter=Q(participants__status=ParticipantStatus.INELIGIBLE)
+                "participants",
+                filter=Q(participants__status=ParticipantStatus.INELIGIBLE),
             ),
             declined=Count(
-                "participants", filter=Q(participants__status=ParticipantStatus.DECLINED)
+                "participants",
+                filter=Q(participants__status=ParticipantStatus.DECLINED),
             ),
             randomized=Count(
                 "participants",
                 filter=Q(participants__status__in=list(_REACHED_RANDOMIZATION)),
             ),
         )
-        .values("code", "name", "target_enrolment", "screened", "ineligible", "declined",
-                "randomized")
+        .values(
+            "code",
+            "name",
+            "target_enrolment",
+            "screened",
+            "ineligible",
+            "declined",
+            "randomized",
+        )
         .order_by("code")
     )
     return ScreeningSummary(

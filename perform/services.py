@@ -76,8 +76,8 @@ def participant_status_change(
     if to_status not in ALLOWED_TRANSITIONS.get(from_status, set()):
         raise InvalidTransition(
             f"{participant.study_id or 'This participant'} is "
-            f"{S(from_status).label.lower() if from_status else 'new'} and cannot become "
-            f"{S(to_status).label.lower()}."
+            f"{S(from_status).label.lower() if from_status else 'new'} and cannot "
+            f"become {S(to_status).label.lower()}."
         )
     at = at or timezone.now()
     participant.status = to_status
@@ -156,7 +156,9 @@ def participant_screen(
     rolls back its number with it (no gaps).
     """
     if not screening_sites_for(actor).filter(pk=site.pk).exists():
-        raise SiteNotAllowed(f"You cannot screen patients at site {site.code}.", field="site")
+        raise SiteNotAllowed(
+            f"You cannot screen patients at site {site.code}.", field="site"
+        )
     _check_clinical_date(screening_date, field="screening_date")
     with audit_context(actor=actor):
         locked_site = Site.objects.select_for_update().get(pk=site.pk)
@@ -205,9 +207,7 @@ def _lock_in_scope(*, actor: User, participant: Participant) -> Participant:
     if not actor.has_perm("perform.screen_participant"):
         raise PermissionDenied("You may not change screening or consent records.")
     return (
-        participants_for(actor)
-        .select_for_update(of=("self",))
-        .get(pk=participant.pk)
+        participants_for(actor).select_for_update(of=("self",)).get(pk=participant.pk)
     )
 
 
@@ -227,14 +227,17 @@ def participant_screening_update(
 ) -> Participant:
     """Correct a screening record before consent; a reason is always required."""
     if not reason.strip():
-        raise TrialError("Give a reason for changing the screening record.", field="reason")
+        raise TrialError(
+            "Give a reason for changing the screening record.", field="reason"
+        )
     _check_clinical_date(screening_date, field="screening_date")
     with audit_context(actor=actor, reason=reason.strip()):
         participant = _lock_in_scope(actor=actor, participant=participant)
         if participant.status not in SCREENING_EDITABLE:
             raise InvalidTransition(
-                f"{participant.study_id} is {participant.get_status_display().lower()}; "
-                "its screening record can no longer be changed here."
+                f"{participant.study_id} is "
+                f"{participant.get_status_display().lower()}; its screening record "
+                "can no longer be changed here."
             )
         participant.screening_date = screening_date
         participant.age_at_screening = age_at_screening
@@ -274,8 +277,9 @@ def participant_consent_record(
         )
         if participant.status not in {S.ELIGIBLE, S.DECLINED}:
             raise InvalidTransition(
-                f"Consent can only be recorded for an eligible participant; "
-                f"{participant.study_id} is {participant.get_status_display().lower()}.",
+                "Consent can only be recorded for an eligible participant; "
+                f"{participant.study_id} is "
+                f"{participant.get_status_display().lower()}.",
             )
         record = ConsentRecord.objects.create(
             participant=participant,
@@ -289,7 +293,9 @@ def participant_consent_record(
             participant=participant,
             to_status=S.CONSENTED,
             actor=actor,
-            reason=f"Consent form {record.form_version} signed {decision_date:%Y-%m-%d}",
+            reason=(
+                f"Consent form {record.form_version} signed {decision_date:%Y-%m-%d}"
+            ),
         )
     return record
 

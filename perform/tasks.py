@@ -15,8 +15,9 @@ from django.db import transaction
 )
 def email_send(self, *, subject, body, to, html=None, from_email=None):
     """Send one e-mail (SMTP errors are OSErrors and retry with backoff)."""
-    message = EmailMultiAlternatives(subject=subject, body=body, to=to,
-                                     from_email=from_email)
+    message = EmailMultiAlternatives(
+        subject=subject, body=body, to=to, from_email=from_email
+    )
     if html:
         message.attach_alternative(html, "text/html")
     message.send()
@@ -25,6 +26,11 @@ def email_send(self, *, subject, body, to, html=None, from_email=None):
 
 def email_send_on_commit(*, subject, body, to, html=None, from_email=None):
     """Queue ``email_send`` once the surrounding transaction commits."""
-    kwargs = {"subject": subject, "body": body, "to": list(to), "html": html,
-              "from_email": from_email}
+    kwargs = {
+        "subject": subject,
+        "body": body,
+        "to": list(to),
+        "html": html,
+        "from_email": from_email,
+    }
     transaction.on_commit(lambda: email_send.apply_async(kwargs=kwargs))

@@ -4,13 +4,13 @@ Permissions are checked here (403 for a missing role), site scope in the
 selectors (404 for another site's participant).
 """
 
+import csv
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
-import csv
-
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -91,7 +91,9 @@ def participant_screen(request):
     if request.method == "POST" and form.is_valid():
         try:
             participant = services.participant_screen(
-                actor=request.user, site=form.cleaned_data["site"], **form.service_kwargs()
+                actor=request.user,
+                site=form.cleaned_data["site"],
+                **form.service_kwargs(),
             )
         except TrialError as error:
             _apply_trial_error(form, error)
@@ -102,7 +104,11 @@ def participant_screen(request):
                 f"{participant.get_status_display().lower()}.",
             )
             return redirect("participant_detail", study_id=participant.study_id)
-    return render(request, "perform/screening_form.html", {"form": form, "title": "Screen a patient"})
+    return render(
+        request,
+        "perform/screening_form.html",
+        {"form": form, "title": "Screen a patient"},
+    )
 
 
 @require_GET
@@ -111,7 +117,11 @@ def participant_detail(request, study_id):
     participant = selectors.participant_detail(user=request.user, study_id=study_id)
     answers = {a.criterion_id: a.answer for a in participant.eligibility_answers.all()}
     checklist = [
-        (criterion, answers.get(criterion.pk), criterion.is_met_by(answers.get(criterion.pk)))
+        (
+            criterion,
+            answers.get(criterion.pk),
+            criterion.is_met_by(answers.get(criterion.pk)),
+        )
         for criterion in selectors.criteria_active()
     ]
     can_screen = request.user.has_perm("perform.screen_participant")
@@ -125,8 +135,10 @@ def participant_detail(request, study_id):
             "can_edit_screening": can_screen
             and participant.status in services.SCREENING_EDITABLE,
             "can_consent": can_screen
-            and participant.status in {ParticipantStatus.ELIGIBLE, ParticipantStatus.DECLINED},
-            "can_decline": can_screen and participant.status == ParticipantStatus.ELIGIBLE,
+            and participant.status
+            in {ParticipantStatus.ELIGIBLE, ParticipantStatus.DECLINED},
+            "can_decline": can_screen
+            and participant.status == ParticipantStatus.ELIGIBLE,
         },
     )
 
@@ -158,7 +170,11 @@ def participant_screening_edit(request, study_id):
     return render(
         request,
         "perform/screening_form.html",
-        {"form": form, "participant": participant, "title": f"Edit screening of {study_id}"},
+        {
+            "form": form,
+            "participant": participant,
+            "title": f"Edit screening of {study_id}",
+        },
     )
 
 
@@ -217,16 +233,41 @@ def screening_log(request):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="screening-log.csv"'
         writer = csv.writer(response)
-        writer.writerow(["study_id", "site", "screening_date", "age", "sex", "status",
-                         "ineligibility_reasons", "notes"])
+        writer.writerow(
+            [
+                "study_id",
+                "site",
+                "screening_date",
+                "age",
+                "sex",
+                "status",
+                "ineligibility_reasons",
+                "notes",
+            ]
+        )
         for row in rows:
-            writer.writerow([row.study_id, row.site, row.screening_date.isoformat(),
-                             row.age, row.sex, row.status, "; ".join(row.reasons),
-                             row.notes])
+            writer.writerow(
+                [
+                    row.study_id,
+                    row.site,
+                    row.screening_date.isoformat(),
+                    row.age,
+                    row.sex,
+                    row.status,
+                    "; ".join(row.reasons),
+                    row.notes,
+                ]
+            )
         return response
-    return render(request, "perform/screening_log.html",
-                  {"rows": rows, "sites": selectors.sites_for(request.user),
-                   "site_code": site_code})
+    return render(
+        request,
+        "perform/screening_log.html",
+        {
+            "rows": rows,
+            "sites": selectors.sites_for(request.user),
+            "site_code": site_code,
+        },
+    )
 
 
 @require_GET

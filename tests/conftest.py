@@ -39,20 +39,27 @@ def site_a(reference_data):
 
 @pytest.fixture
 def site_b(reference_data):
-    return SiteFactory(code="HAM", name="Hamburg-Eppendorf", country="Germany",
-                       time_zone="Europe/Berlin")
+    return SiteFactory(
+        code="HAM",
+        name="Hamburg-Eppendorf",
+        country="Germany",
+        time_zone="Europe/Berlin",
+    )
 
 
 @pytest.fixture
 def users(db, site_a, site_b):
     """One user per role; site staff at site A, ``coordinator2`` at site B."""
     result = {
-        "coordinator": user_with_role(roles.SITE_COORDINATOR, username="coordinator",
-                                      sites=[site_a]),
-        "coordinator2": user_with_role(roles.SITE_COORDINATOR, username="coordinator2",
-                                       sites=[site_b]),
-        "investigator": user_with_role(roles.SITE_INVESTIGATOR, username="investigator",
-                                       sites=[site_a]),
+        "coordinator": user_with_role(
+            roles.SITE_COORDINATOR, username="coordinator", sites=[site_a]
+        ),
+        "coordinator2": user_with_role(
+            roles.SITE_COORDINATOR, username="coordinator2", sites=[site_b]
+        ),
+        "investigator": user_with_role(
+            roles.SITE_INVESTIGATOR, username="investigator", sites=[site_a]
+        ),
         "datamanager": user_with_role(roles.DATA_MANAGER, username="datamanager"),
         "randomizer": user_with_role(roles.RANDOMIZER, username="randomizer"),
         "statistician": user_with_role(roles.STATISTICIAN, username="statistician"),

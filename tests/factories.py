@@ -16,7 +16,9 @@ class SiteFactory(factory.django.DjangoModelFactory):
         model = Site
         django_get_or_create = ("code",)
 
-    code = factory.Sequence(lambda n: "".join(chr(65 + (n // 26**i) % 26) for i in (2, 1, 0)))
+    code = factory.Sequence(
+        lambda n: "".join(chr(65 + (n // 26**i) % 26) for i in (2, 1, 0))
+    )
     name = factory.LazyAttribute(lambda o: f"{o.code} University Hospital")
     country = "Canada"
     time_zone = "America/Toronto"

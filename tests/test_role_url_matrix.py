@@ -72,15 +72,11 @@ VIEW_PARTICIPANT = SITE_STAFF | {"coordinator2"} | METHODS_CENTRE
 
 # Keyed by the route as written in the URLconf.
 EXPECTED = {
-    "": logged_in(
-        ("redirect", "/participants/"), dsmb=200, admin=200
-    ),
+    "": logged_in(("redirect", "/participants/"), dsmb=200, admin=200),
     "healthz/": PUBLIC,
     "participants/": only(VIEW_PARTICIPANT),
     "participants/screen/": only(SITE_STAFF | {"coordinator2"}),
-    "participants/<str:study_id>/": only(
-        SITE_STAFF | METHODS_CENTRE, coordinator2=404
-    ),
+    "participants/<str:study_id>/": only(SITE_STAFF | METHODS_CENTRE, coordinator2=404),
     "participants/<str:study_id>/screening/": SITE_PARTICIPANT_PAGE,
     "participants/<str:study_id>/consent/": SITE_PARTICIPANT_PAGE,
     "participants/<str:study_id>/decline/": SITE_PARTICIPANT_PAGE,
@@ -117,8 +113,14 @@ def model_rows(model_path, *, admin, datamanager):
     ``admin``/``datamanager`` give statuses for (changelist, add, history,
     delete, change, object-redirect) in that order.
     """
-    views = ["", "add/", "<path:object_id>/history/", "<path:object_id>/delete/",
-             "<path:object_id>/change/", "<path:object_id>/"]
+    views = [
+        "",
+        "add/",
+        "<path:object_id>/history/",
+        "<path:object_id>/delete/",
+        "<path:object_id>/change/",
+        "<path:object_id>/",
+    ]
     return {
         f"admin/{model_path}/{view}": admin_row(a, d)
         for view, a, d in zip(views, admin, datamanager, strict=True)

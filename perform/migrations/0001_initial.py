@@ -5,601 +5,1653 @@ import django.contrib.auth.validators
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import perform.models
 import pgtrigger.compiler
 import pgtrigger.migrations
 from django.conf import settings
 from django.db import migrations, models
 
+import perform.models
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('pghistory', '0007_auto_20250421_0444'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("pghistory", "0007_auto_20250421_0444"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='EligibilityAnswer',
+            name="EligibilityAnswer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('answer', models.BooleanField(null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("answer", models.BooleanField(null=True)),
             ],
             options={
-                'ordering': ['criterion__kind', 'criterion__order'],
+                "ordering": ["criterion__kind", "criterion__order"],
             },
         ),
         migrations.CreateModel(
-            name='EligibilityCriterion',
+            name="EligibilityCriterion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, unique=True)),
-                ('kind', models.CharField(choices=[('inclusion', 'Inclusion'), ('exclusion', 'Exclusion')], max_length=10)),
-                ('text', models.CharField(max_length=300)),
-                ('order', models.PositiveSmallIntegerField(default=0)),
-                ('is_active', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("code", models.SlugField(max_length=40, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("inclusion", "Inclusion"),
+                            ("exclusion", "Exclusion"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("text", models.CharField(max_length=300)),
+                ("order", models.PositiveSmallIntegerField(default=0)),
+                ("is_active", models.BooleanField(default=True)),
             ],
             options={
-                'verbose_name_plural': 'eligibility criteria',
-                'ordering': ['kind', 'order', 'code'],
+                "verbose_name_plural": "eligibility criteria",
+                "ordering": ["kind", "order", "code"],
             },
         ),
         migrations.CreateModel(
-            name='EligibilityCriterionEvent',
+            name="EligibilityCriterionEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('code', models.SlugField(db_index=False, max_length=40)),
-                ('kind', models.CharField(choices=[('inclusion', 'Inclusion'), ('exclusion', 'Exclusion')], max_length=10)),
-                ('text', models.CharField(max_length=300)),
-                ('order', models.PositiveSmallIntegerField(default=0)),
-                ('is_active', models.BooleanField(default=True)),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                ("code", models.SlugField(db_index=False, max_length=40)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("inclusion", "Inclusion"),
+                            ("exclusion", "Exclusion"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("text", models.CharField(max_length=300)),
+                ("order", models.PositiveSmallIntegerField(default=0)),
+                ("is_active", models.BooleanField(default=True)),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Participant',
+            name="Participant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('study_id', models.CharField(editable=False, max_length=16, unique=True)),
-                ('sequence', models.PositiveIntegerField(editable=False)),
-                ('screening_date', models.DateField()),
-                ('age_at_screening', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(120)])),
-                ('year_of_birth', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1900), django.core.validators.MaxValueValidator(2100)])),
-                ('sex', models.CharField(choices=[('female', 'Female'), ('male', 'Male'), ('other', 'Other / not stated')], max_length=10)),
-                ('fracture_status', models.CharField(blank=True, choices=[('impending', 'Impending fracture'), ('complete', 'Complete pathological fracture')], max_length=10)),
-                ('screening_notes', models.TextField(blank=True, help_text='Other reasons for ineligibility, free text.')),
-                ('status', models.CharField(choices=[('screened', 'Screened'), ('ineligible', 'Ineligible'), ('eligible', 'Eligible'), ('declined', 'Declined'), ('consented', 'Consented'), ('randomized', 'Randomized'), ('withdrawn', 'Withdrawn'), ('lost_to_follow_up', 'Lost to follow-up'), ('died', 'Died'), ('completed', 'Completed')], default='screened', max_length=20)),
-                ('status_changed_at', models.DateTimeField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "study_id",
+                    models.CharField(editable=False, max_length=16, unique=True),
+                ),
+                ("sequence", models.PositiveIntegerField(editable=False)),
+                ("screening_date", models.DateField()),
+                (
+                    "age_at_screening",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(120),
+                        ]
+                    ),
+                ),
+                (
+                    "year_of_birth",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1900),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                    ),
+                ),
+                (
+                    "sex",
+                    models.CharField(
+                        choices=[
+                            ("female", "Female"),
+                            ("male", "Male"),
+                            ("other", "Other / not stated"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "fracture_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("impending", "Impending fracture"),
+                            ("complete", "Complete pathological fracture"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "screening_notes",
+                    models.TextField(
+                        blank=True,
+                        help_text="Other reasons for ineligibility, free text.",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("screened", "Screened"),
+                            ("ineligible", "Ineligible"),
+                            ("eligible", "Eligible"),
+                            ("declined", "Declined"),
+                            ("consented", "Consented"),
+                            ("randomized", "Randomized"),
+                            ("withdrawn", "Withdrawn"),
+                            ("lost_to_follow_up", "Lost to follow-up"),
+                            ("died", "Died"),
+                            ("completed", "Completed"),
+                        ],
+                        default="screened",
+                        max_length=20,
+                    ),
+                ),
+                ("status_changed_at", models.DateTimeField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['site__code', 'sequence'],
-                'permissions': [('view_all_sites', 'Can see participants at every site'), ('screen_participant', 'Can screen participants and record consent'), ('view_screening_summary', 'Can view the CONSORT screening summary')],
+                "ordering": ["site__code", "sequence"],
+                "permissions": [
+                    ("view_all_sites", "Can see participants at every site"),
+                    (
+                        "screen_participant",
+                        "Can screen participants and record consent",
+                    ),
+                    (
+                        "view_screening_summary",
+                        "Can view the CONSORT screening summary",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ParticipantEvent',
+            name="ParticipantEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('study_id', models.CharField(editable=False, max_length=16)),
-                ('sequence', models.PositiveIntegerField(editable=False)),
-                ('screening_date', models.DateField()),
-                ('age_at_screening', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(120)])),
-                ('year_of_birth', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1900), django.core.validators.MaxValueValidator(2100)])),
-                ('sex', models.CharField(choices=[('female', 'Female'), ('male', 'Male'), ('other', 'Other / not stated')], max_length=10)),
-                ('fracture_status', models.CharField(blank=True, choices=[('impending', 'Impending fracture'), ('complete', 'Complete pathological fracture')], max_length=10)),
-                ('screening_notes', models.TextField(blank=True, help_text='Other reasons for ineligibility, free text.')),
-                ('status', models.CharField(choices=[('screened', 'Screened'), ('ineligible', 'Ineligible'), ('eligible', 'Eligible'), ('declined', 'Declined'), ('consented', 'Consented'), ('randomized', 'Randomized'), ('withdrawn', 'Withdrawn'), ('lost_to_follow_up', 'Lost to follow-up'), ('died', 'Died'), ('completed', 'Completed')], default='screened', max_length=20)),
-                ('status_changed_at', models.DateTimeField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                ("study_id", models.CharField(editable=False, max_length=16)),
+                ("sequence", models.PositiveIntegerField(editable=False)),
+                ("screening_date", models.DateField()),
+                (
+                    "age_at_screening",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(120),
+                        ]
+                    ),
+                ),
+                (
+                    "year_of_birth",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1900),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                    ),
+                ),
+                (
+                    "sex",
+                    models.CharField(
+                        choices=[
+                            ("female", "Female"),
+                            ("male", "Male"),
+                            ("other", "Other / not stated"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "fracture_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("impending", "Impending fracture"),
+                            ("complete", "Complete pathological fracture"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "screening_notes",
+                    models.TextField(
+                        blank=True,
+                        help_text="Other reasons for ineligibility, free text.",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("screened", "Screened"),
+                            ("ineligible", "Ineligible"),
+                            ("eligible", "Eligible"),
+                            ("declined", "Declined"),
+                            ("consented", "Consented"),
+                            ("randomized", "Randomized"),
+                            ("withdrawn", "Withdrawn"),
+                            ("lost_to_follow_up", "Lost to follow-up"),
+                            ("died", "Died"),
+                            ("completed", "Completed"),
+                        ],
+                        default="screened",
+                        max_length=20,
+                    ),
+                ),
+                ("status_changed_at", models.DateTimeField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='ParticipantStatusChange',
+            name="ParticipantStatusChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_status', models.CharField(blank=True, choices=[('screened', 'Screened'), ('ineligible', 'Ineligible'), ('eligible', 'Eligible'), ('declined', 'Declined'), ('consented', 'Consented'), ('randomized', 'Randomized'), ('withdrawn', 'Withdrawn'), ('lost_to_follow_up', 'Lost to follow-up'), ('died', 'Died'), ('completed', 'Completed')], max_length=20)),
-                ('to_status', models.CharField(choices=[('screened', 'Screened'), ('ineligible', 'Ineligible'), ('eligible', 'Eligible'), ('declined', 'Declined'), ('consented', 'Consented'), ('randomized', 'Randomized'), ('withdrawn', 'Withdrawn'), ('lost_to_follow_up', 'Lost to follow-up'), ('died', 'Died'), ('completed', 'Completed')], max_length=20)),
-                ('changed_at', models.DateTimeField()),
-                ('reason', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "from_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("screened", "Screened"),
+                            ("ineligible", "Ineligible"),
+                            ("eligible", "Eligible"),
+                            ("declined", "Declined"),
+                            ("consented", "Consented"),
+                            ("randomized", "Randomized"),
+                            ("withdrawn", "Withdrawn"),
+                            ("lost_to_follow_up", "Lost to follow-up"),
+                            ("died", "Died"),
+                            ("completed", "Completed"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("screened", "Screened"),
+                            ("ineligible", "Ineligible"),
+                            ("eligible", "Eligible"),
+                            ("declined", "Declined"),
+                            ("consented", "Consented"),
+                            ("randomized", "Randomized"),
+                            ("withdrawn", "Withdrawn"),
+                            ("lost_to_follow_up", "Lost to follow-up"),
+                            ("died", "Died"),
+                            ("completed", "Completed"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("changed_at", models.DateTimeField()),
+                ("reason", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['participant', 'changed_at', 'id'],
+                "ordering": ["participant", "changed_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ParticipantStatusChangeEvent',
+            name="ParticipantStatusChangeEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('from_status', models.CharField(blank=True, choices=[('screened', 'Screened'), ('ineligible', 'Ineligible'), ('eligible', 'Eligible'), ('declined', 'Declined'), ('consented', 'Consented'), ('randomized', 'Randomized'), ('withdrawn', 'Withdrawn'), ('lost_to_follow_up', 'Lost to follow-up'), ('died', 'Died'), ('completed', 'Completed')], max_length=20)),
-                ('to_status', models.CharField(choices=[('screened', 'Screened'), ('ineligible', 'Ineligible'), ('eligible', 'Eligible'), ('declined', 'Declined'), ('consented', 'Consented'), ('randomized', 'Randomized'), ('withdrawn', 'Withdrawn'), ('lost_to_follow_up', 'Lost to follow-up'), ('died', 'Died'), ('completed', 'Completed')], max_length=20)),
-                ('changed_at', models.DateTimeField()),
-                ('reason', models.TextField(blank=True)),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                (
+                    "from_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("screened", "Screened"),
+                            ("ineligible", "Ineligible"),
+                            ("eligible", "Eligible"),
+                            ("declined", "Declined"),
+                            ("consented", "Consented"),
+                            ("randomized", "Randomized"),
+                            ("withdrawn", "Withdrawn"),
+                            ("lost_to_follow_up", "Lost to follow-up"),
+                            ("died", "Died"),
+                            ("completed", "Completed"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("screened", "Screened"),
+                            ("ineligible", "Ineligible"),
+                            ("eligible", "Eligible"),
+                            ("declined", "Declined"),
+                            ("consented", "Consented"),
+                            ("randomized", "Randomized"),
+                            ("withdrawn", "Withdrawn"),
+                            ("lost_to_follow_up", "Lost to follow-up"),
+                            ("died", "Died"),
+                            ("completed", "Completed"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("changed_at", models.DateTimeField()),
+                ("reason", models.TextField(blank=True)),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Site',
+            name="Site",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=3, unique=True, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Use three capital letters.')])),
-                ('name', models.CharField(max_length=200)),
-                ('country', models.CharField(max_length=100)),
-                ('time_zone', models.CharField(max_length=64, validators=[perform.models.validate_time_zone])),
-                ('activation_date', models.DateField(blank=True, null=True)),
-                ('target_enrolment', models.PositiveIntegerField(default=0)),
-                ('is_active', models.BooleanField(default=True)),
-                ('last_participant_number', models.PositiveIntegerField(default=0, editable=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=3,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z]{3}$", "Use three capital letters."
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("country", models.CharField(max_length=100)),
+                (
+                    "time_zone",
+                    models.CharField(
+                        max_length=64, validators=[perform.models.validate_time_zone]
+                    ),
+                ),
+                ("activation_date", models.DateField(blank=True, null=True)),
+                ("target_enrolment", models.PositiveIntegerField(default=0)),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "last_participant_number",
+                    models.PositiveIntegerField(default=0, editable=False),
+                ),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='SiteEvent',
+            name="SiteEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('code', models.CharField(max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Use three capital letters.')])),
-                ('name', models.CharField(max_length=200)),
-                ('country', models.CharField(max_length=100)),
-                ('time_zone', models.CharField(max_length=64, validators=[perform.models.validate_time_zone])),
-                ('activation_date', models.DateField(blank=True, null=True)),
-                ('target_enrolment', models.PositiveIntegerField(default=0)),
-                ('is_active', models.BooleanField(default=True)),
-                ('last_participant_number', models.PositiveIntegerField(default=0, editable=False)),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=3,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z]{3}$", "Use three capital letters."
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("country", models.CharField(max_length=100)),
+                (
+                    "time_zone",
+                    models.CharField(
+                        max_length=64, validators=[perform.models.validate_time_zone]
+                    ),
+                ),
+                ("activation_date", models.DateField(blank=True, null=True)),
+                ("target_enrolment", models.PositiveIntegerField(default=0)),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "last_participant_number",
+                    models.PositiveIntegerField(default=0, editable=False),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='SiteMembership',
+            name="SiteMembership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SiteMembershipEvent',
+            name="SiteMembershipEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='UserEvent',
+            name="UserEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('username', models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='username')),
-                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
-                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email address')),
-                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
-                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                (
+                    "username",
+                    models.CharField(
+                        error_messages={
+                            "unique": "A user with that username already exists."
+                        },
+                        help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+                        max_length=150,
+                        validators=[
+                            django.contrib.auth.validators.UnicodeUsernameValidator()
+                        ],
+                        verbose_name="username",
+                    ),
+                ),
+                (
+                    "first_name",
+                    models.CharField(
+                        blank=True, max_length=150, verbose_name="first name"
+                    ),
+                ),
+                (
+                    "last_name",
+                    models.CharField(
+                        blank=True, max_length=150, verbose_name="last name"
+                    ),
+                ),
+                (
+                    "email",
+                    models.EmailField(
+                        blank=True, max_length=254, verbose_name="email address"
+                    ),
+                ),
+                (
+                    "is_staff",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates whether the user can log into this admin site.",
+                        verbose_name="staff status",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
+                        verbose_name="active",
+                    ),
+                ),
+                (
+                    "date_joined",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="date joined"
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('username', models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='username')),
-                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
-                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email address')),
-                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
-                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                (
+                    "last_login",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="last login"
+                    ),
+                ),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                (
+                    "username",
+                    models.CharField(
+                        error_messages={
+                            "unique": "A user with that username already exists."
+                        },
+                        help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+                        max_length=150,
+                        unique=True,
+                        validators=[
+                            django.contrib.auth.validators.UnicodeUsernameValidator()
+                        ],
+                        verbose_name="username",
+                    ),
+                ),
+                (
+                    "first_name",
+                    models.CharField(
+                        blank=True, max_length=150, verbose_name="first name"
+                    ),
+                ),
+                (
+                    "last_name",
+                    models.CharField(
+                        blank=True, max_length=150, verbose_name="last name"
+                    ),
+                ),
+                (
+                    "email",
+                    models.EmailField(
+                        blank=True, max_length=254, verbose_name="email address"
+                    ),
+                ),
+                (
+                    "is_staff",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates whether the user can log into this admin site.",
+                        verbose_name="staff status",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
+                        verbose_name="active",
+                    ),
+                ),
+                (
+                    "date_joined",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="date joined"
+                    ),
+                ),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'user',
-                'verbose_name_plural': 'users',
-                'abstract': False,
-                'swappable': 'AUTH_USER_MODEL',
+                "verbose_name": "user",
+                "verbose_name_plural": "users",
+                "abstract": False,
+                "swappable": "AUTH_USER_MODEL",
             },
             managers=[
-                ('objects', django.contrib.auth.models.UserManager()),
+                ("objects", django.contrib.auth.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='ConsentRecord',
+            name="ConsentRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('decision', models.CharField(choices=[('given', 'Consent given'), ('declined', 'Declined')], max_length=10)),
-                ('decision_date', models.DateField()),
-                ('form_version', models.CharField(blank=True, max_length=40)),
-                ('obtained_by', models.CharField(help_text='Name of the person who took consent.', max_length=200)),
-                ('declined_reason', models.TextField(blank=True)),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[("given", "Consent given"), ("declined", "Declined")],
+                        max_length=10,
+                    ),
+                ),
+                ("decision_date", models.DateField()),
+                ("form_version", models.CharField(blank=True, max_length=40)),
+                (
+                    "obtained_by",
+                    models.CharField(
+                        help_text="Name of the person who took consent.", max_length=200
+                    ),
+                ),
+                ("declined_reason", models.TextField(blank=True)),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['participant', 'decision_date', 'id'],
+                "ordering": ["participant", "decision_date", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ConsentRecordEvent',
+            name="ConsentRecordEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('decision', models.CharField(choices=[('given', 'Consent given'), ('declined', 'Declined')], max_length=10)),
-                ('decision_date', models.DateField()),
-                ('form_version', models.CharField(blank=True, max_length=40)),
-                ('obtained_by', models.CharField(help_text='Name of the person who took consent.', max_length=200)),
-                ('declined_reason', models.TextField(blank=True)),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
-                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='perform.consentrecord')),
-                ('recorded_by', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL)),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[("given", "Consent given"), ("declined", "Declined")],
+                        max_length=10,
+                    ),
+                ),
+                ("decision_date", models.DateField()),
+                ("form_version", models.CharField(blank=True, max_length=40)),
+                (
+                    "obtained_by",
+                    models.CharField(
+                        help_text="Name of the person who took consent.", max_length=200
+                    ),
+                ),
+                ("declined_reason", models.TextField(blank=True)),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "pgh_context",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="pghistory.context",
+                    ),
+                ),
+                (
+                    "pgh_obj",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="events",
+                        to="perform.consentrecord",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='EligibilityAnswerEvent',
+            name="EligibilityAnswerEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('answer', models.BooleanField(null=True)),
-                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
-                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='perform.eligibilityanswer')),
-                ('criterion', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='perform.eligibilitycriterion')),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                ("answer", models.BooleanField(null=True)),
+                (
+                    "pgh_context",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="pghistory.context",
+                    ),
+                ),
+                (
+                    "pgh_obj",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="events",
+                        to="perform.eligibilityanswer",
+                    ),
+                ),
+                (
+                    "criterion",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="perform.eligibilitycriterion",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.AddField(
-            model_name='eligibilityanswer',
-            name='criterion',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='answers', to='perform.eligibilitycriterion'),
+            model_name="eligibilityanswer",
+            name="criterion",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="answers",
+                to="perform.eligibilitycriterion",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='eligibilitycriterion',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "perform_eligibilitycriterionevent" ("code", "id", "is_active", "kind", "order", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "text") VALUES (NEW."code", NEW."id", NEW."is_active", NEW."kind", NEW."order", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."text"); RETURN NULL;', hash='cff8f7d3e3cb099de9ae8a2bcc4a25036e9dc94a', operation='INSERT', pgid='pgtrigger_insert_insert_b0a58', table='perform_eligibilitycriterion', when='AFTER')),
+            model_name="eligibilitycriterion",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "perform_eligibilitycriterionevent" ("code", "id", "is_active", "kind", "order", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "text") VALUES (NEW."code", NEW."id", NEW."is_active", NEW."kind", NEW."order", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."text"); RETURN NULL;',
+                    hash="cff8f7d3e3cb099de9ae8a2bcc4a25036e9dc94a",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_b0a58",
+                    table="perform_eligibilitycriterion",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='eligibilitycriterion',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "perform_eligibilitycriterionevent" ("code", "id", "is_active", "kind", "order", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "text") VALUES (NEW."code", NEW."id", NEW."is_active", NEW."kind", NEW."order", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."text"); RETURN NULL;', hash='830573cf5e6069fada3b715338c0d759698c62ba', operation='UPDATE', pgid='pgtrigger_update_update_9d497', table='perform_eligibilitycriterion', when='AFTER')),
+            model_name="eligibilitycriterion",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "perform_eligibilitycriterionevent" ("code", "id", "is_active", "kind", "order", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "text") VALUES (NEW."code", NEW."id", NEW."is_active", NEW."kind", NEW."order", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."text"); RETURN NULL;',
+                    hash="830573cf5e6069fada3b715338c0d759698c62ba",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_9d497",
+                    table="perform_eligibilitycriterion",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='eligibilitycriterion',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "perform_eligibilitycriterionevent" ("code", "id", "is_active", "kind", "order", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "text") VALUES (OLD."code", OLD."id", OLD."is_active", OLD."kind", OLD."order", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."text"); RETURN NULL;', hash='24156aee9a6b4622883e0883e188be08f4e6ae9d', operation='DELETE', pgid='pgtrigger_delete_delete_2277e', table='perform_eligibilitycriterion', when='AFTER')),
+            model_name="eligibilitycriterion",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "perform_eligibilitycriterionevent" ("code", "id", "is_active", "kind", "order", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "text") VALUES (OLD."code", OLD."id", OLD."is_active", OLD."kind", OLD."order", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."text"); RETURN NULL;',
+                    hash="24156aee9a6b4622883e0883e188be08f4e6ae9d",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_2277e",
+                    table="perform_eligibilitycriterion",
+                    when="AFTER",
+                ),
+            ),
         ),
         migrations.AddField(
-            model_name='eligibilitycriterionevent',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
+            model_name="eligibilitycriterionevent",
+            name="pgh_context",
+            field=models.ForeignKey(
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="pghistory.context",
+            ),
         ),
         migrations.AddField(
-            model_name='eligibilitycriterionevent',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='perform.eligibilitycriterion'),
+            model_name="eligibilitycriterionevent",
+            name="pgh_obj",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="events",
+                to="perform.eligibilitycriterion",
+            ),
         ),
         migrations.AddField(
-            model_name='participant',
-            name='created_by',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="participant",
+            name="created_by",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='eligibilityanswerevent',
-            name='participant',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='perform.participant'),
+            model_name="eligibilityanswerevent",
+            name="participant",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to="perform.participant",
+            ),
         ),
         migrations.AddField(
-            model_name='eligibilityanswer',
-            name='participant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='eligibility_answers', to='perform.participant'),
+            model_name="eligibilityanswer",
+            name="participant",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="eligibility_answers",
+                to="perform.participant",
+            ),
         ),
         migrations.AddField(
-            model_name='consentrecordevent',
-            name='participant',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='perform.participant'),
+            model_name="consentrecordevent",
+            name="participant",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to="perform.participant",
+            ),
         ),
         migrations.AddField(
-            model_name='consentrecord',
-            name='participant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='consents', to='perform.participant'),
+            model_name="consentrecord",
+            name="participant",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="consents",
+                to="perform.participant",
+            ),
         ),
         migrations.AddField(
-            model_name='participantevent',
-            name='created_by',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="participantevent",
+            name="created_by",
+            field=models.ForeignKey(
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='participantevent',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
+            model_name="participantevent",
+            name="pgh_context",
+            field=models.ForeignKey(
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="pghistory.context",
+            ),
         ),
         migrations.AddField(
-            model_name='participantevent',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='perform.participant'),
+            model_name="participantevent",
+            name="pgh_obj",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="events",
+                to="perform.participant",
+            ),
         ),
         migrations.AddField(
-            model_name='participantstatuschange',
-            name='changed_by',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="participantstatuschange",
+            name="changed_by",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='participantstatuschange',
-            name='participant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='status_changes', to='perform.participant'),
+            model_name="participantstatuschange",
+            name="participant",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="status_changes",
+                to="perform.participant",
+            ),
         ),
         migrations.AddField(
-            model_name='participantstatuschangeevent',
-            name='changed_by',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="participantstatuschangeevent",
+            name="changed_by",
+            field=models.ForeignKey(
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='participantstatuschangeevent',
-            name='participant',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='perform.participant'),
+            model_name="participantstatuschangeevent",
+            name="participant",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to="perform.participant",
+            ),
         ),
         migrations.AddField(
-            model_name='participantstatuschangeevent',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
+            model_name="participantstatuschangeevent",
+            name="pgh_context",
+            field=models.ForeignKey(
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="pghistory.context",
+            ),
         ),
         migrations.AddField(
-            model_name='participantstatuschangeevent',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='perform.participantstatuschange'),
+            model_name="participantstatuschangeevent",
+            name="pgh_obj",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="events",
+                to="perform.participantstatuschange",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='site',
-            constraint=models.CheckConstraint(condition=models.Q(('code__regex', '^[A-Z]{3}$')), name='site_code_three_capitals'),
+            model_name="site",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("code__regex", "^[A-Z]{3}$")),
+                name="site_code_three_capitals",
+            ),
         ),
         migrations.AddField(
-            model_name='participantevent',
-            name='site',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='perform.site'),
+            model_name="participantevent",
+            name="site",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to="perform.site",
+            ),
         ),
         migrations.AddField(
-            model_name='participant',
-            name='site',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='participants', to='perform.site'),
+            model_name="participant",
+            name="site",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="participants",
+                to="perform.site",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='site',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "perform_siteevent" ("activation_date", "code", "country", "id", "is_active", "last_participant_number", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "target_enrolment", "time_zone") VALUES (NEW."activation_date", NEW."code", NEW."country", NEW."id", NEW."is_active", NEW."last_participant_number", NEW."name", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."target_enrolment", NEW."time_zone"); RETURN NULL;', hash='0870328e39100f7f2320c92f15e20cff6f6a4c7d', operation='INSERT', pgid='pgtrigger_insert_insert_b93e9', table='perform_site', when='AFTER')),
+            model_name="site",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "perform_siteevent" ("activation_date", "code", "country", "id", "is_active", "last_participant_number", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "target_enrolment", "time_zone") VALUES (NEW."activation_date", NEW."code", NEW."country", NEW."id", NEW."is_active", NEW."last_participant_number", NEW."name", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."target_enrolment", NEW."time_zone"); RETURN NULL;',
+                    hash="0870328e39100f7f2320c92f15e20cff6f6a4c7d",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_b93e9",
+                    table="perform_site",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='site',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "perform_siteevent" ("activation_date", "code", "country", "id", "is_active", "last_participant_number", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "target_enrolment", "time_zone") VALUES (NEW."activation_date", NEW."code", NEW."country", NEW."id", NEW."is_active", NEW."last_participant_number", NEW."name", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."target_enrolment", NEW."time_zone"); RETURN NULL;', hash='3806ab282e7468c483e04228bc345027f032c65b', operation='UPDATE', pgid='pgtrigger_update_update_e8635', table='perform_site', when='AFTER')),
+            model_name="site",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "perform_siteevent" ("activation_date", "code", "country", "id", "is_active", "last_participant_number", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "target_enrolment", "time_zone") VALUES (NEW."activation_date", NEW."code", NEW."country", NEW."id", NEW."is_active", NEW."last_participant_number", NEW."name", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."target_enrolment", NEW."time_zone"); RETURN NULL;',
+                    hash="3806ab282e7468c483e04228bc345027f032c65b",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_e8635",
+                    table="perform_site",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='site',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "perform_siteevent" ("activation_date", "code", "country", "id", "is_active", "last_participant_number", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "target_enrolment", "time_zone") VALUES (OLD."activation_date", OLD."code", OLD."country", OLD."id", OLD."is_active", OLD."last_participant_number", OLD."name", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."target_enrolment", OLD."time_zone"); RETURN NULL;', hash='e3733b508040eb8777e5845faf73cc94a785a9bc', operation='DELETE', pgid='pgtrigger_delete_delete_c8e22', table='perform_site', when='AFTER')),
+            model_name="site",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "perform_siteevent" ("activation_date", "code", "country", "id", "is_active", "last_participant_number", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "target_enrolment", "time_zone") VALUES (OLD."activation_date", OLD."code", OLD."country", OLD."id", OLD."is_active", OLD."last_participant_number", OLD."name", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."target_enrolment", OLD."time_zone"); RETURN NULL;',
+                    hash="e3733b508040eb8777e5845faf73cc94a785a9bc",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_c8e22",
+                    table="perform_site",
+                    when="AFTER",
+                ),
+            ),
         ),
         migrations.AddField(
-            model_name='siteevent',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
+            model_name="siteevent",
+            name="pgh_context",
+            field=models.ForeignKey(
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="pghistory.context",
+            ),
         ),
         migrations.AddField(
-            model_name='siteevent',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='perform.site'),
+            model_name="siteevent",
+            name="pgh_obj",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="events",
+                to="perform.site",
+            ),
         ),
         migrations.AddField(
-            model_name='sitemembership',
-            name='site',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to='perform.site'),
+            model_name="sitemembership",
+            name="site",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="memberships",
+                to="perform.site",
+            ),
         ),
         migrations.AddField(
-            model_name='sitemembership',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL),
+            model_name="sitemembership",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="memberships",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='sites',
-            field=models.ManyToManyField(blank=True, related_name='staff', through='perform.SiteMembership', to='perform.site'),
+            model_name="user",
+            name="sites",
+            field=models.ManyToManyField(
+                blank=True,
+                related_name="staff",
+                through="perform.SiteMembership",
+                to="perform.site",
+            ),
         ),
         migrations.AddField(
-            model_name='sitemembershipevent',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
+            model_name="sitemembershipevent",
+            name="pgh_context",
+            field=models.ForeignKey(
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="pghistory.context",
+            ),
         ),
         migrations.AddField(
-            model_name='sitemembershipevent',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='perform.sitemembership'),
+            model_name="sitemembershipevent",
+            name="pgh_obj",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="events",
+                to="perform.sitemembership",
+            ),
         ),
         migrations.AddField(
-            model_name='sitemembershipevent',
-            name='site',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='perform.site'),
+            model_name="sitemembershipevent",
+            name="site",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to="perform.site",
+            ),
         ),
         migrations.AddField(
-            model_name='sitemembershipevent',
-            name='user',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="sitemembershipevent",
+            name="user",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='userevent',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
+            model_name="userevent",
+            name="pgh_context",
+            field=models.ForeignKey(
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="pghistory.context",
+            ),
         ),
         migrations.AddField(
-            model_name='userevent',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to=settings.AUTH_USER_MODEL),
+            model_name="userevent",
+            name="pgh_obj",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="events",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='eligibilitycriterionevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='6bf0c41f43648a7cbb9e46c472027376497013fb', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_4fe16', table='perform_eligibilitycriterionevent', when='BEFORE')),
+            model_name="eligibilitycriterionevent",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="6bf0c41f43648a7cbb9e46c472027376497013fb",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_4fe16",
+                    table="perform_eligibilitycriterionevent",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='eligibilityanswerevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='4da7b2a49c859a2c526075ea1e2b830715236a84', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_c4fe9', table='perform_eligibilityanswerevent', when='BEFORE')),
+            model_name="eligibilityanswerevent",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="4da7b2a49c859a2c526075ea1e2b830715236a84",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_c4fe9",
+                    table="perform_eligibilityanswerevent",
+                    when="BEFORE",
+                ),
+            ),
         ),
         migrations.AddConstraint(
-            model_name='eligibilityanswer',
-            constraint=models.UniqueConstraint(fields=('participant', 'criterion'), name='one_answer_per_criterion'),
+            model_name="eligibilityanswer",
+            constraint=models.UniqueConstraint(
+                fields=("participant", "criterion"), name="one_answer_per_criterion"
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='eligibilityanswer',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "perform_eligibilityanswerevent" ("answer", "criterion_id", "id", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (NEW."answer", NEW."criterion_id", NEW."id", NEW."participant_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id"); RETURN NULL;', hash='2d0cf75c1fd48124bf3842d878c0270406505f4f', operation='INSERT', pgid='pgtrigger_insert_insert_5255a', table='perform_eligibilityanswer', when='AFTER')),
+            model_name="eligibilityanswer",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "perform_eligibilityanswerevent" ("answer", "criterion_id", "id", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (NEW."answer", NEW."criterion_id", NEW."id", NEW."participant_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id"); RETURN NULL;',
+                    hash="2d0cf75c1fd48124bf3842d878c0270406505f4f",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_5255a",
+                    table="perform_eligibilityanswer",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='eligibilityanswer',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "perform_eligibilityanswerevent" ("answer", "criterion_id", "id", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (NEW."answer", NEW."criterion_id", NEW."id", NEW."participant_id", _pgh_attach_context(), NOW(), \'update\', NEW."id"); RETURN NULL;', hash='806786877a5632f23557f2655b7715660237807d', operation='UPDATE', pgid='pgtrigger_update_update_4bb83', table='perform_eligibilityanswer', when='AFTER')),
+            model_name="eligibilityanswer",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "perform_eligibilityanswerevent" ("answer", "criterion_id", "id", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (NEW."answer", NEW."criterion_id", NEW."id", NEW."participant_id", _pgh_attach_context(), NOW(), \'update\', NEW."id"); RETURN NULL;',
+                    hash="806786877a5632f23557f2655b7715660237807d",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_4bb83",
+                    table="perform_eligibilityanswer",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='eligibilityanswer',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "perform_eligibilityanswerevent" ("answer", "criterion_id", "id", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (OLD."answer", OLD."criterion_id", OLD."id", OLD."participant_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id"); RETURN NULL;', hash='7e614fb3730840cfa052a6922a9c0040ec75a414', operation='DELETE', pgid='pgtrigger_delete_delete_13c37', table='perform_eligibilityanswer', when='AFTER')),
+            model_name="eligibilityanswer",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "perform_eligibilityanswerevent" ("answer", "criterion_id", "id", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (OLD."answer", OLD."criterion_id", OLD."id", OLD."participant_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id"); RETURN NULL;',
+                    hash="7e614fb3730840cfa052a6922a9c0040ec75a414",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_13c37",
+                    table="perform_eligibilityanswer",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='consentrecordevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='cf74432ffe49de9bc3edc18835d101e14dc01bd5', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_27251', table='perform_consentrecordevent', when='BEFORE')),
+            model_name="consentrecordevent",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="cf74432ffe49de9bc3edc18835d101e14dc01bd5",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_27251",
+                    table="perform_consentrecordevent",
+                    when="BEFORE",
+                ),
+            ),
         ),
         migrations.AddConstraint(
-            model_name='consentrecord',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('decision', 'given'), _negated=True), models.Q(('form_version', ''), _negated=True), _connector='OR'), name='consent_given_needs_form_version'),
+            model_name="consentrecord",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("decision", "given"), _negated=True),
+                    models.Q(("form_version", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="consent_given_needs_form_version",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='consentrecord',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "perform_consentrecordevent" ("decision", "decision_date", "declined_reason", "form_version", "id", "obtained_by", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "recorded_at", "recorded_by_id") VALUES (NEW."decision", NEW."decision_date", NEW."declined_reason", NEW."form_version", NEW."id", NEW."obtained_by", NEW."participant_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."recorded_at", NEW."recorded_by_id"); RETURN NULL;', hash='35031a72f7c102ea8e1b91be68d907776bf2c05f', operation='INSERT', pgid='pgtrigger_insert_insert_a1df7', table='perform_consentrecord', when='AFTER')),
+            model_name="consentrecord",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "perform_consentrecordevent" ("decision", "decision_date", "declined_reason", "form_version", "id", "obtained_by", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "recorded_at", "recorded_by_id") VALUES (NEW."decision", NEW."decision_date", NEW."declined_reason", NEW."form_version", NEW."id", NEW."obtained_by", NEW."participant_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."recorded_at", NEW."recorded_by_id"); RETURN NULL;',
+                    hash="35031a72f7c102ea8e1b91be68d907776bf2c05f",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_a1df7",
+                    table="perform_consentrecord",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='consentrecord',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "perform_consentrecordevent" ("decision", "decision_date", "declined_reason", "form_version", "id", "obtained_by", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "recorded_at", "recorded_by_id") VALUES (NEW."decision", NEW."decision_date", NEW."declined_reason", NEW."form_version", NEW."id", NEW."obtained_by", NEW."participant_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."recorded_at", NEW."recorded_by_id"); RETURN NULL;', hash='ab2546f199768f9e0cd6a5d6d1354e281e5f6f6c', operation='UPDATE', pgid='pgtrigger_update_update_9f939', table='perform_consentrecord', when='AFTER')),
+            model_name="consentrecord",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "perform_consentrecordevent" ("decision", "decision_date", "declined_reason", "form_version", "id", "obtained_by", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "recorded_at", "recorded_by_id") VALUES (NEW."decision", NEW."decision_date", NEW."declined_reason", NEW."form_version", NEW."id", NEW."obtained_by", NEW."participant_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."recorded_at", NEW."recorded_by_id"); RETURN NULL;',
+                    hash="ab2546f199768f9e0cd6a5d6d1354e281e5f6f6c",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_9f939",
+                    table="perform_consentrecord",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='consentrecord',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "perform_consentrecordevent" ("decision", "decision_date", "declined_reason", "form_version", "id", "obtained_by", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "recorded_at", "recorded_by_id") VALUES (OLD."decision", OLD."decision_date", OLD."declined_reason", OLD."form_version", OLD."id", OLD."obtained_by", OLD."participant_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."recorded_at", OLD."recorded_by_id"); RETURN NULL;', hash='126cb8affcc9240f956bdc2d38caf7a9ae0fafb0', operation='DELETE', pgid='pgtrigger_delete_delete_3855d', table='perform_consentrecord', when='AFTER')),
+            model_name="consentrecord",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "perform_consentrecordevent" ("decision", "decision_date", "declined_reason", "form_version", "id", "obtained_by", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "recorded_at", "recorded_by_id") VALUES (OLD."decision", OLD."decision_date", OLD."declined_reason", OLD."form_version", OLD."id", OLD."obtained_by", OLD."participant_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."recorded_at", OLD."recorded_by_id"); RETURN NULL;',
+                    hash="126cb8affcc9240f956bdc2d38caf7a9ae0fafb0",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_3855d",
+                    table="perform_consentrecord",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='participantstatuschange',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "perform_participantstatuschangeevent" ("changed_at", "changed_by_id", "from_status", "id", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reason", "to_status") VALUES (NEW."changed_at", NEW."changed_by_id", NEW."from_status", NEW."id", NEW."participant_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."reason", NEW."to_status"); RETURN NULL;', hash='c43f0b72ba67037ce57543cb3349b9df3f9447b7', operation='INSERT', pgid='pgtrigger_insert_insert_42297', table='perform_participantstatuschange', when='AFTER')),
+            model_name="participantstatuschange",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "perform_participantstatuschangeevent" ("changed_at", "changed_by_id", "from_status", "id", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reason", "to_status") VALUES (NEW."changed_at", NEW."changed_by_id", NEW."from_status", NEW."id", NEW."participant_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."reason", NEW."to_status"); RETURN NULL;',
+                    hash="c43f0b72ba67037ce57543cb3349b9df3f9447b7",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_42297",
+                    table="perform_participantstatuschange",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='participantstatuschange',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "perform_participantstatuschangeevent" ("changed_at", "changed_by_id", "from_status", "id", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reason", "to_status") VALUES (NEW."changed_at", NEW."changed_by_id", NEW."from_status", NEW."id", NEW."participant_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."reason", NEW."to_status"); RETURN NULL;', hash='d63613135dc0e9e6cdcda45cae634e2349043d0a', operation='UPDATE', pgid='pgtrigger_update_update_57f4f', table='perform_participantstatuschange', when='AFTER')),
+            model_name="participantstatuschange",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "perform_participantstatuschangeevent" ("changed_at", "changed_by_id", "from_status", "id", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reason", "to_status") VALUES (NEW."changed_at", NEW."changed_by_id", NEW."from_status", NEW."id", NEW."participant_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."reason", NEW."to_status"); RETURN NULL;',
+                    hash="d63613135dc0e9e6cdcda45cae634e2349043d0a",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_57f4f",
+                    table="perform_participantstatuschange",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='participantstatuschange',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "perform_participantstatuschangeevent" ("changed_at", "changed_by_id", "from_status", "id", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reason", "to_status") VALUES (OLD."changed_at", OLD."changed_by_id", OLD."from_status", OLD."id", OLD."participant_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."reason", OLD."to_status"); RETURN NULL;', hash='83e2e908d318901fa27312b627e59a9cc5fc2d8e', operation='DELETE', pgid='pgtrigger_delete_delete_81920', table='perform_participantstatuschange', when='AFTER')),
+            model_name="participantstatuschange",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "perform_participantstatuschangeevent" ("changed_at", "changed_by_id", "from_status", "id", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reason", "to_status") VALUES (OLD."changed_at", OLD."changed_by_id", OLD."from_status", OLD."id", OLD."participant_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."reason", OLD."to_status"); RETURN NULL;',
+                    hash="83e2e908d318901fa27312b627e59a9cc5fc2d8e",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_81920",
+                    table="perform_participantstatuschange",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='participantstatuschangeevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='633311d3173dd8d5717bdfdc0d8c3604830da21e', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_ea288', table='perform_participantstatuschangeevent', when='BEFORE')),
+            model_name="participantstatuschangeevent",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="633311d3173dd8d5717bdfdc0d8c3604830da21e",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_ea288",
+                    table="perform_participantstatuschangeevent",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='participantevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='158fb194d15dd5bbf4f50649ed0ac670a50a473b', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_8ffdf', table='perform_participantevent', when='BEFORE')),
+            model_name="participantevent",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="158fb194d15dd5bbf4f50649ed0ac670a50a473b",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_8ffdf",
+                    table="perform_participantevent",
+                    when="BEFORE",
+                ),
+            ),
         ),
         migrations.AddIndex(
-            model_name='participant',
-            index=models.Index(fields=['site', 'status'], name='perform_par_site_id_ecd84c_idx'),
+            model_name="participant",
+            index=models.Index(
+                fields=["site", "status"], name="perform_par_site_id_ecd84c_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='participant',
-            constraint=models.UniqueConstraint(fields=('site', 'sequence'), name='participant_sequence_unique_per_site'),
+            model_name="participant",
+            constraint=models.UniqueConstraint(
+                fields=("site", "sequence"), name="participant_sequence_unique_per_site"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='participant',
-            constraint=models.CheckConstraint(condition=models.Q(('sequence__gte', 1)), name='participant_sequence_positive'),
+            model_name="participant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("sequence__gte", 1)),
+                name="participant_sequence_positive",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='participant',
-            constraint=models.CheckConstraint(condition=models.Q(('study_id__regex', '^PRF-[A-Z]{3}-[0-9]{4,}$')), name='participant_study_id_format'),
+            model_name="participant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("study_id__regex", "^PRF-[A-Z]{3}-[0-9]{4,}$")),
+                name="participant_study_id_format",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='participant',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "perform_participantevent" ("age_at_screening", "created_at", "created_by_id", "fracture_status", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "screening_date", "screening_notes", "sequence", "sex", "site_id", "status", "status_changed_at", "study_id", "year_of_birth") VALUES (NEW."age_at_screening", NEW."created_at", NEW."created_by_id", NEW."fracture_status", NEW."id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."screening_date", NEW."screening_notes", NEW."sequence", NEW."sex", NEW."site_id", NEW."status", NEW."status_changed_at", NEW."study_id", NEW."year_of_birth"); RETURN NULL;', hash='d13c535fdfc7ffe575db85ae00b9911fa7323b6f', operation='INSERT', pgid='pgtrigger_insert_insert_09e5e', table='perform_participant', when='AFTER')),
+            model_name="participant",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "perform_participantevent" ("age_at_screening", "created_at", "created_by_id", "fracture_status", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "screening_date", "screening_notes", "sequence", "sex", "site_id", "status", "status_changed_at", "study_id", "year_of_birth") VALUES (NEW."age_at_screening", NEW."created_at", NEW."created_by_id", NEW."fracture_status", NEW."id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."screening_date", NEW."screening_notes", NEW."sequence", NEW."sex", NEW."site_id", NEW."status", NEW."status_changed_at", NEW."study_id", NEW."year_of_birth"); RETURN NULL;',
+                    hash="d13c535fdfc7ffe575db85ae00b9911fa7323b6f",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_09e5e",
+                    table="perform_participant",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='participant',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "perform_participantevent" ("age_at_screening", "created_at", "created_by_id", "fracture_status", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "screening_date", "screening_notes", "sequence", "sex", "site_id", "status", "status_changed_at", "study_id", "year_of_birth") VALUES (NEW."age_at_screening", NEW."created_at", NEW."created_by_id", NEW."fracture_status", NEW."id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."screening_date", NEW."screening_notes", NEW."sequence", NEW."sex", NEW."site_id", NEW."status", NEW."status_changed_at", NEW."study_id", NEW."year_of_birth"); RETURN NULL;', hash='db72f95281fdbf17acfe541e7d70224df6880a9b', operation='UPDATE', pgid='pgtrigger_update_update_2a9be', table='perform_participant', when='AFTER')),
+            model_name="participant",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "perform_participantevent" ("age_at_screening", "created_at", "created_by_id", "fracture_status", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "screening_date", "screening_notes", "sequence", "sex", "site_id", "status", "status_changed_at", "study_id", "year_of_birth") VALUES (NEW."age_at_screening", NEW."created_at", NEW."created_by_id", NEW."fracture_status", NEW."id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."screening_date", NEW."screening_notes", NEW."sequence", NEW."sex", NEW."site_id", NEW."status", NEW."status_changed_at", NEW."study_id", NEW."year_of_birth"); RETURN NULL;',
+                    hash="db72f95281fdbf17acfe541e7d70224df6880a9b",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_2a9be",
+                    table="perform_participant",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='participant',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "perform_participantevent" ("age_at_screening", "created_at", "created_by_id", "fracture_status", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "screening_date", "screening_notes", "sequence", "sex", "site_id", "status", "status_changed_at", "study_id", "year_of_birth") VALUES (OLD."age_at_screening", OLD."created_at", OLD."created_by_id", OLD."fracture_status", OLD."id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."screening_date", OLD."screening_notes", OLD."sequence", OLD."sex", OLD."site_id", OLD."status", OLD."status_changed_at", OLD."study_id", OLD."year_of_birth"); RETURN NULL;', hash='ef1ed3e3c052e11ae64c14654fd8fbcfdb7007eb', operation='DELETE', pgid='pgtrigger_delete_delete_0776f', table='perform_participant', when='AFTER')),
+            model_name="participant",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "perform_participantevent" ("age_at_screening", "created_at", "created_by_id", "fracture_status", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "screening_date", "screening_notes", "sequence", "sex", "site_id", "status", "status_changed_at", "study_id", "year_of_birth") VALUES (OLD."age_at_screening", OLD."created_at", OLD."created_by_id", OLD."fracture_status", OLD."id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."screening_date", OLD."screening_notes", OLD."sequence", OLD."sex", OLD."site_id", OLD."status", OLD."status_changed_at", OLD."study_id", OLD."year_of_birth"); RETURN NULL;',
+                    hash="ef1ed3e3c052e11ae64c14654fd8fbcfdb7007eb",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_0776f",
+                    table="perform_participant",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='siteevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='18238f22cb42df0e9ae82722510e0a7e72467e58', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_f48d2', table='perform_siteevent', when='BEFORE')),
+            model_name="siteevent",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="18238f22cb42df0e9ae82722510e0a7e72467e58",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_f48d2",
+                    table="perform_siteevent",
+                    when="BEFORE",
+                ),
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sitemembership',
-            constraint=models.UniqueConstraint(fields=('user', 'site'), name='one_membership_per_site'),
+            model_name="sitemembership",
+            constraint=models.UniqueConstraint(
+                fields=("user", "site"), name="one_membership_per_site"
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='sitemembership',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "perform_sitemembershipevent" ("id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "site_id", "user_id") VALUES (NEW."id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."site_id", NEW."user_id"); RETURN NULL;', hash='d5677fa92d8d923a15a2f3404393e05e801c8f62', operation='INSERT', pgid='pgtrigger_insert_insert_e283e', table='perform_sitemembership', when='AFTER')),
+            model_name="sitemembership",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "perform_sitemembershipevent" ("id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "site_id", "user_id") VALUES (NEW."id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."site_id", NEW."user_id"); RETURN NULL;',
+                    hash="d5677fa92d8d923a15a2f3404393e05e801c8f62",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_e283e",
+                    table="perform_sitemembership",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='sitemembership',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "perform_sitemembershipevent" ("id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "site_id", "user_id") VALUES (NEW."id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."site_id", NEW."user_id"); RETURN NULL;', hash='22e808345e87a3729fa1feffdc0e828fb3e1bdb0', operation='UPDATE', pgid='pgtrigger_update_update_6b6a0', table='perform_sitemembership', when='AFTER')),
+            model_name="sitemembership",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "perform_sitemembershipevent" ("id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "site_id", "user_id") VALUES (NEW."id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."site_id", NEW."user_id"); RETURN NULL;',
+                    hash="22e808345e87a3729fa1feffdc0e828fb3e1bdb0",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_6b6a0",
+                    table="perform_sitemembership",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='sitemembership',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "perform_sitemembershipevent" ("id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "site_id", "user_id") VALUES (OLD."id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."site_id", OLD."user_id"); RETURN NULL;', hash='afbd23144ad2205a6fb679836c86d6d4698ca0d6', operation='DELETE', pgid='pgtrigger_delete_delete_4c8b6', table='perform_sitemembership', when='AFTER')),
+            model_name="sitemembership",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "perform_sitemembershipevent" ("id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "site_id", "user_id") VALUES (OLD."id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."site_id", OLD."user_id"); RETURN NULL;',
+                    hash="afbd23144ad2205a6fb679836c86d6d4698ca0d6",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_4c8b6",
+                    table="perform_sitemembership",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='user',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "perform_userevent" ("date_joined", "email", "first_name", "id", "is_active", "is_staff", "is_superuser", "last_name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "username") VALUES (NEW."date_joined", NEW."email", NEW."first_name", NEW."id", NEW."is_active", NEW."is_staff", NEW."is_superuser", NEW."last_name", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."username"); RETURN NULL;', hash='9180f83cc3353467f153eacf7c25c440a1845ad7', operation='INSERT', pgid='pgtrigger_insert_insert_10a13', table='perform_user', when='AFTER')),
+            model_name="user",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "perform_userevent" ("date_joined", "email", "first_name", "id", "is_active", "is_staff", "is_superuser", "last_name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "username") VALUES (NEW."date_joined", NEW."email", NEW."first_name", NEW."id", NEW."is_active", NEW."is_staff", NEW."is_superuser", NEW."last_name", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."username"); RETURN NULL;',
+                    hash="9180f83cc3353467f153eacf7c25c440a1845ad7",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_10a13",
+                    table="perform_user",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='user',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD."date_joined" IS DISTINCT FROM (NEW."date_joined") OR OLD."email" IS DISTINCT FROM (NEW."email") OR OLD."first_name" IS DISTINCT FROM (NEW."first_name") OR OLD."id" IS DISTINCT FROM (NEW."id") OR OLD."is_active" IS DISTINCT FROM (NEW."is_active") OR OLD."is_staff" IS DISTINCT FROM (NEW."is_staff") OR OLD."is_superuser" IS DISTINCT FROM (NEW."is_superuser") OR OLD."last_name" IS DISTINCT FROM (NEW."last_name") OR OLD."username" IS DISTINCT FROM (NEW."username"))', func='INSERT INTO "perform_userevent" ("date_joined", "email", "first_name", "id", "is_active", "is_staff", "is_superuser", "last_name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "username") VALUES (NEW."date_joined", NEW."email", NEW."first_name", NEW."id", NEW."is_active", NEW."is_staff", NEW."is_superuser", NEW."last_name", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."username"); RETURN NULL;', hash='674f85cd27fc3e711256b2c661df1802d9aa6cc2', operation='UPDATE', pgid='pgtrigger_update_update_1f620', table='perform_user', when='AFTER')),
+            model_name="user",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition='WHEN (OLD."date_joined" IS DISTINCT FROM (NEW."date_joined") OR OLD."email" IS DISTINCT FROM (NEW."email") OR OLD."first_name" IS DISTINCT FROM (NEW."first_name") OR OLD."id" IS DISTINCT FROM (NEW."id") OR OLD."is_active" IS DISTINCT FROM (NEW."is_active") OR OLD."is_staff" IS DISTINCT FROM (NEW."is_staff") OR OLD."is_superuser" IS DISTINCT FROM (NEW."is_superuser") OR OLD."last_name" IS DISTINCT FROM (NEW."last_name") OR OLD."username" IS DISTINCT FROM (NEW."username"))',
+                    func='INSERT INTO "perform_userevent" ("date_joined", "email", "first_name", "id", "is_active", "is_staff", "is_superuser", "last_name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "username") VALUES (NEW."date_joined", NEW."email", NEW."first_name", NEW."id", NEW."is_active", NEW."is_staff", NEW."is_superuser", NEW."last_name", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."username"); RETURN NULL;',
+                    hash="674f85cd27fc3e711256b2c661df1802d9aa6cc2",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_1f620",
+                    table="perform_user",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='user',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "perform_userevent" ("date_joined", "email", "first_name", "id", "is_active", "is_staff", "is_superuser", "last_name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "username") VALUES (OLD."date_joined", OLD."email", OLD."first_name", OLD."id", OLD."is_active", OLD."is_staff", OLD."is_superuser", OLD."last_name", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."username"); RETURN NULL;', hash='ba3a83947363ae02b75c413f3930889d4c9b1a7f', operation='DELETE', pgid='pgtrigger_delete_delete_1591b', table='perform_user', when='AFTER')),
+            model_name="user",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "perform_userevent" ("date_joined", "email", "first_name", "id", "is_active", "is_staff", "is_superuser", "last_name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "username") VALUES (OLD."date_joined", OLD."email", OLD."first_name", OLD."id", OLD."is_active", OLD."is_staff", OLD."is_superuser", OLD."last_name", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."username"); RETURN NULL;',
+                    hash="ba3a83947363ae02b75c413f3930889d4c9b1a7f",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_1591b",
+                    table="perform_user",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='sitemembershipevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='98344edbaed235777e7df094332845a4298b7610', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_e9d92', table='perform_sitemembershipevent', when='BEFORE')),
+            model_name="sitemembershipevent",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="98344edbaed235777e7df094332845a4298b7610",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_e9d92",
+                    table="perform_sitemembershipevent",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='userevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='4cad9747a121fbee19a34a29db8da07a8c1cd906', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_c2fd9', table='perform_userevent', when='BEFORE')),
+            model_name="userevent",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="4cad9747a121fbee19a34a29db8da07a8c1cd906",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_c2fd9",
+                    table="perform_userevent",
+                    when="BEFORE",
+                ),
+            ),
         ),
     ]

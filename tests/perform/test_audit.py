@@ -35,24 +35,38 @@ def test_every_participant_change_is_in_its_history_with_user_and_values(
     )
     assert response.status_code == 302
     services.participant_consent_record(
-        actor=users["investigator"], participant=participant,
-        decision_date=timezone.localdate(), form_version="v3", obtained_by="Dr B",
+        actor=users["investigator"],
+        participant=participant,
+        decision_date=timezone.localdate(),
+        form_version="v3",
+        obtained_by="Dr B",
     )
 
     history = participant_audit_history(participant)
     updates = {
         (e.model, name): (e.username, old, new, e.reason)
-        for e in history if e.action == "update" for name, old, new in e.changes
+        for e in history
+        if e.action == "update"
+        for name, old, new in e.changes
     }
     assert updates[("Participant", "age_at_screening")] == (
-        "coordinator", 64, 71, "Age transcribed wrongly from the referral letter"
+        "coordinator",
+        64,
+        71,
+        "Age transcribed wrongly from the referral letter",
     )
     assert updates[("Participant", "fracture_status")][1:3] == ("impending", "complete")
-    assert updates[("Participant", "status")][:3] == ("investigator", "eligible",
-                                                       "consented")
+    assert updates[("Participant", "status")][:3] == (
+        "investigator",
+        "eligible",
+        "consented",
+    )
     inserts = [e for e in history if e.action == "insert"]
     assert {e.model for e in inserts} >= {
-        "Participant", "ParticipantStatusChange", "EligibilityAnswer", "ConsentRecord"
+        "Participant",
+        "ParticipantStatusChange",
+        "EligibilityAnswer",
+        "ConsentRecord",
     }
     assert all(e.at is not None for e in history)
 
@@ -89,12 +103,16 @@ def test_bulk_update_outside_services_is_still_audited(users, site_a):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("statement", ["UPDATE {table} SET pgh_label = 'x'",
-                                       "DELETE FROM {table}"])
+@pytest.mark.parametrize(
+    "statement", ["UPDATE {table} SET pgh_label = 'x'", "DELETE FROM {table}"]
+)
 def test_audit_rows_cannot_be_changed_or_deleted(users, site_a, screen, statement):
     screen(users["coordinator"], site_a)
     table = ParticipantEvent._meta.db_table
-    with pytest.raises(InternalError, match="Cannot"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(statement.format(table=table))
+    with (
+        pytest.raises(InternalError, match="Cannot"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement.format(table=table))
     assert ParticipantEvent.objects.filter(pgh_label="insert").count() == 1

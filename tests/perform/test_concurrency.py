@@ -43,7 +43,9 @@ def test_concurrent_screenings_at_one_site_get_consecutive_distinct_ids(
     site_a.refresh_from_db()
     assert site_a.last_participant_number == THREADS
     # Each screening wrote its whole status history: none half-saved.
-    assert ParticipantStatusChange.objects.filter(to_status="screened").count() == THREADS
+    assert (
+        ParticipantStatusChange.objects.filter(to_status="screened").count() == THREADS
+    )
 
 
 @pytest.mark.django_db(transaction=True)

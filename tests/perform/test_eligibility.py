@@ -58,4 +58,6 @@ def test_inactive_criteria_are_ignored(criteria):
     EligibilityCriterion.objects.filter(code="asa_3_or_less").update(is_active=False)
     fresh = list(EligibilityCriterion.objects.all())
     answers = eligible_answers() | {"asa_3_or_less": None}
-    assert eligibility_evaluate(criteria=fresh, answers=answers, age=60).eligible is True
+    assert (
+        eligibility_evaluate(criteria=fresh, answers=answers, age=60).eligible is True
+    )

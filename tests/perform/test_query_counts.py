@@ -18,8 +18,11 @@ def queries_for(client, url, **params):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("url_name", "user"),
-    [("participant_list", "coordinator"), ("screening_log", "coordinator"),
-     ("screening_summary", "datamanager")],
+    [
+        ("participant_list", "coordinator"),
+        ("screening_log", "coordinator"),
+        ("screening_summary", "datamanager"),
+    ],
 )
 def test_list_pages_query_count_is_independent_of_participants(
     client, users, site_a, site_b, screen, url_name, user
@@ -48,8 +51,12 @@ def test_participant_page_query_count_is_independent_of_history_length(
     before = queries_for(client, url)
     for age in range(65, 75):
         services.participant_screening_update(
-            actor=users["coordinator"], participant=participant, reason="correction",
-            screening_date=participant.screening_date, age_at_screening=age,
-            sex="female", answers=eligible_answers(),
+            actor=users["coordinator"],
+            participant=participant,
+            reason="correction",
+            screening_date=participant.screening_date,
+            age_at_screening=age,
+            sex="female",
+            answers=eligible_answers(),
         )
     assert queries_for(client, url) == before

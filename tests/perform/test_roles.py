@@ -20,8 +20,9 @@ def test_every_role_group_holds_exactly_its_listed_permissions(reference_data):
 
 @pytest.mark.django_db
 def test_only_methods_centre_roles_see_every_site(users, site_a, site_b):
-    everywhere = {code for code, user in users.items() if set(sites_for(user)) == {
-        site_a, site_b}}
+    everywhere = {
+        code for code, user in users.items() if set(sites_for(user)) == {site_a, site_b}
+    }
     assert everywhere == {"datamanager", "randomizer", "statistician"}
     assert list(sites_for(users["coordinator"])) == [site_a]
     assert list(sites_for(users["dsmb"])) == []
@@ -32,7 +33,9 @@ def test_only_methods_centre_roles_see_every_site(users, site_a, site_b):
 def test_a_coordinator_linked_to_two_sites_sees_both(users, site_a, site_b, screen):
     at_a = screen(users["coordinator"], site_a)
     at_b = screen(users["coordinator2"], site_b)
-    both = user_with_role(roles.SITE_COORDINATOR, username="both", sites=[site_a, site_b])
+    both = user_with_role(
+        roles.SITE_COORDINATOR, username="both", sites=[site_a, site_b]
+    )
     assert set(participants_for(both)) == {at_a, at_b}
     assert set(participants_for(users["coordinator"])) == {at_a}
 

@@ -17,21 +17,39 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def manage(*args, **env):
-    environment = {k: v for k, v in os.environ.items()
-                   if k not in {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE",
-                                 "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE",
-                                 "CSRF_COOKIE_SECURE"}}
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "DJANGO_SETTINGS_MODULE",
+            "SECURE_SSL_REDIRECT",
+            "SESSION_COOKIE_SECURE",
+            "CSRF_COOKIE_SECURE",
+        }
+    }
     environment.update(env)
     return subprocess.run(  # noqa: S603 - fixed interpreter and arguments
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=environment,
-        capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
 def test_check_deploy_is_clean_under_production_settings():
     result = manage(
-        "check", "--deploy", "--fail-level", "WARNING",
-        DEBUG="false", SECRET_KEY=secrets.token_urlsafe(64),
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(64),
         ALLOWED_HOSTS="perform.example.org",
     )
     assert result.returncode == 0, result.stderr + result.stdout
@@ -40,8 +58,11 @@ def test_check_deploy_is_clean_under_production_settings():
 
 @pytest.mark.parametrize(
     ("key", "message"),
-    [(None, "SECRET_KEY must be set"), ("short", "SECRET_KEY is too weak"),
-     ("django-insecure-" + "x" * 60, "SECRET_KEY is too weak")],
+    [
+        (None, "SECRET_KEY must be set"),
+        ("short", "SECRET_KEY is too weak"),
+        ("django-insecure-" + "x" * 60, "SECRET_KEY is too weak"),
+    ],
 )
 def test_server_refuses_to_start_without_a_real_secret_key(key, message):
     env = {"DEBUG": "false"}
@@ -79,8 +100,9 @@ def test_session_expires_after_thirty_idle_minutes_and_activity_renews_it(
     client, users, password
 ):
     assert settings.SESSION_COOKIE_AGE == 30 * 60
-    login = client.post(reverse("login"), {"username": "coordinator",
-                                           "password": password})
+    login = client.post(
+        reverse("login"), {"username": "coordinator", "password": password}
+    )
     assert login.status_code == 302
     session = Session.objects.get()
     remaining = session.expire_date - timezone.now()
@@ -103,7 +125,9 @@ def test_repeated_failed_logins_lock_the_account(client, users, password):
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         response = client.post(url, {"username": "coordinator", "password": "wrong"})
         assert response.status_code == 200
-        assert "Please enter a correct username and password" in response.content.decode()
+        assert (
+            "Please enter a correct username and password" in response.content.decode()
+        )
     locked = client.post(url, {"username": "coordinator", "password": "wrong"})
     assert locked.status_code == 429
     assert b"Too many failed log-in attempts" in locked.content
@@ -121,8 +145,11 @@ def test_password_change_applies_the_password_validators(client, users, password
     client.force_login(users["coordinator"])
     response = client.post(
         reverse("password_change"),
-        {"old_password": password, "new_password1": "12345678",
-         "new_password2": "12345678"},
+        {
+            "old_password": password,
+            "new_password1": "12345678",
+            "new_password2": "12345678",
+        },
     )
     assert response.status_code == 200
     errors = " ".join(response.context["form"].errors["new_password2"])

@@ -181,7 +181,7 @@ def test_demo_users_have_their_roles_sites_and_password(seeded):
     datamanager = User.objects.get(username="datamanager")
     admin = User.objects.get(username="admin")
     assert datamanager.is_staff and not datamanager.is_superuser
-    assert admin.is_staff and admin.is_superuser
+    assert admin.is_staff and not admin.is_superuser  # no trial-data shortcut
     assert not User.objects.get(username="coordinator").is_staff
     assert not can_log_in("coordinator", demo.DEFAULT_PASSWORD)
     assert DEMO_PASSWORD in seeded

@@ -1,4 +1,3 @@
-
 import pytest
 
 from perform import services
@@ -8,7 +7,9 @@ from tests.conftest import eligible_answers
 
 
 @pytest.mark.django_db
-def test_screening_issues_sequential_study_ids_and_sets_eligibility(users, site_a, screen):
+def test_screening_issues_sequential_study_ids_and_sets_eligibility(
+    users, site_a, screen
+):
     first = screen(users["coordinator"], site_a)
     answers = eligible_answers() | {"primary_bone_sarcoma": True}
     second = screen(users["coordinator"], site_a, answers=answers)
@@ -23,13 +24,19 @@ def test_screening_issues_sequential_study_ids_and_sets_eligibility(users, site_
 def test_audit_history_has_user_and_reason(users, site_a, screen):
     participant = screen(users["coordinator"], site_a)
     services.participant_screening_update(
-        actor=users["coordinator"], participant=participant, reason="typo in age",
-        screening_date=participant.screening_date, age_at_screening=66, sex="female",
+        actor=users["coordinator"],
+        participant=participant,
+        reason="typo in age",
+        screening_date=participant.screening_date,
+        age_at_screening=66,
+        sex="female",
         answers=eligible_answers(),
     )
     entries = participant_audit_history(participant)
     age_changes = [
-        e for e in entries if any(name == "age_at_screening" for name, _, _ in e.changes)
+        e
+        for e in entries
+        if any(name == "age_at_screening" for name, _, _ in e.changes)
         and e.action == "update"
     ]
     assert age_changes, entries

@@ -12,7 +12,9 @@ from tests.conftest import eligible_answers
 def screening_post(site, **overrides):
     data = {
         "site": site.pk,
-        "screening_date": (datetime.date.today() - datetime.timedelta(days=1)).isoformat(),
+        "screening_date": (
+            datetime.date.today() - datetime.timedelta(days=1)
+        ).isoformat(),
         "age_at_screening": "70",
         "sex": "male",
         "fracture_status": "complete",
@@ -25,12 +27,16 @@ def screening_post(site, **overrides):
 
 
 @pytest.mark.django_db
-def test_coordinator_screens_eligible_patient_and_is_sent_to_its_page(client, users, site_a):
+def test_coordinator_screens_eligible_patient_and_is_sent_to_its_page(
+    client, users, site_a
+):
     client.force_login(users["coordinator"])
     response = client.post(reverse("participant_screen"), screening_post(site_a))
     participant = Participant.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == reverse("participant_detail", args=[participant.study_id])
+    assert response["Location"] == reverse(
+        "participant_detail", args=[participant.study_id]
+    )
     assert participant.status == ParticipantStatus.ELIGIBLE
     page = client.get(response["Location"])
     assert page.status_code == 200
@@ -44,7 +50,11 @@ def test_coordinator_screens_eligible_patient_and_is_sent_to_its_page(client, us
         ("age_at_screening", "130", "Ensure this value is less than or equal to 120."),
         ("age_at_screening", "", "This field is required."),
         ("screening_date", "2999-01-01", "The date cannot be in the future."),
-        ("sex", "robot", "Select a valid choice. robot is not one of the available choices."),
+        (
+            "sex",
+            "robot",
+            "Select a valid choice. robot is not one of the available choices.",
+        ),
         ("year_of_birth", "1900", "Year of birth 1900 gives age"),
         ("criterion_age_adult", "maybe", "Select a valid choice."),
     ],
@@ -53,7 +63,9 @@ def test_screening_form_rerenders_with_field_error_and_saves_nothing(
     client, users, site_a, field, value, message
 ):
     client.force_login(users["coordinator"])
-    response = client.post(reverse("participant_screen"), screening_post(site_a, **{field: value}))
+    response = client.post(
+        reverse("participant_screen"), screening_post(site_a, **{field: value})
+    )
     assert response.status_code == 200
     assert message in response.context["form"].errors[field][0]
     assert Participant.objects.count() == 0
@@ -85,18 +97,36 @@ def test_consent_moves_eligible_participant_to_consented(client, users, site_a, 
     participant = screen(users["coordinator"], site_a)
     client.force_login(users["coordinator"])
     url = reverse("participant_consent", args=[participant.study_id])
-    bad = client.post(url, {"decision_date": "2000-01-01", "form_version": "v2.1",
-                            "obtained_by": "Dr Who"})
+    bad = client.post(
+        url,
+        {
+            "decision_date": "2000-01-01",
+            "form_version": "v2.1",
+            "obtained_by": "Dr Who",
+        },
+    )
     assert bad.status_code == 200
     assert "before screening" in bad.context["form"].errors["decision_date"][0]
-    good = client.post(url, {"decision_date": datetime.date.today().isoformat(),
-                             "form_version": "v2.1", "obtained_by": "Dr Who"})
+    good = client.post(
+        url,
+        {
+            "decision_date": datetime.date.today().isoformat(),
+            "form_version": "v2.1",
+            "obtained_by": "Dr Who",
+        },
+    )
     assert good.status_code == 302
     participant.refresh_from_db()
     assert participant.status == ParticipantStatus.CONSENTED
     # A second consent is refused with a clear error, not a 500.
-    again = client.post(url, {"decision_date": datetime.date.today().isoformat(),
-                              "form_version": "v2.1", "obtained_by": "Dr Who"})
+    again = client.post(
+        url,
+        {
+            "decision_date": datetime.date.today().isoformat(),
+            "form_version": "v2.1",
+            "obtained_by": "Dr Who",
+        },
+    )
     assert again.status_code == 200
     assert "Consent can only be recorded for an eligible participant" in str(
         again.context["form"].non_field_errors()
@@ -107,7 +137,11 @@ def test_consent_moves_eligible_participant_to_consented(client, users, site_a, 
 def test_other_sites_participant_is_404(client, users, site_a, screen):
     participant = screen(users["coordinator"], site_a)
     client.force_login(users["coordinator2"])
-    for name in ("participant_detail", "participant_consent", "participant_screening_edit"):
+    for name in (
+        "participant_detail",
+        "participant_consent",
+        "participant_screening_edit",
+    ):
         assert client.get(reverse(name, args=[participant.study_id])).status_code == 404
 
 
@@ -115,7 +149,11 @@ def test_other_sites_participant_is_404(client, users, site_a, screen):
 def test_participant_list_filters_and_paginates(client, users, site_a, screen):
     for _ in range(30):
         screen(users["coordinator"], site_a)
-    screen(users["coordinator"], site_a, answers=eligible_answers() | {"active_infection": True})
+    screen(
+        users["coordinator"],
+        site_a,
+        answers=eligible_answers() | {"active_infection": True},
+    )
     client.force_login(users["coordinator"])
     first = client.get(reverse("participant_list"))
     assert first.context["page"].paginator.count == 31
@@ -129,21 +167,34 @@ def test_participant_list_filters_and_paginates(client, users, site_a, screen):
 @pytest.mark.django_db
 def test_screening_summary_counts_the_flow(client, users, site_a, site_b, screen):
     screen(users["coordinator"], site_a)
-    screen(users["coordinator"], site_a, answers=eligible_answers() | {"active_infection": True})
+    screen(
+        users["coordinator"],
+        site_a,
+        answers=eligible_answers() | {"active_infection": True},
+    )
     screen(users["coordinator2"], site_b, answers={})
     client.force_login(users["datamanager"])
     summary = client.get(reverse("screening_summary")).context["summary"]
-    assert (summary.screened, summary.ineligible, summary.pending, summary.eligible) == (
-        3, 1, 1, 1)
-    assert summary.ineligibility_reasons == [("Active infection at the surgical site", 1)]
+    assert (
+        summary.screened,
+        summary.ineligible,
+        summary.pending,
+        summary.eligible,
+    ) == (3, 1, 1, 1)
+    assert summary.ineligibility_reasons == [
+        ("Active infection at the surgical site", 1)
+    ]
 
 
 @pytest.mark.django_db
 def test_screening_log_csv_lists_own_site_with_exclusion_reasons(
     client, users, site_a, site_b, screen
 ):
-    screen(users["coordinator"], site_a,
-           answers=eligible_answers() | {"active_infection": True})
+    screen(
+        users["coordinator"],
+        site_a,
+        answers=eligible_answers() | {"active_infection": True},
+    )
     screen(users["coordinator2"], site_b)
     client.force_login(users["coordinator"])
     response = client.get(reverse("screening_log"), {"format": "csv"})

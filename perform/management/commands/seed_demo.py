@@ -4,13 +4,12 @@ import functools
 import sys
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from perform import demo
 from perform.models import ParticipantStatus
-
-DEV_URL = "http://127.0.0.1:8000"
 
 
 class Command(BaseCommand):
@@ -107,4 +106,4 @@ class Command(BaseCommand):
                 "This is a demo password: never use these accounts with real data."
             )
         )
-        out.write(f"\nOpen {DEV_URL} and log in.")
+        out.write(f"\nOpen {settings.SITE_URL} and log in.")

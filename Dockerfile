@@ -1,0 +1,29 @@
+# PERFORM platform image: one image for the web server, the Celery worker and
+# beat (docker-compose.yml picks the command). Configuration comes from the
+# environment only (see perform/settings.py and docs/RUNNING.md).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_INPUT=1
+
+WORKDIR /app
+
+# Dependencies first so code changes do not re-run pip. All pins are wheels
+# (psycopg2-binary, reportlab, ...), so no compiler is needed.
+COPY requirements.txt ./
+RUN pip install -r requirements.txt
+
+# Run as an unprivileged user; it owns only var/ (collected static files, media).
+RUN groupadd --system --gid 10001 perform \
+    && useradd --system --uid 10001 --gid perform --home-dir /app \
+       --no-create-home --shell /usr/sbin/nologin perform
+COPY . .
+RUN mkdir -p var/static var/media && chown -R perform:perform var
+USER perform
+
+EXPOSE 8000
+CMD ["gunicorn", "perform.wsgi", "-b", "0.0.0.0:8000", "--workers", "3", \
+     "--access-logfile", "-"]

@@ -1,0 +1,129 @@
+# PERFORM developer and CI entry points. `make help` lists them.
+#
+# Everything runs from ./.venv (created with python3.11 when missing). Requirements
+# are re-installed only when requirements*.txt change (stamp files in .venv/).
+# PostgreSQL and Redis are found or started by scripts/services.py; see
+# docs/RUNNING.md for the fallbacks (embedded PostgreSQL, in-process tasks).
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# python3.11, else a python3 that is 3.11 (checked when the venv is created).
+PYTHON ?= $(shell command -v python3.11 || command -v python3 || echo python3.11)
+VENV := .venv
+VENV_PY := $(VENV)/bin/python
+PIP := $(VENV_PY) -m pip
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
+PYTEST_ARGS ?=
+
+# Never prompt (CI has no stdin).
+export PIP_NO_INPUT := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export DEBIAN_FRONTEND := noninteractive
+
+# Exports DATABASE_URL / REDIS_URL / ... for a profile (run, test, bench) into the
+# recipe's shell, starting services as needed. Assigning first makes a failure of
+# services.py stop the recipe (`eval "$(...)"` alone would swallow it).
+services_env = envs="$$($(VENV_PY) scripts/services.py env --profile $(1))"; eval "$$envs"
+
+.PHONY: help
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+
+# --- virtualenv ----------------------------------------------------------------
+$(VENV_PY):
+	@command -v $(PYTHON) >/dev/null || { \
+		echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11"; \
+		exit 1; }
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version'
+	$(PYTHON) -m venv $(VENV)
+
+$(RUNTIME_STAMP): requirements.txt | $(VENV_PY)
+	$(PIP) install --progress-bar off -r requirements.txt
+	touch $@
+
+# requirements-dev.txt includes requirements.txt, so it satisfies both stamps.
+$(DEV_STAMP): requirements-dev.txt requirements.txt | $(VENV_PY)
+	$(PIP) install --progress-bar off -r requirements-dev.txt
+	touch $(RUNTIME_STAMP) $@
+
+.PHONY: install install-dev
+install: $(RUNTIME_STAMP)  ## Create .venv and install runtime requirements
+install-dev: $(DEV_STAMP)  ## Create .venv and install dev/test requirements
+
+# Debian's Chromium for the Playwright end-to-end tests (Playwright's own browser
+# download cannot work here). Only runs when /usr/bin/chromium is missing.
+/usr/bin/chromium:
+	@echo "Installing Debian chromium for the end-to-end tests"
+	@sudo=""; if [ "$$(id -u)" != 0 ]; then sudo="sudo"; fi; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium || { \
+		echo "Could not install chromium: install it (apt-get install chromium)"; \
+		exit 1; }
+
+# --- running -------------------------------------------------------------------
+.PHONY: run
+run: $(RUNTIME_STAMP)  ## Run web + Celery worker + beat (PORT=8000, HOST=127.0.0.1)
+	$(VENV_PY) scripts/run.py
+
+.PHONY: migrate
+migrate: $(RUNTIME_STAMP)  ## Apply database migrations
+	@$(call services_env,run); \
+	$(VENV_PY) manage.py migrate --noinput
+
+.PHONY: seed
+seed: $(RUNTIME_STAMP)  ## Load the demo sites and users (manage.py seed_demo)
+	@$(call services_env,run); \
+	$(VENV_PY) manage.py migrate --noinput; \
+	$(VENV_PY) manage.py seed_demo
+
+.PHONY: shell
+shell: $(RUNTIME_STAMP)  ## Django shell against the local database
+	@$(call services_env,run); \
+	$(VENV_PY) manage.py shell
+
+# --- checks --------------------------------------------------------------------
+.PHONY: test
+test: $(DEV_STAMP) /usr/bin/chromium  ## Run pytest (PYTEST_ARGS="-k name -x")
+	@$(call services_env,test); \
+	mkdir -p var/static var/media; \
+	status=0; $(VENV)/bin/pytest $(PYTEST_ARGS) || status=$$?; \
+	if [ "$$status" = 5 ]; then echo "pytest collected no tests"; status=0; fi; \
+	exit "$$status"
+
+.PHONY: lint
+lint: $(DEV_STAMP)  ## ruff check + ruff format --check
+	@status=0; \
+	$(VENV)/bin/ruff check . || status=1; \
+	$(VENV)/bin/ruff format --check . || status=1; \
+	exit "$$status"
+
+.PHONY: bench
+bench: $(RUNTIME_STAMP)  ## Run every benchmarks/*.py
+	@shopt -s nullglob; files=(benchmarks/*.py); \
+	if [ "$${#files[@]}" = 0 ]; then echo "no benchmarks yet"; exit 0; fi; \
+	$(call services_env,bench); \
+	export PYTHONPATH="$$PWD$${PYTHONPATH:+:$$PYTHONPATH}"; \
+	status=0; \
+	for file in "$${files[@]}"; do \
+		echo "=== $$file"; \
+		$(VENV_PY) "$$file" || { echo "FAILED: $$file"; status=1; }; \
+	done; \
+	exit "$$status"
+
+# --- cleaning ------------------------------------------------------------------
+# Stop the embedded PostgreSQL before deleting its data directory: a server
+# whose files vanish keeps running. stop needs only the standard library.
+.PHONY: clean
+clean:  ## Stop the embedded PostgreSQL; remove .venv, var/ and caches
+	@py=$$(command -v python3 || command -v $(PYTHON)); \
+	"$$py" scripts/services.py stop
+	@rm -rf var || { \
+		echo "Could not remove var/ (var/pgdata may belong to another user):"; \
+		echo "  sudo rm -rf var"; exit 1; }
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-results playwright-report
+	find . -path ./.git -prune -o -name __pycache__ -type d -prune \
+		-exec rm -rf {} +
