@@ -1,6 +1,7 @@
 """Input shape and field validation for the trial-core pages (crispy, Bootstrap 5)."""
 
 import datetime
+from urllib.parse import urlsplit
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Fieldset, Layout, Submit
@@ -18,7 +19,12 @@ _CHOICE_FROM_ANSWER = {True: "yes", False: "no", None: ""}
 
 
 class DateInput(forms.DateInput):
+    """An HTML date picker; it only accepts ISO dates, whatever the locale."""
+
     input_type = "date"
+
+    def __init__(self, attrs=None, format="%Y-%m-%d"):  # noqa: A002 - Django's name
+        super().__init__(attrs, format=format)
 
 
 def _not_in_future(value: datetime.date) -> datetime.date:
@@ -269,6 +275,9 @@ class TaskPasswordResetForm(PasswordResetForm):
     ):
         from perform.tasks import email_send_on_commit
 
+        # Links in e-mails come from SITE_URL, never from the request's Host.
+        site = urlsplit(settings.SITE_URL)
+        context = {**context, "protocol": site.scheme, "domain": site.netloc}
         subject = "".join(
             loader.render_to_string(subject_template_name, context).splitlines()
         )

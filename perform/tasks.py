@@ -11,6 +11,7 @@ from django.db import transaction
     retry_backoff=True,
     retry_backoff_max=600,
     max_retries=8,
+    soft_time_limit=50,
     time_limit=60,
 )
 def email_send(self, *, subject, body, to, html=None, from_email=None):

@@ -1,4 +1,4 @@
-"""Playwright fixtures for the e2e journeys: one headless Chromium per session.
+"""Playwright fixtures for the e2e journeys: one headless Chromium for them all.
 
 The journeys run against pytest-django's ``live_server``, so every test uses a
 transactional database that is emptied (flushed) afterwards, including the rows
@@ -9,12 +9,11 @@ whatever ran before it.
 import os
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.management.sql import emit_post_migrate_signal
 from playwright.sync_api import Page, expect, sync_playwright
 
-# Playwright's sync API runs an asyncio loop in this thread; without this Django
-# refuses ORM calls from the test body ("SynchronousOnlyOperation").
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+from perform.roles import ROLE_PERMISSIONS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -39,17 +38,29 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """One headless Chromium for the e2e journeys (they run one after another).
+
+    Playwright's sync API keeps an asyncio loop running in this thread until it
+    stops, and Django refuses ORM calls while a loop runs (SynchronousOnlyOperation)
+    unless DJANGO_ALLOW_ASYNC_UNSAFE is set. The variable is set only for that
+    span, not at import: ``manage.py check --deploy`` subprocesses of other tests
+    inherit the environment and rightly fail on it (async.E001).
+    """
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    playwright = sync_playwright().start()
-    browser = playwright.chromium.launch(
-        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-    )
-    yield browser
-    browser.close()
-    playwright.stop()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        playwright = sync_playwright().start()
+        try:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+            yield browser
+            browser.close()
+        finally:
+            playwright.stop()
 
 
 @pytest.fixture
@@ -80,10 +91,12 @@ def migration_rows(transactional_db, reference_data):
 
     A plain flush re-runs post_migrate (content types, permissions, and the role
     groups through ``perform.apps``), but a flush after a ``serialized_rollback``
-    or ``available_apps`` test does not; running it again is idempotent. The
-    eligibility checklist comes from ``reference_data`` (tests/conftest.py).
+    or ``available_apps`` test does not, so it is run again (it is idempotent)
+    when a role group is missing. The eligibility checklist comes from
+    ``reference_data`` (tests/conftest.py).
     """
-    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+    if Group.objects.filter(name__in=ROLE_PERMISSIONS).count() < len(ROLE_PERMISSIONS):
+        emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
 
 
 def console_problems(page: Page) -> list[str]:
@@ -93,10 +106,6 @@ def console_problems(page: Page) -> list[str]:
 
     def on_console(message):
         if message.type != "error":
-            return
-        # No page links an icon, so Chromium asks for /favicon.ico and gets a 404
-        # (an app issue reported separately, not a failure of the page under test).
-        if message.location.get("url", "").endswith("/favicon.ico"):
             return
         problems.append(f"console: {message.text} at {message.location}")
 

@@ -42,9 +42,7 @@ def test_repeated_wrong_passwords_lock_the_account_even_for_the_right_one(
 
     response = login_submit(page, live_server, "coordinator", password)
     assert response.status == settings.AXES_HTTP_RESPONSE_CODE
-    expect(page.locator("#locked-out")).to_have_text(
-        "Too many failed log-in attempts"
-    )
+    expect(page.locator("#locked-out")).to_have_text("Too many failed log-in attempts")
     expect(page.locator("#current-user")).to_have_count(0)
     page.goto(f"{live_server.url}/participants/")
     expect(page).to_have_url(re.compile(re.escape(LOGIN_PATH)))

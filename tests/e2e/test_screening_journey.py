@@ -1,6 +1,8 @@
 """Journey: a coordinator screens an eligible patient and records consent; a
 coordinator at another site can neither open nor list that participant."""
 
+import re
+
 import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
@@ -22,7 +24,8 @@ def answer_checklist_as_eligible(page: Page) -> None:
     criteria = EligibilityCriterion.objects.filter(is_active=True)
     assert criteria.exists()
     for criterion in criteria:
-        answer = "Yes" if criterion.kind == EligibilityCriterion.Kind.INCLUSION else "No"
+        inclusion = criterion.kind == EligibilityCriterion.Kind.INCLUSION
+        answer = "Yes" if inclusion else "No"
         group = page.get_by_role("group", name=criterion.text, exact=True)
         group.get_by_label(answer, exact=True).check()
 
@@ -39,9 +42,12 @@ def test_coordinator_screens_consents_and_other_site_cannot_see_the_participant(
     page.click("#screen-new")
     expect(page.locator("#screening-form")).to_be_visible()
 
-    # An age the server rejects; drop the browser's own max check so it is sent.
+    # The date is typed in: the field does not show its initial value (see
+    # test_date_fields_open_with_todays_date_or_the_saved_one below).
     page.fill("#id_screening_date", today)
-    page.locator("#id_age_at_screening").evaluate("input => input.removeAttribute('max')")
+    # An age the server rejects; drop the browser's own max check so it is sent.
+    age = page.locator("#id_age_at_screening")
+    age.evaluate("input => input.removeAttribute('max')")
     page.fill("#id_age_at_screening", "150")
     page.select_option("#id_sex", "female")
     page.select_option("#id_fracture_status", "impending")
@@ -51,9 +57,7 @@ def test_coordinator_screens_consents_and_other_site_cannot_see_the_participant(
 
     age_field = page.locator("#div_id_age_at_screening")
     expect(age_field).to_contain_text("Ensure this value is less than or equal to 120.")
-    expect(page.locator("#id_age_at_screening")).to_have_class(
-        "numberinput form-control is-invalid"
-    )
+    expect(age).to_have_class(re.compile(r"\bis-invalid\b"))
     assert not Participant.objects.exists()
     # The re-rendered form keeps every answer given.
     inclusion = EligibilityCriterion.objects.filter(
@@ -68,7 +72,9 @@ def test_coordinator_screens_consents_and_other_site_cannot_see_the_participant(
     expect(page).to_have_url(f"{live_server.url}/participants/{STUDY_ID}/")
     expect(page.locator("#study-id")).to_have_text(STUDY_ID)
     expect(page.locator(".status-badge")).to_have_text("Eligible")
-    expect(page.get_by_role("alert")).to_contain_text(f"Screened as {STUDY_ID}: eligible.")
+    expect(page.get_by_role("alert")).to_contain_text(
+        f"Screened as {STUDY_ID}: eligible."
+    )
 
     page.click("#record-consent")
     expect(page.locator("#consent-form")).to_be_visible()
@@ -102,8 +108,25 @@ def test_coordinator_screens_consents_and_other_site_cannot_see_the_participant(
     response = other.goto(f"{live_server.url}/participants/{STUDY_ID}/")
     assert response.status == 404
     expect(other.locator("#error-404")).to_be_visible()
+    expect(other.locator("#content")).not_to_contain_text(STUDY_ID)
     other.goto(f"{live_server.url}/participants/")
     other_table = other.locator("#participant-table")
     expect(other_table).to_be_visible()
     expect(other_table).not_to_contain_text(STUDY_ID)
     expect(other_table).to_contain_text("No participants match.")
+
+
+def test_date_fields_open_with_todays_date_or_the_saved_one(
+    page, live_server, users, password, site_a, screen
+):
+    participant = screen(users["coordinator"], site_a)
+    saved = participant.screening_date.isoformat()
+    today = timezone.localdate().isoformat()
+    login(page, live_server, "coordinator", password)
+
+    page.goto(f"{live_server.url}/participants/screen/")
+    expect(page.locator("#id_screening_date")).to_have_value(today)
+    page.goto(f"{live_server.url}/participants/{participant.study_id}/screening/")
+    expect(page.locator("#id_screening_date")).to_have_value(saved)
+    page.goto(f"{live_server.url}/participants/{participant.study_id}/consent/")
+    expect(page.locator("#id_decision_date")).to_have_value(today)

@@ -59,8 +59,9 @@ def _own_queue():
 def worker():
     """A real worker consuming this process's queue; records what passed through.
 
-    Yields a dict: ``published`` task ids (sent to the broker) and ``succeeded``
-    ``(task id, eager?, queue delivered from)`` (run by the worker).
+    Yields a dict: ``published`` lists ``(task id, routing key)`` of each
+    ``email_send`` sent to the broker, ``succeeded`` lists ``(task id, eager?,
+    queue delivered from)`` of each one the worker ran.
     """
     assert app.conf.task_always_eager is False
     assert urlsplit(app.conf.broker_url).scheme == "redis"
@@ -102,35 +103,16 @@ def worker():
 
 
 @pytest.fixture
-def soft_limit_workaround(monkeypatch):
-    """Work around the app bug guarded by
-    ``test_email_send_is_queued_with_the_configured_time_limits``: remove this
-    fixture once that test passes (its xfail marker then fails the run)."""
-    if email_send.soft_time_limit > email_send.time_limit:
-        monkeypatch.setattr(email_send, "soft_time_limit", email_send.time_limit - 10)
-
-
-@pytest.fixture
 def member():
     return UserFactory(username="resetme", email="reset.me@example.org")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason=(
-        "app bug: perform/tasks.py email_send has time_limit=60 but inherits "
-        "soft_time_limit=240 (CELERY_TASK_SOFT_TIME_LIMIT), so apply_async raises "
-        "ValueError and a password reset for a known address is a 500"
-    ),
-)
 def test_email_send_is_queued_with_the_configured_time_limits(worker):
     email_send_on_commit(subject="limits", body="-", to=["limits@example.org"])
     assert wait_for(lambda: mail.outbox), "no e-mail within 20 s"
     assert [m.to for m in mail.outbox] == [["limits@example.org"]]
 
 
-@pytest.mark.usefixtures("soft_limit_workaround")
 def test_password_reset_email_is_sent_by_the_worker_and_its_link_sets_a_password(
     client, worker, member
 ):
@@ -175,7 +157,6 @@ def test_password_reset_email_is_sent_by_the_worker_and_its_link_sets_a_password
     assert client.get(reverse("home")).wsgi_request.user == member
 
 
-@pytest.mark.usefixtures("soft_limit_workaround")
 def test_password_reset_for_an_unknown_address_sends_nothing(client, worker, member):
     response = client.post(reverse("password_reset"), {"email": "nobody@example.org"})
     assert response.status_code == 302
@@ -189,14 +170,6 @@ def test_password_reset_for_an_unknown_address_sends_nothing(client, worker, mem
     assert [task_id for task_id, _ in worker["published"]] == [canary.id]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "app bug: reset links are built from the request Host, not "
-        "settings.SITE_URL (perform/forms.py TaskPasswordResetForm.send_mail)"
-    ),
-)
-@pytest.mark.usefixtures("soft_limit_workaround")
 def test_password_reset_link_is_built_from_site_url(client, worker, member):
     client.post(reverse("password_reset"), {"email": member.email})
     assert wait_for(lambda: mail.outbox), "no e-mail within 20 s"
