@@ -3,6 +3,7 @@
 import datetime
 from urllib.parse import urlsplit
 
+from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Fieldset, Layout, Submit
 from django import forms
@@ -44,7 +45,8 @@ class ScreeningForm(forms.Form):
     year_of_birth = forms.IntegerField(
         required=False, min_value=1900, help_text="Optional; the age is what counts."
     )
-    sex = forms.ChoiceField(choices=Sex.choices)
+    # A blank first choice: a sex must be picked, never defaulted.
+    sex = forms.ChoiceField(choices=[("", "—"), *Sex.choices])
     fracture_status = forms.ChoiceField(
         choices=[("", "Not yet known"), *FractureStatus.choices],
         required=False,
@@ -72,7 +74,7 @@ class ScreeningForm(forms.Form):
             self.fields[self.field_name(criterion)] = forms.ChoiceField(
                 label=criterion.text,
                 choices=YES_NO_UNKNOWN,
-                widget=forms.RadioSelect(attrs={"class": "form-check-inline"}),
+                widget=forms.RadioSelect,
                 required=False,
             )
         if require_reason:
@@ -84,10 +86,14 @@ class ScreeningForm(forms.Form):
         self.helper = FormHelper()
         self.helper.form_id = "screening-form"
         inclusion = [
-            self.field_name(c) for c in self.criteria if c.kind == c.Kind.INCLUSION
+            InlineRadios(self.field_name(c))
+            for c in self.criteria
+            if c.kind == c.Kind.INCLUSION
         ]
         exclusion = [
-            self.field_name(c) for c in self.criteria if c.kind == c.Kind.EXCLUSION
+            InlineRadios(self.field_name(c))
+            for c in self.criteria
+            if c.kind == c.Kind.EXCLUSION
         ]
         patient = [
             f

@@ -111,7 +111,8 @@ class EligibilityCriterion(models.Model):
     is_active = models.BooleanField(default=True)
 
     class Meta:
-        ordering = ["kind", "order", "code"]
+        # "inclusion" sorts after "exclusion": descending kind lists inclusion first.
+        ordering = ["-kind", "order", "code"]
         verbose_name_plural = "eligibility criteria"
 
     def __str__(self):
@@ -250,7 +251,7 @@ class EligibilityAnswer(models.Model):
     answer = models.BooleanField(null=True)
 
     class Meta:
-        ordering = ["criterion__kind", "criterion__order"]
+        ordering = ["-criterion__kind", "criterion__order"]
         constraints = [
             models.UniqueConstraint(
                 fields=["participant", "criterion"], name="one_answer_per_criterion"

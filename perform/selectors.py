@@ -134,6 +134,52 @@ class AuditEntry:
 
 
 _HIDDEN_AUDIT_FIELDS = {"id", "participant", "participant_id", "password"}
+# Foreign keys shown by name rather than number in the audit history:
+# stored field -> (shown name, model, attribute shown).
+_AUDIT_LABELS = {
+    "criterion_id": ("criterion", EligibilityCriterion, "code"),
+    "site_id": ("site", Site, "code"),
+    "created_by_id": ("created_by", User, "username"),
+    "changed_by_id": ("changed_by", User, "username"),
+    "recorded_by_id": ("recorded_by", User, "username"),
+}
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def _audit_values_labelled(rows: list[dict]) -> None:
+    """Replace foreign-key ids in event data and diffs by codes and usernames,
+    with one query per kind of key (not per event)."""
+    wanted: dict[str, set] = {name: set() for name in _AUDIT_LABELS}
+    for row in rows:
+        for source in (row["pgh_data"] or {}, row["pgh_diff"] or {}):
+            for name in wanted.keys() & source.keys():
+                wanted[name].update(v for v in _as_list(source[name]) if v is not None)
+    lookups = {}
+    for name, (_shown, model, attribute) in _AUDIT_LABELS.items():
+        ids = wanted[name]
+        lookups[name] = (
+            dict(model.objects.filter(pk__in=ids).values_list("pk", attribute))
+            if ids
+            else {}
+        )
+    for row in rows:
+        for key in ("pgh_data", "pgh_diff"):
+            if not row[key]:
+                continue
+            relabelled = {}
+            for name, value in row[key].items():
+                if name not in _AUDIT_LABELS:
+                    relabelled[name] = value
+                    continue
+                shown, lookup = _AUDIT_LABELS[name][0], lookups[name]
+                if key == "pgh_diff":
+                    relabelled[shown] = [lookup.get(v, v) for v in value]
+                else:
+                    relabelled[shown] = lookup.get(value, value)
+            row[key] = relabelled
 
 
 def participant_audit_history(participant: Participant) -> list[AuditEntry]:
@@ -161,6 +207,7 @@ def participant_audit_history(participant: Participant) -> list[AuditEntry]:
         if ctx.get("user"):
             user_ids.add(ctx["user"])
     usernames = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "username"))
+    _audit_values_labelled(rows)
     entries = []
     for row in rows:
         ctx = row["pgh_context"] or {}
@@ -328,7 +375,7 @@ def screening_log(*, user, site_code: str | None = None) -> list[ScreeningLogRow
         Prefetch(
             "eligibility_answers",
             queryset=EligibilityAnswer.objects.select_related("criterion").order_by(
-                "criterion__kind", "criterion__order"
+                "-criterion__kind", "criterion__order"
             ),
         )
     )
