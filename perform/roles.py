@@ -18,6 +18,7 @@ _SITE_STAFF = [
     "perform.view_site",
     "perform.view_participant",
     "perform.screen_participant",
+    "randomization.view_allocation",
 ]
 _METHODS_CENTRE = [
     "perform.view_site",
@@ -41,9 +42,23 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "perform.change_sitemembership",
         "perform.delete_sitemembership",
         "perform.view_eligibilitycriterion",
+        "randomization.view_allocation",
+        "randomization.view_randomization_log",
+        "randomization.view_balance",
     ],
-    RANDOMIZER: [*_METHODS_CENTRE],
-    STATISTICIAN: [*_METHODS_CENTRE],
+    RANDOMIZER: [
+        *_METHODS_CENTRE,
+        "randomization.randomize_participant",
+        "randomization.view_allocation",
+        "randomization.view_randomization_log",
+    ],
+    STATISTICIAN: [
+        *_METHODS_CENTRE,
+        "randomization.view_allocation",
+        "randomization.view_randomization_log",
+        "randomization.view_balance",
+        "randomization.manage_lists",
+    ],
     DSMB_MEMBER: [],
     ADMINISTRATOR: [
         "perform.view_site",
@@ -88,13 +103,24 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 SITE_ROLES = {SITE_COORDINATOR, SITE_INVESTIGATOR}
 
 
+def role_permissions() -> dict[str, list[str]]:
+    """``ROLE_PERMISSIONS`` with the configurable parts applied."""
+    from django.conf import settings
+
+    table = {role: list(perms) for role, perms in ROLE_PERMISSIONS.items()}
+    if settings.RANDOMIZATION["SITE_STAFF_MAY_RANDOMIZE"]:
+        for role in SITE_ROLES:
+            table[role].append("randomization.randomize_participant")
+    return table
+
+
 def roles_sync(*, group_model, permission_model) -> None:
     """Create every role group and set its permissions to ``ROLE_PERMISSIONS``.
 
     Permissions that do not exist yet (their app has not migrated) are skipped;
     the post-migrate run after the last migration completes the set.
     """
-    for role, perm_names in ROLE_PERMISSIONS.items():
+    for role, perm_names in role_permissions().items():
         group, _ = group_model.objects.get_or_create(name=role)
         wanted = []
         for name in perm_names:

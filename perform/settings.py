@@ -304,6 +304,26 @@ TRIAL = {
     "STUDY_ID_FORMAT": "PRF-{site}-{sequence:04d}",
 }
 
+# PROTOCOL §5. Defaults offered when a statistician generates an allocation list;
+# each list records the values it was made with (and they enter its digest).
+RANDOMIZATION = {
+    "ARMS": [
+        ["IF", "Internal fixation"],
+        ["RER", "Resection with endoprosthetic reconstruction"],
+    ],
+    "RATIO": [1, 1],
+    "BLOCK_SIZES": [2, 4, 6],
+    # Factors known to randomization.strata; a stratum is one level of each.
+    "STRATIFICATION_FACTORS": ["site", "fracture_status"],
+    # At least the full target enrolment, so no stratum can run out.
+    "SLOTS_PER_STRATUM": 334,
+    # PROTOCOL §2: only the Methods Centre randomizer randomizes, unless the
+    # Methods Centre lets site staff do it too.
+    "SITE_STAFF_MAY_RANDOMIZE": env.bool("SITE_STAFF_MAY_RANDOMIZE", default=False),
+    # Strata with this few unused slots left are flagged on the balance page.
+    "LOW_SLOTS_WARNING": 20,
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

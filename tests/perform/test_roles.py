@@ -10,7 +10,7 @@ from tests.factories import user_with_role
 
 @pytest.mark.django_db
 def test_every_role_group_holds_exactly_its_listed_permissions(reference_data):
-    for role, expected in roles.ROLE_PERMISSIONS.items():
+    for role, expected in roles.role_permissions().items():
         group = Group.objects.get(name=role)
         held = {
             f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()
