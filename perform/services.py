@@ -48,8 +48,12 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     S.COMPLETED: set(),
 }
 
-# Screening may be edited while the decision on eligibility is still open.
-SCREENING_EDITABLE = {S.SCREENED, S.ELIGIBLE, S.INELIGIBLE}
+# Screening may be corrected until randomization. Before consent the status
+# follows the checklist; after consent it stays *consented* and randomization
+# re-checks every criterion and the stratification data (a consented patient
+# whose fracture status was missing can have it added here).
+SCREENING_EDITABLE = {S.SCREENED, S.ELIGIBLE, S.INELIGIBLE, S.CONSENTED}
+_STATUS_FOLLOWS_CHECKLIST = {S.SCREENED, S.ELIGIBLE, S.INELIGIBLE}
 
 
 def audit_context(*, actor: User | None, reason: str = ""):
@@ -248,7 +252,10 @@ def participant_screening_update(
         participant.save()
         result = _answers_save(participant=participant, answers=answers)
         new_status = _status_from_eligibility(result)
-        if new_status != participant.status:
+        if (
+            participant.status in _STATUS_FOLLOWS_CHECKLIST
+            and new_status != participant.status
+        ):
             participant_status_change(
                 participant=participant,
                 to_status=new_status,

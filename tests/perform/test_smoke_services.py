@@ -44,3 +44,32 @@ def test_audit_history_has_user_and_reason(users, site_a, screen):
     assert change.username == "coordinator"
     assert change.reason == "typo in age"
     assert ("age_at_screening", 64, 66) in change.changes
+
+
+@pytest.mark.django_db
+def test_consented_participant_can_get_missing_stratification_data(
+    users, site_a, screen
+):
+    from django.utils import timezone
+
+    participant = screen(users["coordinator"], site_a, fracture_status="")
+    services.participant_consent_record(
+        actor=users["coordinator"],
+        participant=participant,
+        decision_date=timezone.localdate(),
+        form_version="v1",
+        obtained_by="Dr C",
+    )
+    services.participant_screening_update(
+        actor=users["coordinator"],
+        participant=participant,
+        reason="fracture status confirmed on CT",
+        screening_date=participant.screening_date,
+        age_at_screening=64,
+        sex="female",
+        fracture_status="complete",
+        answers=eligible_answers(),
+    )
+    participant.refresh_from_db()
+    assert participant.fracture_status == "complete"
+    assert participant.status == ParticipantStatus.CONSENTED
