@@ -302,6 +302,18 @@ TRIAL = {
     "RECRUITMENT_START": "2025-02-01",
     "MIN_AGE": 18,
     "STUDY_ID_FORMAT": "PRF-{site}-{sequence:04d}",
+    # PROTOCOL §6: (code, label, target day, window opens, window closes), in
+    # days after the index surgery.
+    "VISITS": [
+        ["2w", "2 weeks", 14, 10, 21],
+        ["6w", "6 weeks", 42, 35, 56],
+        ["4m", "4 months", 120, 106, 136],
+        ["6m", "6 months", 183, 168, 198],
+        ["9m", "9 months", 274, 244, 304],
+        ["12m", "12 months", 365, 335, 395],
+    ],
+    # Forms expected at each follow-up visit.
+    "FOLLOW_UP_FORMS": ["follow_up"],
 }
 
 # PROTOCOL §5. Defaults offered when a statistician generates an allocation list;
