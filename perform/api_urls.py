@@ -6,6 +6,7 @@ from perform.api.auth import TokenObtainApi
 from perform.api.participants import ParticipantDetailApi, ParticipantListApi
 from perform.api.schema import NotFoundApi, SchemaApi
 from perform.api.sites import SiteListApi
+from randomization.api import ParticipantRandomizeApi
 
 app_name = "api"
 
@@ -17,6 +18,11 @@ urlpatterns = [
         "participants/<str:study_id>/",
         ParticipantDetailApi.as_view(),
         name="participant_detail",
+    ),
+    path(
+        "participants/<str:study_id>/randomize/",
+        ParticipantRandomizeApi.as_view(),
+        name="participant_randomize",
     ),
     path("schema/", SchemaApi.as_view(), name="schema"),
     # Last: any other URL ending in "/" is a JSON 404. Paths without the slash

@@ -9,6 +9,9 @@ NAVIGATION = [
     ("Screen a patient", "participant_screen", "perform.screen_participant"),
     ("Screening log", "screening_log", "perform.view_participant"),
     ("Screening summary", "screening_summary", "perform.view_screening_summary"),
+    ("Randomization log", "randomization:log", "randomization.view_randomization_log"),
+    ("Balance", "randomization:balance", "randomization.view_balance"),
+    ("Allocation lists", "randomization:list_index", "randomization.manage_lists"),
 ]
 
 

@@ -1,13 +1,26 @@
-"""A realistic demo trial for ``manage.py seed_demo``: sites, staff, participants.
+"""A realistic demo trial for ``manage.py seed_demo``: sites, staff, participants,
+and an active allocation list with the randomized participants' allocations.
 
 Everything random comes from one ``random.Random(seed)`` and is drawn while
 *planning* (no database access), so the same arguments on the same day give
-the same trial. The plan is then carried out through the trial services with
-the site's demo coordinator as actor, so the status history and the audit
-trail are the ones real use would leave behind.
+the same trial. The plan is then carried out through the trial services, so the
+status history and the audit trail are the ones real use would leave behind:
+
+1. the demo ``statistician`` generates the allocation list (its seed derived
+   from the demo seed) and activates it;
+2. each site's coordinator screens its patients and records consent decisions;
+3. the demo ``randomizer`` randomizes, with ``participant_randomize``, every
+   patient planned as randomized or later, in order of consent date;
+4. the coordinators record the end of follow-up (withdrawn, lost, died, completed).
+
+Some eligible patients are left awaiting consent, and some consented ones
+awaiting randomization (``_leave_some_waiting``).
 """
 
+import contextlib
 import datetime
+import hashlib
+import logging
 import random
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -16,6 +29,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from perform import roles, services
@@ -27,6 +41,8 @@ from perform.models import (
     SiteMembership,
     User,
 )
+from randomization import services as randomization_services
+from randomization.models import AllocationList
 
 S = ParticipantStatus
 
@@ -35,6 +51,7 @@ DEFAULT_PARTICIPANTS = 240
 DEFAULT_SEED = 2025
 DEFAULT_PASSWORD = "perform-demo-2025"  # noqa: S105 - printed demo password, by design
 CONSENT_FORM_VERSION = "2.1 (2025-01-15)"
+ALLOCATION_LIST_NAME = "PERFORM allocation list (demo)"
 
 
 class DemoSeedError(Exception):
@@ -220,6 +237,11 @@ END_REASONS = {
     ),
     S.COMPLETED: ("12-month follow-up visit completed on {date}.",),
 }
+RANDOMIZED_OR_LATER = {S.RANDOMIZED, *END_REASONS}
+# One patient in this many is left eligible (awaiting consent) and one consented
+# (awaiting randomization): see _leave_some_waiting.
+WAITING_EVERY = 48
+WAITING = {S.ELIGIBLE, S.CONSENTED}
 # Earliest day (after screening) at which each status is plausible.
 MIN_DAYS = {
     S.RANDOMIZED: 2,
@@ -239,7 +261,8 @@ def _status_weights(days_since_screening: int) -> dict[str, float]:
         S.INELIGIBLE: 40,
         S.ELIGIBLE: 25 if d < 30 else 0,
         S.DECLINED: 9,
-        S.CONSENTED: 20 if recent else 0,
+        # Consented, surgery booked, not yet randomized: the randomizer's queue.
+        S.CONSENTED: 25 if d < 30 else 0,
         S.RANDOMIZED: 30 if MIN_DAYS[S.RANDOMIZED] <= d < MIN_DAYS[S.COMPLETED] else 0,
         S.WITHDRAWN: 3,
         S.LOST_TO_FOLLOW_UP: 2,
@@ -277,6 +300,38 @@ def _cover_every_status(statuses: list[str], days: list[int], rng) -> None:
         spare = [i for i, s in enumerate(statuses) if counts[s] > 1]
         plausible = [i for i in spare if _status_weights(days[i])[status] > 0]
         statuses[rng.choice(plausible or spare)] = status
+
+
+def _leave_some_waiting(
+    statuses: list[str], days: list[int], site_codes: list[str], recruiting: set[str]
+) -> None:
+    """Leave patients waiting for consent and for randomization, in place.
+
+    At least one patient in ``WAITING_EVERY`` (and at least one) ends *eligible*,
+    awaiting consent, and as many *consented*, awaiting randomization, so the
+    demo has work queued. Missing ones are taken from the most recently screened
+    patients at recruiting sites, one site at a time in turn so the queues are
+    spread over sites; the last patient of any status is never taken (see
+    ``_cover_every_status``). No random draw: the plan stays reproducible.
+    """
+    wanted = max(1, len(statuses) // WAITING_EVERY)
+    for status in (S.CONSENTED, S.ELIGIBLE):
+        missing = wanted - statuses.count(status)
+        counts = Counter(statuses)
+        by_site: dict[str, list[int]] = {}
+        for i in sorted(range(len(statuses)), key=lambda i: (days[i], -i)):
+            if site_codes[i] in recruiting and statuses[i] not in WAITING:
+                by_site.setdefault(site_codes[i], []).append(i)
+        while missing > 0 and any(by_site.values()):
+            for queue in list(by_site.values()):
+                while queue and counts[statuses[queue[0]]] <= 1:
+                    queue.pop(0)
+                if not queue or missing <= 0:
+                    continue
+                i = queue.pop(0)
+                counts[statuses[i]] -= 1
+                statuses[i] = status
+                missing -= 1
 
 
 def _answers_for(status, *, criterion_codes, rng):
@@ -350,6 +405,12 @@ def demo_plan(
         weights = _status_weights(d)
         statuses.append(rng.choices(list(weights), weights=list(weights.values()))[0])
     _cover_every_status(statuses, days, rng)
+    _leave_some_waiting(
+        statuses,
+        days,
+        [code for _, _, code in slots],
+        recruiting={s.code for s in open_sites if s.is_active},
+    )
 
     plan = []
     for (day, _, code), status in zip(slots, statuses, strict=True):
@@ -404,10 +465,16 @@ class SeedResult:
     sites: list[Site]
     users: list[DemoUser]
     status_counts: dict[str, int]
+    allocation_list: AllocationList
+    randomized: int
 
 
 def demo_data_present() -> bool:
-    return Site.objects.exists() or Participant.objects.exists()
+    return (
+        Site.objects.exists()
+        or Participant.objects.exists()
+        or AllocationList.objects.exists()
+    )
 
 
 def _sites_create(chosen: list[DemoSite]) -> dict[str, Site]:
@@ -457,27 +524,31 @@ def _users_create(specs, *, sites: dict[str, Site], password: str) -> dict[str, 
     return users
 
 
-def _demo_randomize(*, participant: Participant, actor: User) -> None:
-    """Placeholder for the randomization service: only moves the status.
+def _allocation_list_create(
+    *, statistician: User, sites: list[Site], seed: int
+) -> AllocationList:
+    """Generate and activate the demo's allocation list, as its statistician would.
 
-    To be replaced by the real ``participant_randomize`` (allocation list slot,
-    arm, notifications) once the randomization app exists.
+    Default scheme (``settings.RANDOMIZATION``), every demo site; the list seed is
+    derived from the demo seed, so the same ``--seed`` gives the same list.
     """
-    reason = "Demo data: randomized (no allocation recorded)"
-    with transaction.atomic(), services.audit_context(actor=actor, reason=reason):
-        locked = Participant.objects.select_for_update().get(pk=participant.pk)
-        services.participant_status_change(
-            participant=locked, to_status=S.RANDOMIZED, actor=actor, reason=reason
-        )
+    material = f"PERFORM demo allocation list|{seed}".encode()
+    list_seed = int.from_bytes(hashlib.sha256(material).digest()[:8], "big") >> 2
+    draft = randomization_services.list_generate(
+        actor=statistician,
+        name=ALLOCATION_LIST_NAME,
+        seed=list_seed,
+        sites=sorted(sites, key=lambda site: site.code),
+    )
+    return randomization_services.list_activate(
+        actor=statistician, allocation_list=draft
+    )
 
 
-def _advance_beyond_consent(
-    *, participant: Participant, plan: PlannedParticipant, coordinator, randomizer
+def _follow_up_end(
+    *, participant: Participant, plan: PlannedParticipant, coordinator: User
 ) -> None:
-    """Take a consented participant to the planned later status."""
-    _demo_randomize(participant=participant, actor=randomizer)
-    if plan.status == S.RANDOMIZED:
-        return
+    """Move a randomized participant to the planned end-of-follow-up status."""
     with (
         transaction.atomic(),
         services.audit_context(actor=coordinator, reason=plan.end_reason),
@@ -496,9 +567,9 @@ def _participant_create(
     *,
     site: Site,
     coordinator: User,
-    randomizer: User,
     met_answers: dict[str, bool],
 ) -> Participant:
+    """Screen a planned patient and record the consent decision, if any."""
     with transaction.atomic():
         participant = services.participant_screen(
             actor=coordinator,
@@ -537,13 +608,6 @@ def _participant_create(
                 form_version=CONSENT_FORM_VERSION,
                 obtained_by=obtained_by,
             )
-            if plan.status != S.CONSENTED:
-                _advance_beyond_consent(
-                    participant=participant,
-                    plan=plan,
-                    coordinator=coordinator,
-                    randomizer=randomizer,
-                )
     return participant
 
 
@@ -551,7 +615,29 @@ def _identity(iterable, **_):
     return iterable
 
 
-@transaction.atomic
+@contextlib.contextmanager
+def _allocation_mail_kept_local():
+    """Run Celery tasks in-process and keep e-mails in memory, quietly.
+
+    At the seed's commit the allocation e-mail tasks then run here (no broker
+    needed, with Redis or without), render their messages into the in-memory
+    outbox, so nobody is mailed about demo history, and mark each slot notified
+    as a worker would: a worker started later sends nothing. Their per-task
+    success lines are not logged; failures still are.
+    """
+    task_log = logging.getLogger("celery.app.trace")
+    level = task_log.level
+    task_log.setLevel(logging.WARNING)
+    try:
+        with override_settings(
+            CELERY_TASK_ALWAYS_EAGER=True,
+            EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+        ):
+            yield
+    finally:
+        task_log.setLevel(level)
+
+
 def demo_seed(
     *,
     sites: int = DEFAULT_SITES,
@@ -562,8 +648,32 @@ def demo_seed(
 ) -> SeedResult:
     """Build the demo trial on an empty database, all or nothing.
 
-    ``progress`` wraps the participant loop (e.g. ``tqdm``).
+    ``progress`` wraps the participant loops (e.g. ``tqdm``; ``desc`` names each).
+
+    Allocation e-mails: ``participant_randomize`` enqueues ``allocation_notify``
+    for after commit, one per allocation; see ``_allocation_mail_kept_local``.
+    Called inside an outer transaction, those tasks run when that one commits,
+    under whatever settings apply then.
     """
+    with _allocation_mail_kept_local():
+        return _demo_seed_atomic(
+            sites=sites,
+            participants=participants,
+            seed=seed,
+            password=password,
+            progress=progress,
+        )
+
+
+@transaction.atomic
+def _demo_seed_atomic(
+    *,
+    sites: int,
+    participants: int,
+    seed: int,
+    password: str,
+    progress: Callable[..., Iterable],
+) -> SeedResult:
     if not 2 <= sites <= len(SITE_CATALOGUE):
         raise DemoSeedError(f"--sites must be between 2 and {len(SITE_CATALOGUE)}.")
     if participants < 0:
@@ -590,14 +700,47 @@ def demo_seed(
         if roles.SITE_COORDINATOR in spec.roles
         for code in spec.site_codes
     }
-    for planned in progress(plan, total=len(plan)):
+    allocation_list = _allocation_list_create(
+        statistician=users["statistician"], sites=list(site_rows.values()), seed=seed
+    )
+
+    # 1. Screening and consent decisions, in screening order.
+    created = [
         _participant_create(
             planned,
             site=site_rows[planned.site_code],
             coordinator=coordinators[planned.site_code],
-            randomizer=users["randomizer"],
             met_answers=met_answers,
         )
+        for planned in progress(plan, total=len(plan), desc="Screening")
+    ]
+    # 2. Randomization through the service, in order of consent, so each
+    #    stratum's slots are taken in the order real use would take them.
+    to_randomize = sorted(
+        (
+            (planned.decision_date, number, participant)
+            for number, (planned, participant) in enumerate(
+                zip(plan, created, strict=True)
+            )
+            if planned.status in RANDOMIZED_OR_LATER
+        ),
+        key=lambda item: item[:2],
+    )
+    for _date, _number, participant in progress(
+        to_randomize, total=len(to_randomize), desc="Randomizing"
+    ):
+        randomization_services.participant_randomize(
+            actor=users["randomizer"], participant=participant
+        )
+    # 3. End of follow-up, reported by the site.
+    for planned, participant in zip(plan, created, strict=True):
+        if planned.status in END_REASONS:
+            _follow_up_end(
+                participant=participant,
+                plan=planned,
+                coordinator=coordinators[planned.site_code],
+            )
+
     paused = [s for s in chosen if not s.is_active]
     if paused:
         with services.audit_context(
@@ -612,4 +755,6 @@ def demo_seed(
         sites=list(Site.objects.order_by("activation_date", "code")),
         users=specs,
         status_counts={status: counts.get(status, 0) for status in S.values},
+        allocation_list=allocation_list,
+        randomized=len(to_randomize),
     )

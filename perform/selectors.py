@@ -117,7 +117,12 @@ def criteria_active() -> list[EligibilityCriterion]:
 
 
 def participant_answers(participant: Participant) -> dict[str, bool | None]:
-    return {a.criterion.code: a.answer for a in participant.eligibility_answers.all()}
+    """Criterion code → answer, in one query."""
+    return dict(
+        EligibilityAnswer.objects.filter(participant=participant).values_list(
+            "criterion__code", "answer"
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,7 @@ class AuditEntry:
 
 
 _HIDDEN_AUDIT_FIELDS = {"id", "participant", "participant_id", "password"}
+_CONCEALED_AUDIT_MODELS = {"randomization.SlotEvent"}
 # Foreign keys shown by name rather than number in the audit history:
 # stored field -> (shown name, model, attribute shown).
 _AUDIT_LABELS = {
@@ -186,6 +192,10 @@ def participant_audit_history(participant: Participant) -> list[AuditEntry]:
     """Every audited change to the participant and the rows that hang off it.
 
     ``participant`` must come from ``participants_for`` (the caller is in scope).
+    Allocation-slot events are left out: they carry list internals (slot ids,
+    sequence, block data) that site staff must not see. The randomization still
+    shows here as the participant's status change; the slot's own audit rows
+    are kept for the statisticians.
     """
     events = (
         Events.objects.references(participant)
@@ -201,7 +211,7 @@ def participant_audit_history(participant: Participant) -> list[AuditEntry]:
         )
     )
     user_ids = set()
-    rows = list(events)
+    rows = [row for row in events if row["pgh_model"] not in _CONCEALED_AUDIT_MODELS]
     for row in rows:
         ctx = row["pgh_context"] or {}
         if ctx.get("user"):

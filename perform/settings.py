@@ -260,6 +260,13 @@ CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_RESULT_EXPIRES = timedelta(days=7)
+# Synced into django-celery-beat's tables by the database scheduler at start-up.
+CELERY_BEAT_SCHEDULE = {
+    "allocation-notify-pending": {
+        "task": "randomization.tasks.allocation_notify_pending",
+        "schedule": timedelta(minutes=5),
+    },
+}
 
 # -----------------------------------------------------------------------------
 # API

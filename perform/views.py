@@ -19,6 +19,7 @@ from perform import selectors, services
 from perform.exceptions import TrialError
 from perform.forms import ConsentForm, DeclineForm, ParticipantFilterForm, ScreeningForm
 from perform.models import ParticipantStatus
+from randomization.selectors import allocation_shown_to
 
 PAGE_SIZE = 25
 
@@ -125,6 +126,8 @@ def participant_detail(request, study_id):
         for criterion in selectors.criteria_active()
     ]
     can_screen = request.user.has_perm("perform.screen_participant")
+    # The arm is shown only through allocation_shown_to (role and scope rules).
+    allocation = allocation_shown_to(request.user, participant)
     return render(
         request,
         "perform/participant_detail.html",
@@ -139,6 +142,15 @@ def participant_detail(request, study_id):
             in {ParticipantStatus.ELIGIBLE, ParticipantStatus.DECLINED},
             "can_decline": can_screen
             and participant.status == ParticipantStatus.ELIGIBLE,
+            "allocation": allocation,
+            "can_randomize": allocation is None
+            and participant.status == ParticipantStatus.CONSENTED
+            and request.user.has_perms(
+                [
+                    "randomization.randomize_participant",
+                    "randomization.view_allocation",
+                ]
+            ),
         },
     )
 

@@ -34,6 +34,8 @@ class AllocationView:
     sequence: int
     randomized_at: datetime.datetime
     randomized_by: str
+    site: str = ""
+    site_time_zone: str = "UTC"
 
 
 def _view(slot: Slot) -> AllocationView:
@@ -47,6 +49,8 @@ def _view(slot: Slot) -> AllocationView:
         sequence=slot.sequence,
         randomized_at=slot.allocated_at,
         randomized_by=slot.allocated_by.get_username() if slot.allocated_by else "",
+        site=slot.participant.site.code,
+        site_time_zone=slot.participant.site.time_zone,
     )
 
 
@@ -58,7 +62,7 @@ def allocation_shown_to(user, participant: Participant) -> AllocationView | None
         Slot.objects.filter(
             participant=participant, participant__in=participants_for(user)
         )
-        .select_related("stratum__allocation_list", "allocated_by", "participant")
+        .select_related("stratum__allocation_list", "allocated_by", "participant__site")
         .first()
     )
     return _view(slot) if slot else None

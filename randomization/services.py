@@ -20,6 +20,7 @@ other.
 
 import csv
 import io
+import logging
 import secrets
 from collections import defaultdict
 from collections.abc import Sequence
@@ -28,11 +29,20 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from perform.eligibility import eligibility_evaluate
-from perform.models import Participant, ParticipantStatus, Site, User
-from perform.selectors import criteria_active, participant_answers, participants_for
+from perform.models import (
+    ConsentRecord,
+    EligibilityAnswer,
+    EligibilityCriterion,
+    Participant,
+    ParticipantStatus,
+    Site,
+    User,
+)
+from perform.selectors import participants_for
 from perform.services import audit_context, participant_status_change
 from randomization import strata
 from randomization.exceptions import (
@@ -52,6 +62,8 @@ from randomization.generator import (
 )
 from randomization.models import AllocationList, ListEvent, Slot, Stratum
 
+logger = logging.getLogger(__name__)
+
 
 def _require(actor: User, perm: str, message: str) -> None:
     if not (actor.is_active and actor.has_perm(perm)):
@@ -64,7 +76,8 @@ def _require(actor: User, perm: str, message: str) -> None:
 def list_parameters(allocation_list: AllocationList) -> dict:
     """The parameters that, with the slots, define a list (and its digest)."""
     return {
-        "arms": allocation_list.arm_codes,
+        # Codes and labels: relabelling an arm changes what sites are told.
+        "arms": [list(arm) for arm in allocation_list.arms],
         "ratio": list(allocation_list.ratio),
         "block_sizes": list(allocation_list.block_sizes),
         "factors": list(allocation_list.factors),
@@ -92,6 +105,9 @@ class VerifyResult:
 
 
 def list_verify(*, allocation_list: AllocationList) -> VerifyResult:
+    """Recompute the digest from the database (a fresh read, never the possibly
+    stale object passed in) and compare it with the recorded one."""
+    allocation_list = AllocationList.objects.get(pk=allocation_list.pk)
     computed = list_digest_compute(allocation_list)
     recorded = allocation_list.digest
     return VerifyResult(
@@ -222,9 +238,14 @@ def _import_rows(csv_text: str) -> list[tuple[int, dict]]:
                 f"{','.join(header) or '(empty)'}."
             ]
         )
+    # line_num, not a counter: DictReader skips blank lines, and the row numbers
+    # in error messages must be those a spreadsheet shows.
     rows = [
-        (number, {k.strip().lower(): (v or "").strip() for k, v in row.items() if k})
-        for number, row in enumerate(reader, start=2)
+        (
+            reader.line_num,
+            {k.strip().lower(): (v or "").strip() for k, v in row.items() if k},
+        )
+        for row in reader
     ]
     if not rows:
         raise ListInvalid(["The file has a header but no rows."])
@@ -267,7 +288,7 @@ def list_import(
                 if level not in valid_levels[factor]:
                     problems.append(f"unknown {factor} '{level}'")
         except ValueError as error:
-            problems.append(str(error))
+            problems.append(str(error).rstrip("."))
         values = {}
         for column in ("sequence", "block"):
             try:
@@ -521,11 +542,24 @@ def randomization_blockers(
         reasons.append(
             f"status is {participant.get_status_display().lower()}, not consented"
         )
-    if not participant.consents.filter(decision="given").exists():
+    has_consent = getattr(participant, "has_given_consent", None)
+    if has_consent is None:  # not annotated by the caller's query
+        has_consent = participant.consents.filter(decision="given").exists()
+    if not has_consent:
         reasons.append("no consent is recorded")
+    # Active criteria with this participant's answer, in one query.
+    criteria = list(
+        EligibilityCriterion.objects.filter(is_active=True).annotate(
+            answer=Subquery(
+                EligibilityAnswer.objects.filter(
+                    participant=participant, criterion=OuterRef("pk")
+                ).values("answer")[:1]
+            )
+        )
+    )
     result = eligibility_evaluate(
-        criteria=criteria_active(),
-        answers=participant_answers(participant),
+        criteria=criteria,
+        answers={c.code: c.answer for c in criteria},
         age=participant.age_at_screening,
     )
     reasons.extend(f"eligibility: {reason}" for reason in result.unmet)
@@ -536,9 +570,16 @@ def randomization_blockers(
 
 
 def _exhaustion_alert(stratum: Stratum, study_id: str) -> None:
+    """Queue the statisticians' alert. A broker failure is logged, never raised:
+    the randomizer must still get the clear exhaustion error."""
     from randomization.tasks import stratum_exhausted_alert
 
-    stratum_exhausted_alert.delay(stratum_id=stratum.pk, study_id=study_id)
+    try:
+        stratum_exhausted_alert.delay(stratum_id=stratum.pk, study_id=study_id)
+    except Exception:  # noqa: BLE001 - any broker error; logged with traceback
+        logger.exception(
+            "Could not queue the exhaustion alert for stratum %s", stratum.key
+        )
 
 
 def participant_randomize(
@@ -569,11 +610,33 @@ def participant_randomize(
 @transaction.atomic
 def _randomize_atomic(*, actor: User, participant: Participant) -> RandomizationResult:
     locked = (
-        participants_for(actor).select_for_update(of=("self",)).get(pk=participant.pk)
+        participants_for(actor)
+        .select_for_update(of=("self",))
+        .order_by()
+        .get(pk=participant.pk)
     )
-    existing = Slot.objects.filter(participant=locked).select_related("stratum").first()
-    if existing is not None:
+    # A new statement *after* the lock: under READ COMMITTED it sees what a
+    # concurrent request for the same participant committed while we waited
+    # (subqueries inside the locking statement would use the older snapshot).
+    state = (
+        Participant.objects.filter(pk=locked.pk)
+        .annotate(
+            slot_id=Subquery(
+                Slot.objects.filter(participant=OuterRef("pk")).values("pk")[:1]
+            ),
+            has_given_consent=Exists(
+                ConsentRecord.objects.filter(
+                    participant=OuterRef("pk"), decision=ConsentRecord.Decision.GIVEN
+                )
+            ),
+        )
+        .values("slot_id", "has_given_consent")
+        .get()
+    )
+    if state["slot_id"] is not None:
+        existing = Slot.objects.select_related("stratum").get(pk=state["slot_id"])
         return RandomizationResult(slot=existing, created=False)
+    locked.has_given_consent = state["has_given_consent"]
 
     allocation_list = AllocationList.objects.filter(
         status=AllocationList.Status.ACTIVE
@@ -590,6 +653,7 @@ def _randomize_atomic(*, actor: User, participant: Participant) -> Randomization
     stratum = (
         Stratum.objects.select_for_update()
         .filter(allocation_list=allocation_list, key=key)
+        .order_by()
         .first()
     )
     if stratum is None:
@@ -621,6 +685,8 @@ def _randomize_atomic(*, actor: User, participant: Participant) -> Randomization
     from randomization.tasks import allocation_notify
 
     slot_id = slot.pk
-    transaction.on_commit(lambda: allocation_notify.delay(slot_id=slot_id))
+    # robust: a broker outage must not turn a committed allocation into an error
+    # page; allocation_notify_pending re-queues un-notified allocations.
+    transaction.on_commit(lambda: allocation_notify.delay(slot_id=slot_id), robust=True)
     slot.stratum = stratum
     return RandomizationResult(slot=slot, created=True)

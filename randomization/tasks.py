@@ -1,5 +1,7 @@
 """Celery tasks of randomization: take ids, call Django, nothing more."""
 
+import datetime
+
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -94,3 +96,19 @@ def stratum_exhausted_alert(*, stratum_id: int, study_id: str) -> int:
             to=recipients,
         )
     return len(recipients)
+
+
+@shared_task(soft_time_limit=50, time_limit=60)
+def allocation_notify_pending() -> int:
+    """Re-queue the allocation e-mail of every allocation not yet notified (e.g.
+    the broker was down when it was made). Runs every few minutes; harmless to
+    overlap with ``allocation_notify`` because that task is idempotent."""
+    cutoff = timezone.now() - datetime.timedelta(minutes=2)
+    pending = list(
+        Slot.objects.filter(
+            participant__isnull=False, notified_at__isnull=True, allocated_at__lt=cutoff
+        ).values_list("pk", flat=True)
+    )
+    for slot_id in pending:
+        allocation_notify.delay(slot_id=slot_id)
+    return len(pending)

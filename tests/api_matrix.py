@@ -21,6 +21,10 @@ EXPECTED = {
     "api/v1/participants/<str:study_id>/": _row(
         200, anonymous=401, coordinator2=404, dsmb=404, admin=404
     ),
+    # Randomizing is POST only. DRF checks authentication and permissions
+    # before the method, and the permission names POST only, so every
+    # logged-in role gets 405 (anonymous 401) whatever the participant's site.
+    "api/v1/participants/<str:study_id>/randomize/": _row(405, anonymous=401),
     "api/v1/schema/": _row(200, anonymous=401),
     # Any other API path: a JSON 404 for everyone.
     "api/v1/^(?:.*/)?$": _row(404),

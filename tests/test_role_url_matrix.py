@@ -69,6 +69,9 @@ def only(allowed: set, status=200, *, denied=403, **cells):
 PUBLIC = row(200)
 SITE_PARTICIPANT_PAGE = only(SITE_STAFF, coordinator2=404)
 VIEW_PARTICIPANT = SITE_STAFF | {"coordinator2"} | METHODS_CENTRE
+# A randomized participant's allocation: roles with view_allocation, in scope.
+SITE_ALLOCATION = only(SITE_STAFF | METHODS_CENTRE, coordinator2=404)
+STATISTICIAN_ONLY = only({"statistician"})
 
 # Keyed by the route as written in the URLconf.
 EXPECTED = {
@@ -82,6 +85,24 @@ EXPECTED = {
     "participants/<str:study_id>/decline/": SITE_PARTICIPANT_PAGE,
     "screening/log/": only(VIEW_PARTICIPANT),
     "screening/summary/": only(METHODS_CENTRE),
+    # Randomization. The randomize page uses a consented participant waiting at
+    # site A, the allocation pages a randomized one there (see ``objects``).
+    "randomization/participants/<str:study_id>/randomize/": only({"randomizer"}),
+    "randomization/participants/<str:study_id>/allocation/": SITE_ALLOCATION,
+    "randomization/participants/<str:study_id>/allocation.pdf": SITE_ALLOCATION,
+    "randomization/log/": only({"datamanager", "randomizer", "statistician"}),
+    "randomization/balance/": only({"datamanager", "statistician"}),
+    # List management: statisticians only; ``list_id`` is the active list.
+    "randomization/lists/": STATISTICIAN_ONLY,
+    "randomization/lists/generate/": STATISTICIAN_ONLY,
+    "randomization/lists/import/": STATISTICIAN_ONLY,
+    "randomization/lists/<int:list_id>/": STATISTICIAN_ONLY,
+    # Verifying is POST only; the permission is checked before the method.
+    "randomization/lists/<int:list_id>/verify/": only({"statistician"}, 405),
+    # GET of an active list's activate page: says it is no longer a draft.
+    "randomization/lists/<int:list_id>/activate/": STATISTICIAN_ONLY,
+    "randomization/lists/<int:list_id>/extend/": STATISTICIAN_ONLY,
+    "randomization/lists/<int:list_id>/export.csv": STATISTICIAN_ONLY,
     "accounts/login/": PUBLIC,
     # Logging out is POST only (CSRF-safe); GET is refused for everyone.
     "accounts/logout/": row(405, anonymous=LOGIN),
@@ -227,6 +248,27 @@ def objects(users, site_a, screen):
     )
     # A second, still-eligible participant for the consent/decline pages.
     eligible = screen(users["coordinator"], site_a)
+    # An active list and a third participant, randomized, for the allocation
+    # pages; the consented ``participant`` waits for randomization.
+    from randomization import services as randomization
+
+    allocation_list = randomization.list_activate(
+        actor=users["statistician"],
+        allocation_list=randomization.list_generate(
+            actor=users["statistician"], name="Matrix", seed=1, slots_per_stratum=4
+        ),
+    )
+    randomized = screen(users["coordinator"], site_a)
+    services.participant_consent_record(
+        actor=users["coordinator"],
+        participant=randomized,
+        decision_date=timezone.localdate(),
+        form_version="v1.0",
+        obtained_by="Dr A",
+    )
+    randomization.participant_randomize(
+        actor=users["randomizer"], participant=randomized
+    )
     interval = IntervalSchedule.objects.create(every=1, period="days")
     clocked = ClockedSchedule.objects.create(clocked_time=timezone.now())
     solar = SolarSchedule.objects.create(event="sunrise", latitude=0, longitude=0)
@@ -240,6 +282,9 @@ def objects(users, site_a, screen):
     token = Token.objects.create(user=users["coordinator"])
     return {
         "study_id": eligible.study_id,
+        "waiting_study_id": participant.study_id,
+        "randomized_study_id": randomized.study_id,
+        "list_id": allocation_list.pk,
         "auth/group": Group.objects.first().pk,
         "authtoken/tokenproxy": token.user_id,  # the proxy's pk is the user's
         "django_celery_beat/periodictask": task.pk,
@@ -261,12 +306,21 @@ def objects(users, site_a, screen):
     }
 
 
+# Routes whose study ID is not the still-eligible participant's.
+STUDY_ID_FOR_ROUTE = {
+    "randomization/participants/<str:study_id>/randomize/": "waiting_study_id",
+    "randomization/participants/<str:study_id>/allocation/": "randomized_study_id",
+    "randomization/participants/<str:study_id>/allocation.pdf": ("randomized_study_id"),
+}
+
+
 def concrete_url(route: str, objects: dict) -> str:
     """Fill a route's parameters with real objects of the right kind."""
     model = re.match(r"admin/([a-z_]+/[a-z_]+)/", route)
     url = route
     replacements = {
-        r"<str:study_id>": objects["study_id"],
+        r"<str:study_id>": objects[STUDY_ID_FOR_ROUTE.get(route, "study_id")],
+        r"<int:list_id>": str(objects["list_id"]),
         r"<uidb64>": "MQ",
         r"<token>": "set-password",
         r"<path:content_type_id>": str(objects["content_type_id"]),

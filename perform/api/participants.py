@@ -23,6 +23,7 @@ from perform.api.common import (
 )
 from perform.eligibility import eligibility_evaluate
 from perform.models import FractureStatus, ParticipantStatus, Sex
+from randomization.api import AllocationOutputSerializer, allocation_data
 
 
 # -----------------------------------------------------------------------------
@@ -97,11 +98,13 @@ class StatusChangeOutputSerializer(serializers.Serializer):
 
 
 class ParticipantOutputSerializer(ParticipantSummaryOutputSerializer):
-    """One participant; needs ``context["criteria"]`` (the active checklist)."""
+    """One participant; needs ``context["criteria"]`` (the active checklist) and
+    ``context["request"]`` (whose user decides whether the allocation shows)."""
 
     eligibility = serializers.SerializerMethodField()
     consents = ConsentOutputSerializer(many=True)
     status_history = StatusChangeOutputSerializer(source="status_changes", many=True)
+    allocation = serializers.SerializerMethodField()
 
     @extend_schema_field(EligibilityOutputSerializer)
     def get_eligibility(self, participant):
@@ -119,6 +122,11 @@ class ParticipantOutputSerializer(ParticipantSummaryOutputSerializer):
                 "missing": result.missing,
             }
         ).data
+
+    @extend_schema_field(AllocationOutputSerializer(allow_null=True))
+    def get_allocation(self, participant):
+        """Null until randomized, and for roles that may not see allocations."""
+        return allocation_data(self.context["request"].user, participant)
 
 
 class ParticipantScreenInputSerializer(serializers.Serializer):
@@ -262,7 +270,7 @@ class ParticipantListApi(JsonApiMixin, generics.GenericAPIView):
             user=request.user, study_id=participant.study_id
         )
         data = ParticipantOutputSerializer(
-            participant, context={"criteria": criteria}
+            participant, context={"criteria": criteria, "request": request}
         ).data
         location = reverse("api:participant_detail", args=[participant.study_id])
         return Response(
@@ -288,6 +296,7 @@ class ParticipantDetailApi(JsonApiMixin, generics.GenericAPIView):
     def get(self, request, study_id):
         participant = selectors.participant_detail(user=request.user, study_id=study_id)
         data = ParticipantOutputSerializer(
-            participant, context={"criteria": selectors.criteria_active()}
+            participant,
+            context={"criteria": selectors.criteria_active(), "request": request},
         ).data
         return Response(data)

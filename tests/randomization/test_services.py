@@ -45,3 +45,18 @@ def test_unconsented_participant_is_refused_with_reasons(
 def test_activation_records_a_digest_that_verifies(users, active_list):
     result = services.list_verify(allocation_list=active_list)
     assert result.matches and len(active_list.digest) == 64
+
+
+@pytest.mark.django_db
+def test_participant_audit_history_never_shows_allocation_slot_rows(
+    users, site_a, active_list, consented
+):
+    from perform.selectors import participant_audit_history
+
+    participant = consented(site_a)
+    services.participant_randomize(actor=users["randomizer"], participant=participant)
+    history = participant_audit_history(participant)
+    assert not [e for e in history if e.model == "Slot"]
+    assert any(("status", "consented", "randomized") in e.changes for e in history), (
+        "the randomization shows as the status change"
+    )

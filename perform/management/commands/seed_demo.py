@@ -14,8 +14,10 @@ from perform.models import ParticipantStatus
 
 class Command(BaseCommand):
     help = (
-        "Create demo sites, users and participants (through the trial services, so "
-        "status history and audit trail are real). Does nothing if any site exists."
+        "Create demo sites, users, participants and an active allocation list, and "
+        "randomize the demo's randomized participants (all through the trial "
+        "services, so status history, allocations and audit trail are real). Does "
+        "nothing if any site, participant or allocation list exists."
     )
 
     def add_arguments(self, parser):
@@ -56,7 +58,6 @@ class Command(BaseCommand):
             return
         progress = functools.partial(
             tqdm,
-            desc="Screening",
             unit="patient",
             file=sys.stderr,
             # None: tqdm shows the bar only on a terminal.
@@ -95,6 +96,14 @@ class Command(BaseCommand):
         out.write("\nParticipants by status:")
         for status, n in result.status_counts.items():
             out.write(f"  {ParticipantStatus(status).label:<20} {n:>4}")
+        waiting = result.status_counts.get(ParticipantStatus.CONSENTED, 0)
+        awaiting_consent = result.status_counts.get(ParticipantStatus.ELIGIBLE, 0)
+        out.write(
+            f"\nRandomization: “{result.allocation_list.name}” is active; "
+            f"{result.randomized} participants randomized through the service, "
+            f"{waiting} consented and waiting for randomization, "
+            f"{awaiting_consent} eligible and awaiting consent."
+        )
         out.write("\nUsers:")
         for user in result.users:
             where = f" @ {', '.join(user.site_codes)}" if user.site_codes else ""
