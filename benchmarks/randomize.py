@@ -3,7 +3,8 @@
 Run by ``make bench`` (not by ``make test``); alone::
 
     eval "$(.venv/bin/python scripts/services.py env --profile bench)"
-    PYTHONPATH=. .venv/bin/python benchmarks/randomize.py [--n 400] [--profile]
+    PYTHONPATH=. .venv/bin/python benchmarks/randomize.py [--n 400] [--profile] \\
+        [--mode threads|processes|both] [--workers 1,4,16]
 
 On PostgreSQL, it:
 
@@ -14,34 +15,50 @@ On PostgreSQL, it:
    active allocation list (site × fracture status: four strata) and consented
    eligible participants spread evenly over the four strata (one per stratum
    through the trial services, the rest bulk copies of those with the same
-   rows): a fresh ``--n`` for every worker count, ``--n`` for the bare loop and
-   a few for a single-thread warm-up (measured in detail; ``--profile`` prints
-   its cProfile);
-3. for each worker count (``--workers``, default 1, 4, 16) randomizes ``--n``
-   participants from that many threads, each with its own database connection
-   (opened before the clock starts, closed when the thread ends), through
+   rows): a fresh ``--n`` for every run (mode × worker count), ``--n`` for the
+   bare loop and a few for a single-thread warm-up (measured in detail;
+   ``--profile`` prints its cProfile);
+3. for each mode (``--mode``, default both) and worker count (``--workers``,
+   default 1, 4, 16) randomizes ``--n`` participants from that many workers,
+   each with its own database connection (opened before the clock starts,
+   closed when the worker ends), through
    ``randomization.services.participant_randomize``; then assigns ``--n`` slots
    with the bare loop: in one transaction, ``SELECT ... FOR UPDATE`` of the
    stratum's next unused slot and an ``UPDATE`` of it, on plain psycopg2
    connections. The bare loop's slots are released after each run, so both
-   paths always work on the same list and the same tables.
+   paths always work on the same list and the same tables. After every run the
+   allocations are checked: each randomized participant holds exactly one
+   slot, and each stratum's used slots run 1, 2, 3, ... without a gap.
+
+Modes. ``threads``: the workers are threads of this one Python process, so
+they share one GIL and the service, mostly Python (ORM) time, cannot use more
+than one core. ``processes``: the workers are processes forked from this one
+(start method ``fork``, after Django is set up and the data seeded), like
+gunicorn workers; each closes the inherited Django connections and drops the
+inherited Celery broker pools first, so it opens its own database and Redis
+connections; the workers take the next item from the shared list through a
+shared counter, start together on a barrier, and send their latencies
+(``perf_counter`` deltas) and errors back through a queue. In both modes the
+wall time runs from the start signal to the end of the last worker.
 
 What the service figures include: the whole call (permission and scope checks,
 eligibility re-check, both row locks, slot and status writes with their audit
 rows, commit) and its on-commit enqueue of the allocation e-mail. With a
 reachable Redis (``REDIS_URL``) the enqueue is a real publish to a private queue
-that no worker reads (deleted at the end); without Redis, ``delay`` is replaced
-by an in-memory recorder. No task runs and no e-mail is sent either way. Not
-included: HTTP, forms, templates, opening connections. All threads share one
-Python process (one GIL), unlike web workers in separate processes.
+that no worker reads (its length is checked against the allocations, then it is
+deleted at the end); without Redis, ``delay`` is replaced by an in-memory
+recorder. No task runs and no e-mail is sent either way. Not included: HTTP,
+forms, templates, opening connections.
 
-Targets (issue 3; reported, not asserted): at 16 workers the service reaches at
-least a tenth of the bare loop's throughput, and its p99 is under 50 ms.
+Targets (issue 3; reported, not asserted, per mode): at 16 workers the service
+reaches at least a tenth of the bare loop's throughput, and its p99 is under
+50 ms.
 """
 
 import argparse
 import cProfile
 import datetime
+import multiprocessing
 import os
 import pstats
 import queue
@@ -65,6 +82,8 @@ FRACTURE_STATUSES = ("impending", "complete")
 WARM_UP = 21  # single-thread calls before the runs; all but the first measured
 SEED = 20250201
 QUEUE_PREFIX = "perform-bench-"
+MODES = ("threads", "processes")
+WORKER_TIMEOUT = 120  # seconds a worker may take to connect, or to send results
 
 
 # ---------------------------------------------------------------------------
@@ -301,6 +320,44 @@ def enqueue_setup() -> str:
     return mode
 
 
+def broker_pools_reset(*, close: bool) -> None:
+    """Drop the Celery app's broker connection pool and producer pool, so the
+    next publish opens a fresh connection in this process.
+
+    ``close``: close their connections first; only where they were opened (the
+    parent before it forks). A forked worker passes False: it must not use the
+    parent's sockets, nor shut them down under the parent (Celery's own
+    after-fork hook already drops the pools; this makes sure of it).
+    """
+    from perform.celery import app
+
+    amqp = app.__dict__.get("amqp")  # a cached property; only if already made
+    producers = getattr(amqp, "_producer_pool", None) if amqp else None
+    if close:
+        for pool in (producers, app._pool):
+            if pool is not None:
+                pool.force_close_all()
+    app._pool = None
+    if amqp is not None:
+        amqp._producer_pool = None
+
+
+def enqueued_count() -> int | None:
+    """Messages waiting in the private Redis queue (None without one)."""
+    from perform.celery import app
+
+    queue_name = app.conf.task_default_queue
+    if not queue_name.startswith(QUEUE_PREFIX):
+        return None
+    with app.connection_for_write() as connection:
+        client = connection.default_channel.client
+        return sum(
+            client.llen(key)
+            for key in client.scan_iter(match=f"{queue_name}*")
+            if client.type(key) in (b"list", "list")
+        )
+
+
 def enqueue_cleanup() -> None:
     """Delete the private queue and its kombu binding keys from Redis."""
     from perform.celery import app
@@ -348,7 +405,7 @@ def run_threads(items, workers: int, call, *, connect):
                     call(item)
                 except Exception as error:  # noqa: BLE001 - reported at the end
                     with lock:
-                        errors.append((item, error))
+                        errors.append((str(item), repr(error)))
                     continue
                 mine.append(time.perf_counter() - started)
         finally:
@@ -364,6 +421,95 @@ def run_threads(items, workers: int, call, *, connect):
     for thread in threads:
         thread.join()
     return time.perf_counter() - started, latencies, errors
+
+
+def run_processes(items, workers: int, call, *, connect, disconnect=None):
+    """Run ``call(item)`` for every item from ``workers`` forked processes started
+    together, each after ``connect()`` (and ``disconnect()`` at its end); return
+    (wall seconds, latencies in seconds, errors as (item, repr) pairs).
+
+    Forked after Django is set up and the data seeded: the workers inherit
+    ``items`` and ``call``; they share only a counter (the next item's index),
+    the start barrier and the results queue. Each worker sends one result, its
+    latencies and errors, when it has no item left; the wall time runs from the
+    start signal to the last result.
+    """
+    from django.db import connections
+
+    context = multiprocessing.get_context("fork")
+    # Nothing open for the workers to inherit: no database connection, no broker
+    # connection (a forked socket used by two processes corrupts both sessions).
+    connections.close_all()
+    broker_pools_reset(close=True)
+    next_index = context.Value("l", 0)  # with its own lock
+    barrier = context.Barrier(workers + 1)
+    results = context.Queue()
+
+    def worker(number: int) -> None:
+        latencies, errors = [], []
+        try:
+            connections.close_all()  # own Django connection on first use
+            broker_pools_reset(close=False)  # own Redis connection on first publish
+            connect()
+            barrier.wait(timeout=WORKER_TIMEOUT)
+            while True:
+                with next_index.get_lock():
+                    index = next_index.value
+                    next_index.value = index + 1
+                if index >= len(items):
+                    break
+                item = items[index]
+                started = time.perf_counter()
+                try:
+                    call(item)
+                except Exception as error:  # noqa: BLE001 - reported at the end
+                    errors.append((str(item), repr(error)))
+                    continue
+                latencies.append(time.perf_counter() - started)
+        except BaseException as error:  # noqa: BLE001 - reported by the parent
+            barrier.abort()
+            errors.append((f"worker process {number}", repr(error)))
+        finally:
+            results.put((latencies, errors))
+            if disconnect is not None:
+                disconnect()
+            connections.close_all()
+            broker_pools_reset(close=True)  # this process's own connections
+
+    processes = [
+        context.Process(target=worker, args=(number,), daemon=True)
+        for number in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    latencies: list[float] = []
+    errors: list = []
+    try:
+        barrier.wait(timeout=WORKER_TIMEOUT)
+    except threading.BrokenBarrierError:
+        errors.append(("start", "a worker process failed before the start"))
+    started = finished = time.perf_counter()
+    for _ in processes:
+        try:
+            mine, their_errors = results.get(timeout=WORKER_TIMEOUT)
+        except queue.Empty:
+            errors.append(("results", "a worker process sent no result"))
+            break
+        finished = time.perf_counter()
+        latencies += mine
+        errors += their_errors
+    for process in processes:
+        process.join(timeout=WORKER_TIMEOUT)
+        if process.is_alive():
+            process.kill()
+            errors.append(("exit", f"worker process {process.pid} did not end"))
+        elif process.exitcode:
+            errors.append(("exit", f"worker process exit code {process.exitcode}"))
+    results.close()
+    return finished - started, latencies, errors
+
+
+RUNNERS = {"threads": run_threads, "processes": run_processes}
 
 
 class BareLoop:
@@ -424,10 +570,16 @@ class BareLoop:
             connection.close()
 
 
-def summary(workers: int, path: str, wall: float, latencies: list[float]) -> dict:
+def summary(
+    mode: str, workers: int, path: str, wall: float, latencies: list[float]
+) -> dict:
     ms = sorted(x * 1000 for x in latencies)
-    cuts = statistics.quantiles(ms, n=100, method="inclusive")
+    if len(ms) >= 2:
+        cuts = statistics.quantiles(ms, n=100, method="inclusive")
+    else:  # every call failed (reported as errors)
+        cuts = [ms[0] if ms else float("nan")] * 99
     return {
+        "mode": mode,
         "workers": workers,
         "path": path,
         "n": len(ms),
@@ -478,15 +630,15 @@ def warm_up_detail(randomizer, participants, *, profile: bool) -> dict:
     }
 
 
-def check_allocations(service_ids: list[int]) -> list[str]:
-    """Every service participant holds one slot; each stratum's used slots run
-    1, 2, 3, ... (the bare loop's slots were released)."""
+def check_allocations(holder_ids: list[int]) -> list[str]:
+    """The used slots are held by exactly the participants ``holder_ids``, one
+    each; each stratum's used slots run 1, 2, 3, ... with no gap."""
     from randomization.models import Slot
 
     problems = []
     used = Slot.objects.filter(participant__isnull=False)
     holders = list(used.values_list("participant_id", flat=True))
-    if sorted(holders) != sorted(service_ids):
+    if sorted(holders) != sorted(holder_ids):
         problems.append("participants and used slots do not match one to one")
     by_stratum = defaultdict(list)
     for stratum_id, sequence in used.values_list("stratum_id", "sequence"):
@@ -520,53 +672,69 @@ def data_sizes() -> list[tuple[str, int]]:
     ]
 
 
-def report(rows: list[dict], *, sizes, mode: str, detail: dict) -> None:
+def report(rows: list[dict], *, sizes, mode: str, detail: dict, enqueued) -> None:
     print()
     print("participant_randomize vs bare SQL 'lock the next slot and assign it'")
     print("  service: the whole call, audit rows and commit included;")
     print(f"           allocation e-mail enqueue {mode}")
+    if enqueued is not None:
+        print(
+            f"           ({enqueued[0]} messages in the queue for {enqueued[1]} "
+            "allocations)"
+        )
     print(
         f"  service, one thread: {detail['ms']:.1f} ms per call, of which "
         f"{detail['sql_ms']:.1f} ms in {detail['statements']:.0f} SQL statements "
         f"and {ENQUEUE['ms']:.1f} ms in the enqueue"
     )
     print("  bare: 2 SQL statements per transaction")
+    print(
+        "  threads: one Python process (one GIL); processes: forked workers, "
+        f"each its own connections; {os.cpu_count()} CPUs"
+    )
     print()
     header = (
-        f"{'workers':>7}  {'path':<9} {'n':>5} {'rate/s':>8} "
+        f"{'mode':<9} {'workers':>7}  {'path':<9} {'n':>5} {'rate/s':>8} "
         f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}"
     )
     print(header)
     print("-" * len(header))
     for row in rows:
         print(
-            f"{row['workers']:>7}  {row['path']:<9} {row['n']:>5} {row['rate']:>8.0f} "
+            f"{row['mode']:<9} {row['workers']:>7}  {row['path']:<9} {row['n']:>5} "
+            f"{row['rate']:>8.0f} "
             f"{row['p50']:>7.1f} {row['p95']:>7.1f} {row['p99']:>7.1f}"
         )
     print()
     by_level = defaultdict(dict)
     for row in rows:
-        by_level[row["workers"]][row["path"]] = row
-    for workers, pair in by_level.items():
+        by_level[row["mode"], row["workers"]][row["path"]] = row
+    for (run_mode, workers), pair in by_level.items():
         service, bare = pair["service"], pair["bare SQL"]
-        ratio = service["rate"] / bare["rate"]
+        ratio = service["rate"] / bare["rate"] if bare["rate"] else float("nan")
+        inverse = 1 / ratio if ratio else float("inf")
         print(
-            f"  {workers:>2} workers: service/bare throughput {ratio:.3f} "
-            f"(1/{1 / ratio:.1f}), service p99 {service['p99']:.1f} ms"
+            f"  {run_mode:<9} {workers:>2} workers: service/bare throughput "
+            f"{ratio:.3f} (1/{inverse:.1f}), service p99 {service['p99']:.1f} ms"
         )
-    top = max(by_level)
-    ratio = by_level[top]["service"]["rate"] / by_level[top]["bare SQL"]["rate"]
-    met = ratio >= 0.1 and by_level[top]["service"]["p99"] < 50
-    print(
-        f"  target at {top} workers (>= 1/10 of bare throughput, p99 < 50 ms): "
-        f"{'met' if met else 'NOT met'}"
-    )
+    for run_mode in dict.fromkeys(row["mode"] for row in rows):
+        top = max(workers for m, workers in by_level if m == run_mode)
+        pair = by_level[run_mode, top]
+        bare_rate = pair["bare SQL"]["rate"]
+        ratio = pair["service"]["rate"] / bare_rate if bare_rate else float("nan")
+        met = ratio >= 0.1 and pair["service"]["p99"] < 50
+        print(
+            f"  target, {run_mode} at {top} workers (>= 1/10 of bare throughput, "
+            f"p99 < 50 ms): {'met' if met else 'NOT met'}"
+        )
     print()
     print("Data: " + ", ".join(f"{name} {count}" for name, count in sizes))
     print(f"Load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
-def benchmark(*, levels: list[int], n: int, params: dict, profile: bool) -> int:
+def benchmark(
+    *, modes: list[str], levels: list[int], n: int, params: dict, profile: bool
+) -> int:
     import django
 
     django.setup()
@@ -580,10 +748,11 @@ def benchmark(*, levels: list[int], n: int, params: dict, profile: bool) -> int:
     started = time.perf_counter()
     call_command("migrate", verbosity=0)
     migrated = time.perf_counter()
-    randomizer, warm_up, service_batches, bare = seed(batches=len(levels), per_batch=n)
+    runs = [(run_mode, workers) for run_mode in modes for workers in levels]
+    randomizer, warm_up, service_batches, bare = seed(batches=len(runs), per_batch=n)
     print(
         f"Migrated in {migrated - started:.1f} s; seeded "
-        f"{(len(levels) + 1) * n + WARM_UP} consented participants in "
+        f"{(len(runs) + 1) * n + WARM_UP} consented participants in "
         f"{time.perf_counter() - migrated:.1f} s."
     )
     mode = enqueue_setup()
@@ -602,35 +771,60 @@ def benchmark(*, levels: list[int], n: int, params: dict, profile: bool) -> int:
     def randomize(participant):
         participant_randomize(actor=randomizer, participant=participant)
 
-    rows, failures = [], []
-    for workers, batch in zip(levels, service_batches, strict=True):
-        wall, latencies, errors = run_threads(
+    service_ids = [p.pk for p in warm_up]
+    rows, failures, problems = [], [], []
+
+    def check(label: str, holder_ids: list[int]) -> None:
+        problems.extend(
+            f"{label}: {problem}" for problem in check_allocations(holder_ids)
+        )
+
+    for (run_mode, workers), batch in zip(runs, service_batches, strict=True):
+        run = RUNNERS[run_mode]
+        label = f"{run_mode}, {workers} workers"
+        wall, latencies, errors = run(
             batch, workers, randomize, connect=connection.ensure_connection
         )
         failures += errors
-        rows.append(summary(workers, "service", wall, latencies))
-        wall, latencies, errors = run_threads(
-            bare_ids, workers, loop.assign, connect=loop.connect
+        rows.append(summary(run_mode, workers, "service", wall, latencies))
+        service_ids += [p.pk for p in batch]
+        check(f"{label}, service", service_ids)
+        extra = {"disconnect": loop.close} if run_mode == "processes" else {}
+        wall, latencies, errors = run(
+            bare_ids, workers, loop.assign, connect=loop.connect, **extra
         )
         loop.close()
-        loop.release(bare_ids)
         failures += errors
-        rows.append(summary(workers, "bare SQL", wall, latencies))
+        rows.append(summary(run_mode, workers, "bare SQL", wall, latencies))
+        check(f"{label}, bare SQL", service_ids + bare_ids)
+        loop.release(bare_ids)
+        check(f"{label}, after releasing the bare loop's slots", service_ids)
         print(
-            f"  {workers:>2} workers: service {rows[-2]['rate']:.0f}/s, "
+            f"  {run_mode:<9} {workers:>2} workers: service {rows[-2]['rate']:.0f}/s, "
             f"bare {rows[-1]['rate']:.0f}/s"
         )
 
-    service_ids = [p.pk for p in warm_up]
-    service_ids += [p.pk for batch in service_batches for p in batch]
-    problems = check_allocations(service_ids)
     sizes = data_sizes()
+    try:
+        count = enqueued_count()
+    except Exception as error:  # noqa: BLE001 - cleanup must not hide results
+        print(f"(could not count the Redis queue: {error})")
+        count = None
+    enqueued = None if count is None else (count, len(service_ids))
     enqueue_cleanup()
-    report(rows, sizes=sizes, mode=mode, detail=detail)
+    report(rows, sizes=sizes, mode=mode, detail=detail, enqueued=enqueued)
     for item, error in failures[:5]:
-        print(f"ERROR for {item}: {error!r}")
+        print(f"ERROR for {item}: {error}")
+    if len(failures) > 5:
+        print(f"... and {len(failures) - 5} more errors")
     for problem in problems:
         print(f"ALLOCATION CHECK FAILED: {problem}")
+    if enqueued and count != len(service_ids):
+        problems.append("enqueue")
+        print(
+            f"ENQUEUE CHECK FAILED: {count} allocation e-mails in the queue for "
+            f"{len(service_ids)} allocations"
+        )
     print(f"Total {time.perf_counter() - started:.0f} s.")
     return 1 if failures or problems else 0
 
@@ -639,13 +833,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=400, help="calls per run (400)")
     parser.add_argument(
-        "--workers", default="1,4,16", help="comma-separated thread counts (1,4,16)"
+        "--workers", default="1,4,16", help="comma-separated worker counts (1,4,16)"
+    )
+    parser.add_argument(
+        "--mode",
+        choices=[*MODES, "both"],
+        default="both",
+        help="workers as threads of one process, forked processes, or both (both)",
     )
     parser.add_argument(
         "--profile", action="store_true", help="print a cProfile of the warm-up"
     )
     args = parser.parse_args()
     levels = [int(w) for w in args.workers.split(",")]
+    modes = list(MODES) if args.mode == "both" else [args.mode]
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "perform.settings_test")
     url = os.environ.get("DATABASE_URL", DEFAULT_URL)
@@ -657,6 +858,7 @@ def main() -> int:
     os.environ["DATABASE_URL"] = scratch_url(url, scratch)
     try:
         return benchmark(
+            modes=modes,
             levels=levels,
             n=args.n,
             params={**params, "dbname": scratch},

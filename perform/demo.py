@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
-from django.test.utils import override_settings
 from django.utils import timezone
 
 from perform import roles, services
@@ -42,7 +41,7 @@ from perform.models import (
     User,
 )
 from randomization import services as randomization_services
-from randomization.models import AllocationList
+from randomization.models import AllocationList, Slot
 
 S = ParticipantStatus
 
@@ -617,24 +616,25 @@ def _identity(iterable, **_):
 
 @contextlib.contextmanager
 def _allocation_mail_kept_local():
-    """Run Celery tasks in-process and keep e-mails in memory, quietly.
+    """Run Celery tasks in-process, quietly, while seeding.
 
-    At the seed's commit the allocation e-mail tasks then run here (no broker
-    needed, with Redis or without), render their messages into the in-memory
-    outbox, so nobody is mailed about demo history, and mark each slot notified
-    as a worker would: a worker started later sends nothing. Their per-task
-    success lines are not logged; failures still are.
+    The allocations are marked notified inside the seed's transaction, so the
+    allocation e-mail tasks queued for its commit run here (no broker needed,
+    with Redis or without) and find nothing to send: nobody is mailed about
+    demo history, and a worker started later sends nothing either. The Celery
+    app's own config is switched (settings overrides are not re-read once
+    Celery has loaded them). Per-task success lines are not logged.
     """
+    from perform.celery import app
+
     task_log = logging.getLogger("celery.app.trace")
-    level = task_log.level
+    level, eager = task_log.level, app.conf.task_always_eager
     task_log.setLevel(logging.WARNING)
+    app.conf.task_always_eager = True
     try:
-        with override_settings(
-            CELERY_TASK_ALWAYS_EAGER=True,
-            EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
-        ):
-            yield
+        yield
     finally:
+        app.conf.task_always_eager = eager
         task_log.setLevel(level)
 
 
@@ -732,6 +732,11 @@ def _demo_seed_atomic(
         randomization_services.participant_randomize(
             actor=users["randomizer"], participant=participant
         )
+    # Demo history is nobody's news: mark the allocations notified in this
+    # transaction, so the e-mail tasks queued for commit find nothing to send.
+    Slot.objects.filter(participant__isnull=False, notified_at__isnull=True).update(
+        notified_at=timezone.now()
+    )
     # 3. End of follow-up, reported by the site.
     for planned, participant in zip(plan, created, strict=True):
         if planned.status in END_REASONS:

@@ -20,6 +20,7 @@ other.
 
 import csv
 import io
+import json
 import logging
 import secrets
 from collections import defaultdict
@@ -28,13 +29,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Subquery
+from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from perform.eligibility import eligibility_evaluate
 from perform.models import (
-    ConsentRecord,
     EligibilityAnswer,
     EligibilityCriterion,
     Participant,
@@ -607,6 +607,42 @@ def participant_randomize(
         raise
 
 
+# Everything the successful path needs, read in one statement after the
+# participant lock: an existing allocation, a consent on record, how many
+# active criteria are unanswered or not met, and the active list.
+_STATE_SQL = """
+SELECT
+  (SELECT s.id FROM randomization_slot s WHERE s.participant_id = %(participant)s
+   LIMIT 1),
+  EXISTS (SELECT 1 FROM perform_consentrecord c
+          WHERE c.participant_id = %(participant)s AND c.decision = 'given'),
+  (SELECT count(*) FROM perform_eligibilitycriterion k
+   LEFT JOIN perform_eligibilityanswer a
+     ON a.criterion_id = k.id AND a.participant_id = %(participant)s
+   WHERE k.is_active
+     AND (a.answer IS NULL OR a.answer <> (k.kind = 'inclusion'))),
+  l.id,
+  l.factors
+FROM (SELECT 1) AS one
+LEFT JOIN randomization_allocationlist l ON l.status = 'active'
+"""
+_STRATUM_LOCK_SQL = """
+SELECT id FROM randomization_stratum
+WHERE allocation_list_id = %s AND key = %s
+FOR UPDATE
+"""
+# participant_id IS NULL is repeated in the outer WHERE as a second guard.
+_SLOT_TAKE_SQL = """
+UPDATE randomization_slot
+SET participant_id = %s, allocated_at = %s, allocated_by_id = %s
+WHERE id = (SELECT id FROM randomization_slot
+            WHERE stratum_id = %s AND participant_id IS NULL
+            ORDER BY sequence LIMIT 1)
+  AND participant_id IS NULL
+RETURNING id, sequence, arm, block_number, block_size
+"""
+
+
 @transaction.atomic
 def _randomize_atomic(*, actor: User, participant: Participant) -> RandomizationResult:
     locked = (
@@ -618,63 +654,51 @@ def _randomize_atomic(*, actor: User, participant: Participant) -> Randomization
     # A new statement *after* the lock: under READ COMMITTED it sees what a
     # concurrent request for the same participant committed while we waited
     # (subqueries inside the locking statement would use the older snapshot).
-    state = (
-        Participant.objects.filter(pk=locked.pk)
-        .annotate(
-            slot_id=Subquery(
-                Slot.objects.filter(participant=OuterRef("pk")).values("pk")[:1]
-            ),
-            has_given_consent=Exists(
-                ConsentRecord.objects.filter(
-                    participant=OuterRef("pk"), decision=ConsentRecord.Decision.GIVEN
-                )
-            ),
-        )
-        .values("slot_id", "has_given_consent")
-        .get()
-    )
-    if state["slot_id"] is not None:
-        existing = Slot.objects.select_related("stratum").get(pk=state["slot_id"])
+    # One round trip answers everything the usual, successful path needs.
+    with connection.cursor() as cursor:
+        cursor.execute(_STATE_SQL, {"participant": locked.pk})
+        slot_id, has_consent, criteria_not_met, list_id, factors = cursor.fetchone()
+    if isinstance(factors, str):  # Django leaves jsonb undecoded on raw cursors
+        factors = json.loads(factors)
+    if slot_id is not None:
+        existing = Slot.objects.select_related("stratum").get(pk=slot_id)
         return RandomizationResult(slot=existing, created=False)
-    locked.has_given_consent = state["has_given_consent"]
-
-    allocation_list = AllocationList.objects.filter(
-        status=AllocationList.Status.ACTIVE
-    ).first()
-    if allocation_list is None:
+    if list_id is None:
         raise RandomizationClosed(
             "Randomization is not open: no allocation list is active."
         )
-    reasons = randomization_blockers(locked, allocation_list.factors)
-    if reasons:
-        raise NotRandomizable(reasons)
-    levels, _missing = strata.participant_levels(locked, allocation_list.factors)
-    key = strata.stratum_key(levels, allocation_list.factors)
-    stratum = (
-        Stratum.objects.select_for_update()
-        .filter(allocation_list=allocation_list, key=key)
-        .order_by()
-        .first()
-    )
-    if stratum is None:
-        raise RandomizationClosed(
-            f"The active list has no stratum {key}; the statisticians must add it "
-            "before this participant can be randomized.",
-            stratum=key,
-        )
-    slot = (
-        Slot.objects.filter(stratum=stratum, participant__isnull=True)
-        .order_by("sequence")
-        .first()
-    )
-    if slot is None:
-        raise StratumExhausted(key)
-    now = timezone.now()
-    with audit_context(actor=actor):
-        slot.participant = locked
-        slot.allocated_at = now
-        slot.allocated_by = actor
-        slot.save(update_fields=["participant", "allocated_at", "allocated_by"])
+    levels, missing = strata.participant_levels(locked, factors)
+    if (
+        locked.status != ParticipantStatus.CONSENTED
+        or not has_consent
+        or criteria_not_met
+        or missing
+        or locked.age_at_screening < settings.TRIAL["MIN_AGE"]
+    ):
+        # The refusal path: spell out every reason (slower, and rare).
+        locked.has_given_consent = has_consent
+        reasons = randomization_blockers(locked, factors)
+        if reasons:
+            raise NotRandomizable(reasons)
+    key = strata.stratum_key(levels, factors)
+    with audit_context(actor=actor), connection.cursor() as cursor:
+        # Lock the stratum first, in its own statement: the slot UPDATE below
+        # then runs on a snapshot taken after every earlier allocation in this
+        # stratum committed, so it can never pick a slot already taken.
+        cursor.execute(_STRATUM_LOCK_SQL, [list_id, key])
+        row = cursor.fetchone()
+        if row is None:
+            raise RandomizationClosed(
+                f"The active list has no stratum {key}; the statisticians must add "
+                "it before this participant can be randomized.",
+                stratum=key,
+            )
+        stratum_id = row[0]
+        now = timezone.now()  # under the lock: allocation times follow sequence
+        cursor.execute(_SLOT_TAKE_SQL, [locked.pk, now, actor.pk, stratum_id])
+        taken = cursor.fetchone()
+        if taken is None:
+            raise StratumExhausted(key)
         participant_status_change(
             participant=locked,
             to_status=ParticipantStatus.RANDOMIZED,
@@ -684,9 +708,23 @@ def _randomize_atomic(*, actor: User, participant: Participant) -> Randomization
         )
     from randomization.tasks import allocation_notify
 
-    slot_id = slot.pk
+    slot_id, sequence, arm, block_number, block_size = taken
     # robust: a broker outage must not turn a committed allocation into an error
     # page; allocation_notify_pending re-queues un-notified allocations.
     transaction.on_commit(lambda: allocation_notify.delay(slot_id=slot_id), robust=True)
-    slot.stratum = stratum
+    stratum = Stratum(pk=stratum_id, allocation_list_id=list_id, key=key, levels=levels)
+    slot = Slot(
+        pk=slot_id,
+        stratum=stratum,
+        sequence=sequence,
+        arm=arm,
+        block_number=block_number,
+        block_size=block_size,
+        participant=locked,
+        allocated_at=now,
+        allocated_by=actor,
+    )
+    slot._state.adding = False
+    slot._state.db = stratum._state.db = "default"
+    stratum._state.adding = False
     return RandomizationResult(slot=slot, created=True)
