@@ -18,6 +18,7 @@ from perform.models import Participant, ParticipantStatus, ParticipantStatusChan
 from randomization import services, tasks
 from randomization.exceptions import RandomizationClosed, StratumExhausted
 from randomization.models import AllocationList, ListEvent, Slot
+from randomization.services import randomize as randomize_module
 from tests.factories import SiteFactory, user_with_role
 
 RANDOMIZED = ParticipantStatus.RANDOMIZED
@@ -77,7 +78,7 @@ def test_an_error_after_the_slot_is_saved_rolls_the_whole_allocation_back(
     test), so this is the rollback a real request would get."""
     participant = consented(site_a)
     seen = {}
-    real_status_change = services.participant_status_change
+    real_status_change = randomize_module.participant_status_change
 
     def status_change_that_fails(*, participant, **kwargs):
         # The slot is already written inside the transaction when this runs.
@@ -85,7 +86,9 @@ def test_an_error_after_the_slot_is_saved_rolls_the_whole_allocation_back(
         real_status_change(participant=participant, **kwargs)
         raise error("connection lost after the status change")
 
-    monkeypatch.setattr(services, "participant_status_change", status_change_that_fails)
+    monkeypatch.setattr(
+        randomize_module, "participant_status_change", status_change_that_fails
+    )
     with pytest.raises(error, match="connection lost"):
         services.participant_randomize(
             actor=users["randomizer"], participant=participant
@@ -94,7 +97,9 @@ def test_an_error_after_the_slot_is_saved_rolls_the_whole_allocation_back(
     assert_untouched(participant)
     assert enqueued["notify"] == []  # no e-mail about an allocation that isn't
 
-    monkeypatch.setattr(services, "participant_status_change", real_status_change)
+    monkeypatch.setattr(
+        randomize_module, "participant_status_change", real_status_change
+    )
     result = services.participant_randomize(
         actor=users["randomizer"],
         participant=Participant.objects.get(pk=participant.pk),

@@ -1,26 +1,11 @@
-"""Writes of the randomization app: lists and the one randomize action.
+"""Allocation lists: generate, import, activate, verify, extend (statisticians).
 
-``participant_randomize`` is the only way an arm is given to a participant
-(web page, API and demo all call it). In one transaction it:
-
-1. locks the participant row (through the site-scoped selector) and returns
-   the existing allocation if there is one: a retried request allocates
-   nothing new;
-2. checks consent, every eligibility criterion and the stratification data;
-3. locks the stratum row, then takes the unused slot with the lowest sequence
-   (unique constraints on slot.participant and (stratum, sequence) are the
-   database's backstop);
-4. records who and when, moves the participant to *randomized*, and enqueues
-   the allocation e-mail for after commit.
-
-Locks are always taken participant first, stratum second, so concurrent
-requests cannot deadlock; requests in different strata never wait for each
-other.
+Every list records its parameters; its SHA-256 digest is computed over them
+and every slot (``list_digest_compute``) and recorded at activation.
 """
 
 import csv
 import io
-import json
 import logging
 import secrets
 from collections import defaultdict
@@ -28,29 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
+from django.db import transaction
 from django.utils import timezone
 
-from perform.eligibility import eligibility_evaluate
 from perform.models import (
-    EligibilityAnswer,
-    EligibilityCriterion,
-    Participant,
-    ParticipantStatus,
     Site,
     User,
 )
-from perform.selectors import participants_for
-from perform.services import audit_context, participant_status_change
+from perform.services import audit_context
 from randomization import strata
 from randomization.exceptions import (
     ListInvalid,
     ListStateError,
-    NotRandomizable,
-    RandomizationClosed,
-    StratumExhausted,
 )
 from randomization.generator import (
     SchemeInvalid,
@@ -61,13 +35,9 @@ from randomization.generator import (
     stratum_rng,
 )
 from randomization.models import AllocationList, ListEvent, Slot, Stratum
+from randomization.services.common import _require
 
 logger = logging.getLogger(__name__)
-
-
-def _require(actor: User, perm: str, message: str) -> None:
-    if not (actor.is_active and actor.has_perm(perm)):
-        raise PermissionDenied(message)
 
 
 # ---------------------------------------------------------------------------
@@ -522,209 +492,3 @@ def list_extend(
             },
         )
     return stratum
-
-
-# ---------------------------------------------------------------------------
-# Randomizing
-# ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RandomizationResult:
-    slot: Slot
-    created: bool
-
-
-def randomization_blockers(
-    participant: Participant, factors: Sequence[str]
-) -> list[str]:
-    """Why ``participant`` cannot be randomized now (empty list: it can)."""
-    reasons = []
-    if participant.status != ParticipantStatus.CONSENTED:
-        reasons.append(
-            f"status is {participant.get_status_display().lower()}, not consented"
-        )
-    has_consent = getattr(participant, "has_given_consent", None)
-    if has_consent is None:  # not annotated by the caller's query
-        has_consent = participant.consents.filter(decision="given").exists()
-    if not has_consent:
-        reasons.append("no consent is recorded")
-    # Active criteria with this participant's answer, in one query.
-    criteria = list(
-        EligibilityCriterion.objects.filter(is_active=True).annotate(
-            answer=Subquery(
-                EligibilityAnswer.objects.filter(
-                    participant=participant, criterion=OuterRef("pk")
-                ).values("answer")[:1]
-            )
-        )
-    )
-    result = eligibility_evaluate(
-        criteria=criteria,
-        answers={c.code: c.answer for c in criteria},
-        age=participant.age_at_screening,
-    )
-    reasons.extend(f"eligibility: {reason}" for reason in result.unmet)
-    reasons.extend(f"eligibility not recorded: {text}" for text in result.missing)
-    _levels, missing = strata.participant_levels(participant, factors)
-    reasons.extend(f"stratification data missing: {label}" for label in missing)
-    return reasons
-
-
-def _exhaustion_alert(stratum: Stratum, study_id: str) -> None:
-    """Queue the statisticians' alert. A broker failure is logged, never raised:
-    the randomizer must still get the clear exhaustion error."""
-    from randomization.tasks import stratum_exhausted_alert
-
-    try:
-        stratum_exhausted_alert.delay(stratum_id=stratum.pk, study_id=study_id)
-    except Exception:  # noqa: BLE001 - any broker error; logged with traceback
-        logger.exception(
-            "Could not queue the exhaustion alert for stratum %s", stratum.key
-        )
-
-
-def participant_randomize(
-    *, actor: User, participant: Participant
-) -> RandomizationResult:
-    """Allocate ``participant`` the next slot of its stratum (see module doc).
-
-    Raises ``NotRandomizable`` (with reasons), ``RandomizationClosed`` or
-    ``StratumExhausted`` (after alerting the statisticians); nothing is
-    allocated in any of these cases.
-    """
-    _require(
-        actor,
-        "randomization.randomize_participant",
-        "You may not randomize participants.",
-    )
-    try:
-        return _randomize_atomic(actor=actor, participant=participant)
-    except StratumExhausted as error:
-        # Outside the rolled-back transaction, so the alert is really sent.
-        stratum = Stratum.objects.get(
-            allocation_list__status=AllocationList.Status.ACTIVE, key=error.stratum
-        )
-        _exhaustion_alert(stratum, participant.study_id)
-        raise
-
-
-# Everything the successful path needs, read in one statement after the
-# participant lock: an existing allocation, a consent on record, how many
-# active criteria are unanswered or not met, and the active list.
-_STATE_SQL = """
-SELECT
-  (SELECT s.id FROM randomization_slot s WHERE s.participant_id = %(participant)s
-   LIMIT 1),
-  EXISTS (SELECT 1 FROM perform_consentrecord c
-          WHERE c.participant_id = %(participant)s AND c.decision = 'given'),
-  (SELECT count(*) FROM perform_eligibilitycriterion k
-   LEFT JOIN perform_eligibilityanswer a
-     ON a.criterion_id = k.id AND a.participant_id = %(participant)s
-   WHERE k.is_active
-     AND (a.answer IS NULL OR a.answer <> (k.kind = 'inclusion'))),
-  l.id,
-  l.factors
-FROM (SELECT 1) AS one
-LEFT JOIN randomization_allocationlist l ON l.status = 'active'
-"""
-_STRATUM_LOCK_SQL = """
-SELECT id FROM randomization_stratum
-WHERE allocation_list_id = %s AND key = %s
-FOR UPDATE
-"""
-# participant_id IS NULL is repeated in the outer WHERE as a second guard.
-_SLOT_TAKE_SQL = """
-UPDATE randomization_slot
-SET participant_id = %s, allocated_at = %s, allocated_by_id = %s
-WHERE id = (SELECT id FROM randomization_slot
-            WHERE stratum_id = %s AND participant_id IS NULL
-            ORDER BY sequence LIMIT 1)
-  AND participant_id IS NULL
-RETURNING id, sequence, arm, block_number, block_size
-"""
-
-
-@transaction.atomic
-def _randomize_atomic(*, actor: User, participant: Participant) -> RandomizationResult:
-    locked = (
-        participants_for(actor)
-        .select_for_update(of=("self",))
-        .order_by()
-        .get(pk=participant.pk)
-    )
-    # A new statement *after* the lock: under READ COMMITTED it sees what a
-    # concurrent request for the same participant committed while we waited
-    # (subqueries inside the locking statement would use the older snapshot).
-    # One round trip answers everything the usual, successful path needs.
-    with connection.cursor() as cursor:
-        cursor.execute(_STATE_SQL, {"participant": locked.pk})
-        slot_id, has_consent, criteria_not_met, list_id, factors = cursor.fetchone()
-    if isinstance(factors, str):  # Django leaves jsonb undecoded on raw cursors
-        factors = json.loads(factors)
-    if slot_id is not None:
-        existing = Slot.objects.select_related("stratum").get(pk=slot_id)
-        return RandomizationResult(slot=existing, created=False)
-    if list_id is None:
-        raise RandomizationClosed(
-            "Randomization is not open: no allocation list is active."
-        )
-    levels, missing = strata.participant_levels(locked, factors)
-    if (
-        locked.status != ParticipantStatus.CONSENTED
-        or not has_consent
-        or criteria_not_met
-        or missing
-        or locked.age_at_screening < settings.TRIAL["MIN_AGE"]
-    ):
-        # The refusal path: spell out every reason (slower, and rare).
-        locked.has_given_consent = has_consent
-        reasons = randomization_blockers(locked, factors)
-        if reasons:
-            raise NotRandomizable(reasons)
-    key = strata.stratum_key(levels, factors)
-    with audit_context(actor=actor), connection.cursor() as cursor:
-        # Lock the stratum first, in its own statement: the slot UPDATE below
-        # then runs on a snapshot taken after every earlier allocation in this
-        # stratum committed, so it can never pick a slot already taken.
-        cursor.execute(_STRATUM_LOCK_SQL, [list_id, key])
-        row = cursor.fetchone()
-        if row is None:
-            raise RandomizationClosed(
-                f"The active list has no stratum {key}; the statisticians must add "
-                "it before this participant can be randomized.",
-                stratum=key,
-            )
-        stratum_id = row[0]
-        now = timezone.now()  # under the lock: allocation times follow sequence
-        cursor.execute(_SLOT_TAKE_SQL, [locked.pk, now, actor.pk, stratum_id])
-        taken = cursor.fetchone()
-        if taken is None:
-            raise StratumExhausted(key)
-        participant_status_change(
-            participant=locked,
-            to_status=ParticipantStatus.RANDOMIZED,
-            actor=actor,
-            reason=f"Randomized in stratum {strata.stratum_label(levels)}",
-            at=now,
-        )
-    from randomization.tasks import allocation_notify
-
-    slot_id, sequence, arm, block_number, block_size = taken
-    # robust: a broker outage must not turn a committed allocation into an error
-    # page; allocation_notify_pending re-queues un-notified allocations.
-    transaction.on_commit(lambda: allocation_notify.delay(slot_id=slot_id), robust=True)
-    stratum = Stratum(pk=stratum_id, allocation_list_id=list_id, key=key, levels=levels)
-    slot = Slot(
-        pk=slot_id,
-        stratum=stratum,
-        sequence=sequence,
-        arm=arm,
-        block_number=block_number,
-        block_size=block_size,
-        participant=locked,
-        allocated_at=now,
-        allocated_by=actor,
-    )
-    slot._state.adding = False
-    slot._state.db = stratum._state.db = "default"
-    stratum._state.adding = False
-    return RandomizationResult(slot=slot, created=True)
