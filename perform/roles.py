@@ -19,17 +19,20 @@ _SITE_STAFF = [
     "perform.view_participant",
     "perform.screen_participant",
     "randomization.view_allocation",
+    "crf.view_forms",
+    "crf.enter_forms",
 ]
 _METHODS_CENTRE = [
     "perform.view_site",
     "perform.view_participant",
     "perform.view_all_sites",
     "perform.view_screening_summary",
+    "crf.view_forms",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     SITE_COORDINATOR: [*_SITE_STAFF],
-    SITE_INVESTIGATOR: [*_SITE_STAFF],
+    SITE_INVESTIGATOR: [*_SITE_STAFF, "crf.sign_forms"],
     DATA_MANAGER: [
         *_METHODS_CENTRE,
         "perform.add_site",
@@ -45,6 +48,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "randomization.view_allocation",
         "randomization.view_randomization_log",
         "randomization.view_balance",
+        "crf.lock_forms",
     ],
     RANDOMIZER: [
         *_METHODS_CENTRE,

@@ -1,0 +1,42 @@
+"""CRF domain errors, in words a coordinator understands."""
+
+from perform.exceptions import TrialError
+
+
+class FormLocked(TrialError):
+    code = "form_locked"
+
+
+class ReasonRequired(TrialError):
+    code = "reason_required"
+
+    def __init__(self):
+        super().__init__(
+            "This form has been completed before: give a reason for the change.",
+            field="reason",
+        )
+
+
+class StaleForm(TrialError):
+    code = "stale_form"
+
+    def __init__(self):
+        super().__init__(
+            "Someone else saved this form while you were editing it. Reload it, "
+            "check their changes and enter yours again."
+        )
+
+
+class FormIncomplete(TrialError):
+    code = "form_incomplete"
+
+    def __init__(self, missing: list[str]):
+        super().__init__(
+            "A complete form needs: " + ", ".join(missing) + ". Save it as a draft "
+            "to finish later."
+        )
+        self.missing = missing
+
+
+class SignatureRefused(TrialError):
+    code = "signature_refused"

@@ -1,1 +1,0 @@
-"""Tables of the crf app (built by a later issue)."""

@@ -1,0 +1,79 @@
+"""What every case report form has: its participant, state, signature and lock."""
+
+from django.conf import settings
+from django.db import models
+
+
+class FormStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    COMPLETE = "complete", "Complete"
+    SIGNED = "signed", "Signed"
+
+
+class CrfForm(models.Model):
+    """Abstract base of every CRF.
+
+    ``version`` increases with every save: a save based on an older version is
+    refused (two people editing one form never overwrite each other silently).
+    """
+
+    # Fields a complete form must have (conditional ones are checked in clean()).
+    required_when_complete: tuple[str, ...] = ()
+
+    participant = models.ForeignKey(
+        "perform.Participant", on_delete=models.PROTECT, related_name="%(class)s_forms"
+    )
+    status = models.CharField(
+        max_length=10, choices=FormStatus.choices, default=FormStatus.DRAFT
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    locked = models.BooleanField(default=False)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_complete(self) -> bool:
+        return self.status in (FormStatus.COMPLETE, FormStatus.SIGNED)
+
+
+class CrfAccess(models.Model):
+    """Holds the CRF permissions (no table)."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("view_forms", "Can see case report forms"),
+            ("enter_forms", "Can enter and edit case report forms"),
+            ("sign_forms", "Can sign off forms (investigator e-signature)"),
+            ("lock_forms", "Can lock and unlock forms"),
+        ]
+
+    def __str__(self):
+        return "CRF permissions"
