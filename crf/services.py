@@ -13,6 +13,7 @@ these services, which own the rules of PROTOCOL §7 on form state:
   version is refused instead of silently overwriting someone else's change.
 """
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -24,11 +25,11 @@ from crf.exceptions import (
     SignatureRefused,
     StaleForm,
 )
-from crf.models import CrfForm, FormStatus
+from crf.models import CrfForm, Death, FollowUp, FormStatus, Withdrawal
 from crf.models.instruments import instrument_scores_update
-from perform.models import User
+from perform.models import Participant, ParticipantStatus, User
 from perform.selectors import participants_for
-from perform.services import audit_context
+from perform.services import audit_context, participant_status_change
 
 
 def _require(actor: User, perm: str, message: str) -> None:
@@ -95,7 +96,36 @@ def form_save(
     form.updated_by = actor
     with audit_context(actor=actor, reason=reason):
         form.save()
+        if complete:
+            _lifecycle_follow(actor=actor, form=form, reason=reason)
     return form
+
+
+def _lifecycle_follow(*, actor: User, form: CrfForm, reason: str) -> None:
+    """PROTOCOL §3: a complete death, withdrawal or final-visit form moves the
+    participant's status (once; a later correction of the form does not)."""
+    final_visit = settings.TRIAL["VISITS"][-1][0]
+    if isinstance(form, Death):
+        target = ParticipantStatus.DIED
+    elif isinstance(form, Withdrawal):
+        target = (
+            ParticipantStatus.LOST_TO_FOLLOW_UP
+            if form.kind == Withdrawal.Kind.LOST
+            else ParticipantStatus.WITHDRAWN
+        )
+    elif isinstance(form, FollowUp) and form.visit == final_visit and form.visit_date:
+        target = ParticipantStatus.COMPLETED
+    else:
+        return
+    participant = Participant.objects.select_for_update().get(pk=form.participant_id)
+    if participant.status == target:
+        return
+    participant_status_change(
+        participant=participant,
+        to_status=target,
+        actor=actor,
+        reason=reason or f"{form._meta.verbose_name.capitalize()} form completed",
+    )
 
 
 @transaction.atomic

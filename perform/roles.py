@@ -49,6 +49,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "randomization.view_randomization_log",
         "randomization.view_balance",
         "crf.lock_forms",
+        "crf.raise_queries",
     ],
     RANDOMIZER: [
         *_METHODS_CENTRE,

@@ -42,6 +42,9 @@ urlpatterns = [
         name="password_reset",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("crf.urls")),
+    path("", include("crf.query_urls")),
+    path("", include("crf.dashboard_urls")),
     path("api/v1/", include("perform.api_urls")),
     path("admin/", admin.site.urls),
 ]

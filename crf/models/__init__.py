@@ -16,11 +16,13 @@ from crf.models.events import (
     Reoperation,
     Withdrawal,
 )
+from crf.models.queries import DataQuery, QueryMessage
 
 __all__ = [
     "AdverseEvent",
     "Baseline",
     "CrfAccess",
+    "DataQuery",
     "CrfForm",
     "Death",
     "Discharge",
@@ -29,6 +31,7 @@ __all__ = [
     "LocalRecurrence",
     "Operative",
     "ProtocolDeviation",
+    "QueryMessage",
     "Reoperation",
     "Withdrawal",
 ]

@@ -73,6 +73,7 @@ class CrfAccess(models.Model):
             ("enter_forms", "Can enter and edit case report forms"),
             ("sign_forms", "Can sign off forms (investigator e-signature)"),
             ("lock_forms", "Can lock and unlock forms"),
+            ("raise_queries", "Can raise, close and re-open data queries"),
         ]
 
     def __str__(self):
