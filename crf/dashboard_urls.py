@@ -1,5 +1,12 @@
-"""URLs of the CRF app (dashboard_urls)."""
+"""URLs of the dashboards (included at the site root)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from crf import dashboard_views
+
+app_name = "dashboards"
+
+urlpatterns = [
+    path("dashboard/", dashboard_views.site_dashboard, name="site"),
+    path("data-quality/", dashboard_views.data_quality, name="data_quality"),
+]

@@ -8,7 +8,7 @@ rules) refuses the same values.
 """
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Fieldset, Layout, Submit
+from crispy_forms.layout import Field, Fieldset, Layout, Submit
 from django import forms
 
 from crf.models import FormStatus
@@ -23,12 +23,6 @@ DRAFT_BUTTON = "save_draft"
 class CrfModelForm(forms.ModelForm):
     """Base of every CRF form; ``crf_form_class`` builds the concrete ones."""
 
-    reason = forms.CharField(
-        label="Reason for change",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Required: this form has been completed before.",
-    )
     based_on_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     spec: FormSpec
@@ -41,8 +35,18 @@ class CrfModelForm(forms.ModelForm):
         self.needs_reason = instance.pk is not None and (
             instance.status != FormStatus.DRAFT
         )
-        if not self.needs_reason:
-            del self.fields["reason"]
+        # The reason for change is ``reason``, unless the CRF has an item of
+        # that name (reoperation, withdrawal): then ``change_reason``.
+        self.reason_field = (
+            "change_reason" if "reason" in self.spec.fields else "reason"
+        )
+        if self.needs_reason:
+            self.fields[self.reason_field] = forms.CharField(
+                label="Reason for change",
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                help_text="Required: this form has been completed before.",
+            )
         self.fields["based_on_version"].initial = (
             instance.version if instance.pk else None
         )
@@ -54,7 +58,7 @@ class CrfModelForm(forms.ModelForm):
         self.helper = FormHelper()
         self.helper.form_id = f"crf-{self.spec.key}"
         layout = [Fieldset(legend, *names) for legend, names in self.spec.fieldsets]
-        tail = ["based_on_version"] + (["reason"] if self.needs_reason else [])
+        tail = ["based_on_version"] + ([self.reason_field] if self.needs_reason else [])
         self.helper.layout = Layout(
             *layout,
             Fieldset("", *tail),
@@ -67,10 +71,19 @@ class CrfModelForm(forms.ModelForm):
             Submit(COMPLETE_BUTTON, "Save as complete", css_id="save-complete"),
         )
 
+    @property
+    def change_reason(self) -> str:
+        """The reason for change entered (empty when none was asked for)."""
+        if not self.needs_reason:
+            return ""
+        return self.cleaned_data.get(self.reason_field) or ""
+
     def clean(self):
         cleaned = super().clean()
-        if self.needs_reason and not (cleaned.get("reason") or "").strip():
-            self.add_error("reason", "Give the reason for changing a completed form.")
+        if self.needs_reason and not (cleaned.get(self.reason_field) or "").strip():
+            self.add_error(
+                self.reason_field, "Give the reason for changing a completed form."
+            )
         # Apply the values to the instance to check the rules (not saved here).
         candidate = self.instance
         for name in self.spec.fields:
@@ -99,4 +112,53 @@ def crf_form_class(spec: FormSpec) -> type[CrfModelForm]:
     )
 
 
-__all__ = ["COMPLETE_BUTTON", "DRAFT_BUTTON", "CrfModelForm", "crf_form_class"]
+def _action_helper(*fields, button: str, css_class: str = "btn-primary"):
+    helper = FormHelper()
+    helper.layout = Layout(
+        *fields, Submit("submit", button, css_class=css_class, css_id="confirm")
+    )
+    return helper
+
+
+class SignForm(forms.Form):
+    """The investigator's e-signature: the password is entered again."""
+
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Signing confirms you have reviewed this form.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _action_helper(Field("password"), button="Sign")
+
+
+class LockForm(forms.Form):
+    """Nothing to fill in: the button is the confirmation."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _action_helper(button="Lock", css_class="btn-warning")
+
+
+class UnlockForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for unlocking", widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _action_helper(Field("reason"), button="Unlock")
+
+
+__all__ = [
+    "COMPLETE_BUTTON",
+    "DRAFT_BUTTON",
+    "CrfModelForm",
+    "LockForm",
+    "SignForm",
+    "UnlockForm",
+    "crf_form_class",
+]

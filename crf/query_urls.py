@@ -1,5 +1,13 @@
-"""URLs of the CRF app (query_urls)."""
+"""URLs of data queries (included at the site root)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from crf import query_views
+
+app_name = "queries"
+
+urlpatterns = [
+    path("queries/", query_views.query_list, name="list"),
+    path("queries/new/", query_views.query_new, name="new"),
+    path("queries/<int:query_id>/", query_views.query_detail, name="detail"),
+]

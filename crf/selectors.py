@@ -1,12 +1,25 @@
 """Reads of CRF data, always through the site-scoped participant selector."""
 
 import datetime
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from crf.models import Death, FollowUp, FormStatus, Operative, Withdrawal
+from django.db.models import Count, Q
+from pghistory.models import Events
+
+from crf.models import (
+    CrfForm,
+    DataQuery,
+    Death,
+    FollowUp,
+    FormStatus,
+    Operative,
+    Withdrawal,
+)
 from crf.rules import ClinicalContext
 from crf.schedule import VisitState, site_today, visit_schedule
 from perform.models import Participant
+from perform.selectors import AUDIT_EVENT_VALUES, AuditEntry, audit_entries
 from randomization.models import Slot
 
 
@@ -96,4 +109,84 @@ def participant_schedule(
         done=done,
         missed=missed,
         ended_on=min(ended) if ended else None,
+    )
+
+
+# Bookkeeping columns left out of a form's history: they change on every save
+# and say nothing a reader needs beyond the entry's own user and time.
+_FORM_AUDIT_HIDDEN = {"updated_at", "updated_by"}
+
+
+def form_audit_history(form: CrfForm) -> list[AuditEntry]:
+    """Every audited change to one form, oldest first: user, time, field,
+    old → new and the reason (a fixed number of queries, however long).
+
+    ``form`` must belong to a participant in the caller's scope.
+    """
+    rows = list(
+        Events.objects.tracks(form)
+        .order_by("pgh_created_at", "pgh_id")
+        .values(*AUDIT_EVENT_VALUES)
+    )
+    entries = audit_entries(rows)
+    return [
+        AuditEntry(
+            at=entry.at,
+            username=entry.username,
+            action=entry.action,
+            model=entry.model,
+            object_id=entry.object_id,
+            changes=[c for c in entry.changes if c[0] not in _FORM_AUDIT_HIDDEN],
+            reason=entry.reason,
+        )
+        for entry in entries
+    ]
+
+
+@dataclass(frozen=True)
+class FormsOverview:
+    """A participant's CRFs for the hub: ``single`` key → form or None,
+    ``repeatable`` key → forms, ``follow_ups`` visit → form, the schedule,
+    and the count of open or answered data queries."""
+
+    single: dict[str, CrfForm | None]
+    repeatable: dict[str, list[CrfForm]]
+    follow_ups: dict[str, CrfForm]
+    schedule: list[VisitState]
+    open_queries: int
+
+
+def participant_forms_overview(participant: Participant) -> FormsOverview:
+    """Every form of ``participant`` (one query per form type), the visit
+    schedule and the open query count: a fixed number of queries."""
+    from crf.registry import FORMS, PER_VISIT, REPEATABLE, SINGLE
+
+    single, repeatable, follow_ups = {}, {}, {}
+    for spec in FORMS.values():
+        rows = list(spec.model.objects.filter(participant=participant).order_by("id"))
+        if spec.kind == SINGLE:
+            single[spec.key] = rows[0] if rows else None
+        elif spec.kind == REPEATABLE:
+            repeatable[spec.key] = rows
+        elif spec.kind == PER_VISIT:
+            follow_ups = {row.visit: row for row in rows}
+    operative = single.get("operative")
+    surgery_date = operative.surgery_date if operative else None
+    schedule = (
+        participant_schedule(participant, surgery_date=surgery_date)
+        if surgery_date
+        else []
+    )
+    counts = DataQuery.objects.filter(participant=participant).aggregate(
+        open=Count(
+            "id",
+            filter=Q(status__in=[DataQuery.Status.OPEN, DataQuery.Status.ANSWERED]),
+        )
+    )
+    return FormsOverview(
+        single=single,
+        repeatable=repeatable,
+        follow_ups=follow_ups,
+        schedule=schedule,
+        open_queries=counts["open"],
     )

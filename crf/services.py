@@ -98,7 +98,20 @@ def form_save(
         form.save()
         if complete:
             _lifecycle_follow(actor=actor, form=form, reason=reason)
+    _autocheck_after_commit(form.participant_id)
     return form
+
+
+def _autocheck_after_commit(participant_id: int) -> None:
+    """Re-run the automatic data checks for this participant once the save has
+    committed (a broker outage is logged, never an error for the user; the
+    daily run catches up)."""
+    from crf.tasks import queries_autocheck_task
+
+    transaction.on_commit(
+        lambda: queries_autocheck_task.delay(participant_ids=[participant_id]),
+        robust=True,
+    )
 
 
 def _lifecycle_follow(*, actor: User, form: CrfForm, reason: str) -> None:

@@ -2,6 +2,12 @@
 
 from django.urls import path, re_path
 
+from crf.api import (
+    ParticipantFormCreateApi,
+    ParticipantFormDetailApi,
+    ParticipantFormListApi,
+    ParticipantScheduleApi,
+)
 from perform.api.auth import TokenObtainApi
 from perform.api.participants import ParticipantDetailApi, ParticipantListApi
 from perform.api.schema import NotFoundApi, SchemaApi
@@ -23,6 +29,26 @@ urlpatterns = [
         "participants/<str:study_id>/randomize/",
         ParticipantRandomizeApi.as_view(),
         name="participant_randomize",
+    ),
+    path(
+        "participants/<str:study_id>/forms/",
+        ParticipantFormListApi.as_view(),
+        name="participant_forms",
+    ),
+    path(
+        "participants/<str:study_id>/forms/<str:key>/",
+        ParticipantFormCreateApi.as_view(),
+        name="participant_form_create",
+    ),
+    path(
+        "participants/<str:study_id>/forms/<str:key>/<int:pk>/",
+        ParticipantFormDetailApi.as_view(),
+        name="participant_form_detail",
+    ),
+    path(
+        "participants/<str:study_id>/schedule/",
+        ParticipantScheduleApi.as_view(),
+        name="participant_schedule",
     ),
     path("schema/", SchemaApi.as_view(), name="schema"),
     # Last: any other URL ending in "/" is a JSON 404. Paths without the slash

@@ -3,8 +3,9 @@
 from django.conf import settings
 from django.urls import reverse
 
-# (label, url name, permission needed); the first match a user holds is "home".
+# (label, url name, permissions needed — all of them).
 NAVIGATION = [
+    ("Dashboard", "dashboards:site", ("crf.view_forms",)),
     ("Participants", "participant_list", "perform.view_participant"),
     ("Screen a patient", "participant_screen", "perform.screen_participant"),
     ("Screening log", "screening_log", "perform.view_participant"),
@@ -12,6 +13,12 @@ NAVIGATION = [
     ("Randomization log", "randomization:log", "randomization.view_randomization_log"),
     ("Balance", "randomization:balance", "randomization.view_balance"),
     ("Allocation lists", "randomization:list_index", "randomization.manage_lists"),
+    ("Queries", "queries:list", "crf.view_forms"),
+    (
+        "Data quality",
+        "dashboards:data_quality",
+        ("perform.view_all_sites", "crf.view_forms"),
+    ),
 ]
 
 
@@ -19,8 +26,9 @@ def navigation(request):
     user = getattr(request, "user", None)
     items = []
     if user is not None and user.is_authenticated:
-        for label, url_name, perm in NAVIGATION:
-            if user.has_perm(perm):
+        for label, url_name, perms in NAVIGATION:
+            perms = (perms,) if isinstance(perms, str) else perms
+            if user.has_perms(perms):
                 items.append({"label": label, "url": reverse(url_name)})
     return {
         "nav_items": items,

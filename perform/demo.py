@@ -11,7 +11,14 @@ status history and the audit trail are the ones real use would leave behind:
 2. each site's coordinator screens its patients and records consent decisions;
 3. the demo ``randomizer`` randomizes, with ``participant_randomize``, every
    patient planned as randomized or later, in order of consent date;
-4. the coordinators record the end of follow-up (withdrawn, lost, died, completed).
+4. the coordinators enter the case report forms of every randomized participant
+   with ``crf.services.form_save`` (baseline, operative, discharge, follow-up
+   visits, adverse events, reoperations, deviations; some drafts, some visits
+   left overdue), the investigator signs a few, and the data manager raises a
+   few queries (``crf.queries``), one answered by the site. The end of
+   follow-up comes from the forms, as in real use: a complete Death or
+   Withdrawal form, or the final visit's follow-up, moves the status
+   (``forms_plan``, ``_forms_write``).
 
 Some eligible patients are left awaiting consent, and some consented ones
 awaiting randomization (``_leave_some_waiting``).
@@ -27,10 +34,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from crf import queries as crf_queries
+from crf import scoring
+from crf import services as crf_services
+from crf.models import CrfForm, DataQuery, FormStatus, Reoperation
+from crf.registry import FORMS
+from crf.schedule import site_today, visit_definitions
 from perform import roles, services
 from perform.models import (
     EligibilityCriterion,
@@ -288,6 +302,7 @@ class PlannedParticipant:
     decision_date: datetime.date | None = None
     decline_reason: str = ""
     end_reason: str = ""
+    end_date: datetime.date | None = None  # death, withdrawal, loss or last visit
 
 
 def _cover_every_status(statuses: list[str], days: list[int], rng) -> None:
@@ -415,7 +430,7 @@ def demo_plan(
     for (day, _, code), status in zip(slots, statuses, strict=True):
         age = max(28, min(93, round(rng.gauss(66, 11))))
         answers, notes = _answers_for(status, criterion_codes=criterion_codes, rng=rng)
-        decision_date = decline_reason = end_reason = None
+        decision_date = decline_reason = end_reason = end_date = None
         if status not in {S.SCREENED, S.INELIGIBLE, S.ELIGIBLE}:
             decision_date = _later_date(day, today, rng, 0, 10)
         if status == S.DECLINED:
@@ -438,9 +453,682 @@ def demo_plan(
                 decision_date=decision_date,
                 decline_reason=decline_reason or "",
                 end_reason=end_reason or "",
+                end_date=end_date,
             )
         )
     return plan
+
+
+# ---------------------------------------------------------------------------
+# Case report forms: planned from a second seeded generator once the arms are
+# known, then written through ``crf.services.form_save``.
+# ---------------------------------------------------------------------------
+
+# fmt: off
+PRIMARY_CANCERS = (  # (code, relative frequency) in metastatic proximal femur disease
+    ("breast", 30), ("lung", 18), ("prostate", 14), ("kidney", 12),
+    ("myeloma", 10), ("thyroid", 4), ("other", 7), ("unknown", 5),
+)
+OTHER_PRIMARIES = ("Colorectal", "Melanoma", "Bladder", "Oesophageal", "Endometrial")
+IMPLANTS = {
+    "IF": ("Long cephalomedullary nail (Gamma3)", "Long proximal femoral nail (PFNA)",
+           "Long reconstruction nail with cement augmentation"),
+    "RER": ("Modular proximal femoral replacement (MUTARS)",
+            "Proximal femoral megaprosthesis (GMRS) with bipolar head",
+            "Modular tumour prosthesis (METS), cemented stem"),
+}
+INTRAOPERATIVE_COMPLICATIONS = (
+    "Minor periprosthetic crack of the calcar; cerclage wire.",
+    "Transient hypotension after cementing; resolved with vasopressors.",
+    "Greater trochanter fragment; reattached with a claw plate.",
+)
+MISSED_REASONS = (
+    "Too unwell to travel; telephone contact only.",
+    "Admitted to another hospital during the window.",
+    "Did not attend; could not be reached during the window.",
+    "In hospice care; family declined the visit.",
+)
+# (term, body system, Clavien-Dindo, serious?, SAE criterion, relatedness)
+ADVERSE_EVENTS = (
+    ("Superficial wound infection", "infections", "II", False, "", "probable"),
+    ("Deep surgical site infection", "infections", "IIIb", True,
+     "sae_hospitalization", "definite"),
+    ("Deep vein thrombosis", "vascular", "II", False, "", "possible"),
+    ("Pulmonary embolism", "respiratory", "IVa", True, "sae_life_threatening",
+     "possible"),
+    ("Postoperative anaemia requiring transfusion", "blood", "II", False, "",
+     "probable"),
+    ("Hip dislocation", "musculoskeletal", "IIIb", True, "sae_hospitalization",
+     "definite"),
+    ("Urinary tract infection", "renal", "II", False, "", "unlikely"),
+    ("Delirium", "psychiatric", "I", False, "", "possible"),
+    ("Hypercalcaemia", "metabolism", "II", True, "sae_hospitalization",
+     "not_related"),
+    ("Pneumonia", "respiratory", "IVa", True, "sae_hospitalization", "unlikely"),
+    ("Wound dehiscence", "skin", "IIIa", False, "", "probable"),
+    ("Pressure ulcer", "skin", "I", False, "", "unlikely"),
+)
+REOPERATIONS = (  # (reason, procedure)
+    ("dislocation", "Open reduction and exchange to a constrained liner."),
+    ("infection", "Debridement, antibiotics and implant retention (DAIR)."),
+    ("breakage", "Removal of broken nail; conversion to proximal femoral replacement."),
+    ("progression", "Curettage and cementation of progressive lesion; re-fixation."),
+    ("periprosthetic", "Open reduction and internal fixation with a locking plate."),
+)
+DEATH_CAUSES = (("progression", 80), ("surgical", 6), ("other", 8), ("unknown", 6))
+DEATH_DETAILS = {
+    "progression": "Progressive metastatic disease; died in hospice care.",
+    "surgical": "Pulmonary embolism after index surgery.",
+    "other": "Sepsis from a chest infection during chemotherapy.",
+    "unknown": "Reported by the general practitioner; no further details.",
+}
+QUERY_TEXTS = (  # (form key, field, text); the first one is answered by the site
+    ("operative", "blood_loss_ml",
+     "Blood loss of {blood_loss_ml} mL: please confirm against the anaesthesia "
+     "record."),
+    ("baseline", "haemoglobin_g_l",
+     "Haemoglobin {haemoglobin_g_l} g/L: please confirm the value and the date of "
+     "the sample."),
+    ("baseline", "expected_survival_months",
+     "Expected survival of {expected_survival_months} months: please confirm with "
+     "the surgeon."),
+    ("operative", "duration_min",
+     "Duration of {duration_min} min: please check the theatre log."),
+    ("discharge", "discharge_date",
+     "Please confirm the discharge date ({discharge_date})."),
+)
+QUERY_ANSWER = "Checked against the source document: the value is correct."
+# fmt: on
+FINAL_VISIT = "12m"
+# Share of randomized participants with at least one adverse event.
+AE_SHARE = 0.3
+SIGNED_SHARE = 0.5  # of the investigator's site's complete baseline/operative forms
+
+
+@dataclass
+class PlannedForm:
+    key: str  # crf.registry.FORMS key
+    values: dict
+    complete: bool = True
+    reason: str = ""  # passed to form_save (moves the status with that reason)
+    sign: bool = False
+
+
+@dataclass
+class PlannedCase:
+    """One randomized-or-later participant's forms, in the order they are written."""
+
+    index: int  # position in the participant plan
+    site_code: str
+    status: str
+    surgery_date: datetime.date
+    end: datetime.date  # today, or the date of death, withdrawal or loss
+    forms: list[PlannedForm] = field(default_factory=list)
+
+    def of(self, key: str) -> list[PlannedForm]:
+        return [f for f in self.forms if f.key == key]
+
+
+@dataclass(frozen=True)
+class PlannedQuery:
+    index: int
+    key: str
+    field_name: str
+    text: str
+    answered: bool
+
+
+def _days(day: datetime.date, n: int) -> datetime.date:
+    return day + datetime.timedelta(days=n)
+
+
+def _clamp(value, low, high):
+    return max(low, min(high, value))
+
+
+def _instrument_values(rng, level: float) -> dict:
+    """MSTS, TESS, EQ-5D-5L and BPI items for a patient doing this well (0-1)."""
+
+    def good(low: int, high: int) -> int:
+        x = _clamp(level + rng.gauss(0, 0.15), 0.0, 1.0)
+        return low + round(x * (high - low))
+
+    def bad(low: int, high: int) -> int:
+        return high + low - good(low, high)
+
+    values = {f"msts_{n}": good(0, 5) for n in scoring.MSTS_ITEMS}
+    for n in range(1, scoring.TESS_ITEM_COUNT + 1):
+        # Some activities do not apply to the patient (left empty).
+        values[f"tess_{n}"] = None if rng.random() < 0.1 else good(1, 5)
+    values |= {f"eq5d_{d}": bad(1, 5) for d in scoring.EQ5D_DIMENSIONS}
+    values["eq5d_vas"] = 5 * round(good(5, 95) / 5)
+    least, average, worst = sorted(bad(0, 10) for _ in range(3))
+    values |= {
+        "bpi_worst": worst,
+        "bpi_least": least,
+        "bpi_average": average,
+        "bpi_now": rng.randint(least, worst),
+    }
+    values |= {f"bpi_{n}": bad(0, 10) for n in scoring.BPI_INTERFERENCE_ITEMS}
+    return values
+
+
+def _baseline_values(planned: PlannedParticipant, rng) -> dict:
+    cancer = rng.choices(*zip(*PRIMARY_CANCERS, strict=True))[0]
+    region = rng.choices(
+        ("head_neck", "intertrochanteric", "subtrochanteric"), (25, 40, 35)
+    )[0]
+    impending = planned.fracture_status == "impending"
+    mirels = {
+        "mirels_site": 3,  # peritrochanteric
+        "mirels_pain": 3 if not impending else rng.choices((2, 3), (30, 70))[0],
+        "mirels_lesion": rng.choices((1, 2, 3), (10, 25, 65))[0],
+        "mirels_size": rng.choices((1, 2, 3), (5, 35, 60))[0],
+    }
+    # PROTOCOL: an impending fracture needs a Mirels total of 9 or more.
+    for name in ("mirels_lesion", "mirels_size", "mirels_pain"):
+        while impending and sum(mirels.values()) < 9 and mirels[name] < 3:
+            mirels[name] += 1
+    # The stored total (crf.scoring), as the web form shows it.
+    mirels["mirels_total"] = scoring.mirels_score(
+        {n: mirels[f"mirels_{n}"] for n in scoring.MIRELS_ITEMS}
+    ).total
+    return {
+        "assessment_date": _later_date(
+            planned.screening_date, planned.decision_date, rng, 0, 7
+        ),
+        "primary_cancer": cancer,
+        "primary_cancer_other": rng.choice(OTHER_PRIMARIES)
+        if cancer == "other"
+        else "",
+        "lesion_region": region,
+        "fracture_status": planned.fracture_status,
+        **mirels,
+        "bone_loss_percent": rng.randint(25, 75),
+        "visceral_metastases": rng.random() < 0.4,
+        "bone_metastases": rng.choices(("1", "2-4", "5+"), (20, 45, 35))[0],
+        "haemoglobin_g_l": round(_clamp(rng.gauss(112, 15), 72, 158)),
+        "ecog": rng.choices((0, 1, 2, 3), (10, 35, 40, 15))[0],
+        "asa": rng.choices((2, 3), (45, 55))[0],
+        "expected_survival_months": rng.choice((6, 8, 9, 12, 12, 18, 24, 24, 36)),
+        **_instrument_values(
+            rng, 0.15 if planned.fracture_status == "complete" else 0.3
+        ),
+    }
+
+
+def _operative_values(procedure: str, surgery: datetime.date, rng) -> dict:
+    rer = procedure == "RER"
+    return {
+        "surgery_date": surgery,
+        "procedure": procedure,
+        "implant": rng.choice(IMPLANTS[procedure]),
+        "duration_min": round(
+            _clamp(rng.gauss(190, 45) if rer else rng.gauss(95, 25), 40, 420)
+        ),
+        "blood_loss_ml": 50
+        * round(
+            _clamp(rng.gauss(900, 350) if rer else rng.gauss(350, 150), 50, 3000) / 50
+        ),
+        "transfusion_units": rng.choices(
+            (0, 1, 2, 3, 4), (30, 20, 30, 12, 8) if rer else (65, 15, 15, 4, 1)
+        )[0],
+        "intraoperative_complications": (
+            rng.choice(INTRAOPERATIVE_COMPLICATIONS) if rng.random() < 0.08 else ""
+        ),
+    }
+
+
+def _follow_up_values(visit_code: str, visit_date, rng) -> dict:
+    level = {"2w": 0.35, "6w": 0.5, "4m": 0.65, "6m": 0.7, "9m": 0.72, "12m": 0.72}
+    level = level.get(visit_code, 0.6)
+    return {
+        "visit": visit_code,
+        "visit_date": visit_date,
+        "vital_status": "alive",
+        "ambulatory_status": rng.choices(
+            ("independent", "aid", "wheelchair", "bedridden"),
+            (level * 60, 40, 12 * (1 - level), 4 * (1 - level)),
+        )[0],
+        "implant_failure": False,
+        "local_progression": False,
+        "adjuvant_radiotherapy": rng.random()
+        < (0.7 if visit_code in ("2w", "6w") else 0.1),
+        "systemic_therapy": rng.random() < 0.65,
+        **_instrument_values(rng, level),
+    }
+
+
+def _as_draft(values: dict, rng, *, keep: Iterable[str]) -> dict:
+    """A draft: the coordinator stopped part-way (some items left empty)."""
+    keep = set(keep)
+    filled = [k for k, v in values.items() if k not in keep and v not in (None, "")]
+    dropped = set(rng.sample(filled, k=min(len(filled), rng.randint(3, 12))))
+    return {
+        k: ("" if isinstance(v, str) else None) if k in dropped else v
+        for k, v in values.items()
+    }
+
+
+def _follow_ups(case: PlannedCase, planned: PlannedParticipant, today, rng) -> None:
+    """Visits whose window has opened: most done in the window, some missed
+    with a reason, a few left without a form (overdue) or as drafts."""
+    ended = planned.status in {S.DIED, S.WITHDRAWN, S.LOST_TO_FOLLOW_UP}
+    for visit in visit_definitions():
+        start = _days(case.surgery_date, visit.window_start_day)
+        end = _days(case.surgery_date, visit.window_end_day)
+        if start > today or (ended and end >= case.end):
+            break
+        final = visit.code == FINAL_VISIT
+        if final and planned.status != S.COMPLETED:
+            break  # a done final visit would complete the participant
+        target = _days(case.surgery_date, visit.target_day)
+        jitter = round(rng.gauss(0, (visit.window_end_day - visit.target_day) / 3))
+        visit_date = _clamp(_days(target, jitter), start, min(end, today))
+        if final:
+            case.forms.append(
+                PlannedForm(
+                    "follow-up",
+                    _follow_up_values(visit.code, visit_date, rng),
+                    reason=planned.end_reason,
+                )
+            )
+            break
+        closed = end < today
+        outcome = rng.choices(
+            ("done", "missed", "none", "draft"),
+            (80, 8, 6, 6) if closed else (40, 0, 50, 10),
+        )[0]
+        if outcome == "none":
+            continue
+        values = _follow_up_values(visit.code, visit_date, rng)
+        if outcome == "missed":
+            values = {
+                "visit": visit.code,
+                "missed_reason": rng.choice(MISSED_REASONS),
+                "vital_status": "alive",
+            }
+        elif outcome == "draft":
+            values = _as_draft(values, rng, keep=("visit", "visit_date"))
+        case.forms.append(PlannedForm("follow-up", values, complete=outcome != "draft"))
+
+
+def _event_date(case: PlannedCase, end: datetime.date, rng, lo: int, hi: int):
+    """A date lo..hi days after surgery, before ``end`` (today or death)."""
+    latest = (end - case.surgery_date).days
+    return _days(case.surgery_date, _clamp(rng.randint(lo, hi), 0, max(0, latest)))
+
+
+def _adverse_event(case, end, rng, *, serious=None, late=False) -> PlannedForm:
+    pool = [e for e in ADVERSE_EVENTS if serious is None or e[3] == serious]
+    term, system, grade, is_serious, criterion, related = rng.choice(pool)
+    onset = _event_date(case, end, rng, 1, 90)
+    delay = rng.randint(3, 9) if late else rng.choices((0, 1), (70, 30))[0]
+    awareness = min(_days(onset, delay), end)
+    resolved = rng.random() < 0.7 and (end - onset).days > 10
+    values = {
+        "term": term,
+        "body_system": system,
+        "onset_date": onset,
+        "awareness_date": awareness,
+        "clavien_dindo": grade,
+        "serious": is_serious,
+        "relatedness": related,
+        "expected": rng.random() < 0.8,
+        "outcome": "recovered" if resolved else "recovering",
+        "resolution_date": _days(onset, rng.randint(5, (end - onset).days))
+        if resolved
+        else None,
+    }
+    if criterion:
+        values[criterion] = True
+    return PlannedForm("adverse-event", values)
+
+
+def forms_plan(
+    *,
+    plan: list[PlannedParticipant],
+    arms: dict[int, str],
+    seed: int,
+    today_at: dict[str, datetime.date],
+    investigator_sites: set[str],
+) -> tuple[list[PlannedCase], list[PlannedQuery]]:
+    """The case report forms of every randomized-or-later participant.
+
+    ``arms``: plan index → allocated arm. Drawn from a generator seeded from the
+    demo seed (no database access), so the same seed gives the same forms.
+
+    Clinical dates come from the planned (past) consent date: surgery 1-10 days
+    after it, never after the site's today. The demo randomizes "now", so its
+    history is backdated by design: the web and API forms (``crf.rules``) would
+    refuse a surgery date before the randomization date, but ``form_save``
+    itself does not check it, and the demo writes through ``form_save``.
+    """
+    rng = random.Random(_derived_seed("forms", seed))
+    cases = []
+    for index, planned in enumerate(plan):
+        if planned.status not in RANDOMIZED_OR_LATER:
+            continue
+        today = today_at[planned.site_code]
+        end = min(planned.end_date or today, today)
+        latest_surgery = _days(end, -1) if planned.end_date else today
+        surgery = _later_date(planned.decision_date, latest_surgery, rng, 1, 10)
+        surgery = max(surgery, planned.decision_date)
+        case = PlannedCase(index, planned.site_code, planned.status, surgery, end)
+        arm = arms[index]
+        sign = planned.site_code in investigator_sites
+        case.forms.append(
+            PlannedForm(
+                "baseline",
+                _baseline_values(planned, rng),
+                sign=sign and rng.random() < SIGNED_SHARE,
+            )
+        )
+        case.forms.append(
+            PlannedForm(
+                "operative",
+                _operative_values(arm, surgery, rng),
+                sign=sign and rng.random() < SIGNED_SHARE,
+            )
+        )
+        discharge = _days(surgery, rng.choice((3, 4, 5, 5, 6, 7, 8, 10, 14)))
+        destination = rng.choices(
+            ("home", "rehabilitation", "nursing_home", "hospice", "other"),
+            (50, 30, 8, 6, 6),
+        )[0]
+        if discharge <= min(today, end):
+            case.forms.append(
+                PlannedForm(
+                    "discharge",
+                    {"discharge_date": discharge, "destination": destination},
+                )
+            )
+        else:  # still in hospital: the coordinator has started the form
+            case.forms.append(
+                PlannedForm("discharge", {"destination": destination}, complete=False)
+            )
+        _follow_ups(case, planned, today, rng)
+        cases.append(case)
+    _events_plan(cases, plan, today_at, rng)
+    queries = _queries_plan(cases, rng)
+    return cases, queries
+
+
+def _events_plan(cases, plan, today_at, rng) -> None:  # noqa: C901
+    """AEs (some serious, one reported late), reoperations, a local recurrence,
+    crossovers and protocol deviations, then death and withdrawal forms."""
+    if not cases:
+        return
+    # Prefer participants with some follow-up for events after surgery.
+    followed = [c for c in cases if (c.end - c.surgery_date).days >= 21]
+    followed = followed or cases
+    with_ae = rng.sample(followed, k=max(1, round(AE_SHARE * len(cases))))
+    for i, case in enumerate(with_ae):
+        for j in range(rng.choices((1, 2, 3), (65, 25, 10))[0]):
+            # The very first one is an SAE the site learnt of late (> 24 h).
+            first = i == j == 0
+            serious = True if first else (None if rng.random() < 0.6 else False)
+            case.forms.append(
+                _adverse_event(case, case.end, rng, serious=serious, late=first)
+            )
+    reoperated = rng.sample(followed, k=max(1, round(0.05 * len(cases))))
+    for case in reoperated:
+        end = case.end
+        reason, procedure = rng.choice(REOPERATIONS)
+        when = _event_date(case, end, rng, 10, 200)
+        case.forms.append(
+            PlannedForm(
+                "reoperation",
+                {"reoperation_date": when, "reason": reason, "procedure": procedure},
+            )
+        )
+        ae = _adverse_event(case, end, rng, serious=True)
+        ae.values |= {
+            "term": f"{Reoperation.Reason(reason).label} requiring reoperation",
+            "body_system": "injury" if reason != "infection" else "infections",
+            "onset_date": max(case.surgery_date, _days(when, -rng.randint(0, 3))),
+            "clavien_dindo": "IIIb",
+            "serious": True,
+            "sae_hospitalization": True,
+            "relatedness": "definite",
+        }
+        ae.values["awareness_date"] = ae.values["onset_date"]
+        ae.values["resolution_date"] = None
+        ae.values["outcome"] = "recovering"
+        case.forms.append(ae)
+    recurrence = rng.choice(followed)
+    recurrence.forms.append(
+        PlannedForm(
+            "local-recurrence",
+            {
+                "recurrence_date": _event_date(
+                    recurrence, recurrence.end, rng, 60, 300
+                ),
+                "detected_by": rng.choice(("radiograph", "ct", "mri")),
+            },
+        )
+    )
+    # Crossovers: the other procedure than allocated, each a major deviation.
+    crossed = rng.sample(cases, k=min(len(cases), 1 if len(cases) < 100 else 2))
+    for case in crossed:
+        operative = case.of("operative")[0]
+        allocated = operative.values["procedure"]
+        other = "IF" if allocated == "RER" else "RER"
+        operative.values |= _operative_values(other, case.surgery_date, rng)
+        case.forms.append(
+            PlannedForm(
+                "deviation",
+                {
+                    "deviation_date": case.surgery_date,
+                    "category": "treatment",
+                    "description": f"Allocated {allocated}; {other} performed "
+                    "(surgeon's decision in theatre).",
+                    "severity": "major",
+                },
+            )
+        )
+    late_visit = next(
+        (c for c in rng.sample(cases, len(cases)) if c.of("follow-up")), cases[0]
+    )
+    late_visit.forms.append(
+        PlannedForm(
+            "deviation",
+            {
+                "deviation_date": _event_date(late_visit, late_visit.end, rng, 14, 60),
+                "category": "visit",
+                "description": "Questionnaires completed by telephone, outside the "
+                "visit window.",
+                "severity": "minor",
+            },
+        )
+    )
+    _endings_plan(cases, plan, rng)
+    _drafts_and_overdue_ensured(cases, today_at, rng)
+
+
+def _endings_plan(cases, plan, rng) -> None:
+    """Death and withdrawal forms, written last: they move the status."""
+    for case in cases:
+        planned = plan[case.index]
+        if planned.status == S.DIED:
+            cause = rng.choices(*zip(*DEATH_CAUSES, strict=True))[0]
+            if cause == "surgical":
+                ae = _adverse_event(case, case.end, rng, serious=True)
+                ae.values |= {
+                    "term": "Fatal pulmonary embolism",
+                    "body_system": "respiratory",
+                    "onset_date": case.end,
+                    "awareness_date": case.end,
+                    "clavien_dindo": "V",
+                    "sae_death": True,
+                    "outcome": "fatal",
+                    "resolution_date": None,
+                }
+                case.forms.append(ae)
+            case.forms.append(
+                PlannedForm(
+                    "death",
+                    {
+                        "death_date": case.end,
+                        "primary_cause": cause,
+                        "cause_detail": DEATH_DETAILS[cause],
+                    },
+                    reason=planned.end_reason,
+                )
+            )
+        elif planned.status in {S.WITHDRAWN, S.LOST_TO_FOLLOW_UP}:
+            case.forms.append(
+                PlannedForm(
+                    "withdrawal",
+                    {
+                        "kind": planned.status,
+                        "withdrawal_date": case.end,
+                        "reason": planned.end_reason,
+                        "data_use_permitted": rng.random() < 0.9,
+                    },
+                    reason=planned.end_reason,
+                )
+            )
+
+
+def _drafts_and_overdue_ensured(cases, today_at, rng) -> None:
+    """At least one draft and one overdue visit, whatever the draws."""
+    follow_ups = [
+        (case, form)
+        for case in cases
+        if case.status == S.RANDOMIZED
+        for form in case.of("follow-up")
+        if form.complete and form.values.get("visit_date")
+    ]
+    if not any(not f.complete for c in cases for f in c.forms) and follow_ups:
+        _case, form = follow_ups[-1]
+        form.values = _as_draft(form.values, rng, keep=("visit", "visit_date"))
+        form.complete = False
+    windows = {v.code: v for v in visit_definitions()}
+
+    def overdue(case):
+        have = {f.values["visit"] for f in case.of("follow-up")}
+        return any(
+            code not in have
+            and _days(case.surgery_date, windows[code].window_end_day)
+            < today_at[case.site_code]
+            for code in list(windows)[:-1]
+        )
+
+    if not any(overdue(c) for c in cases if c.status == S.RANDOMIZED):
+        for case, form in follow_ups:
+            closed = _days(
+                case.surgery_date, windows[form.values["visit"]].window_end_day
+            )
+            if form.complete and closed < today_at[case.site_code]:
+                case.forms.remove(form)
+                break
+
+
+def _queries_plan(cases, rng) -> list[PlannedQuery]:
+    """A few data queries raised by the data manager; the first one answered."""
+    queries = []
+    for n, (key, field_name, text) in enumerate(
+        QUERY_TEXTS[: max(3, len(cases) // 30)]
+    ):
+        candidates = [
+            c
+            for c in cases
+            if any(
+                f.complete and f.values.get(field_name) is not None for f in c.of(key)
+            )
+        ]
+        if not candidates:
+            continue
+        case = rng.choice(candidates)
+        form = next(f for f in case.of(key) if f.complete)
+        queries.append(
+            PlannedQuery(
+                case.index, key, field_name, text.format(**form.values), answered=n == 0
+            )
+        )
+    return queries
+
+
+def _derived_seed(purpose: str, seed: int) -> int:
+    material = f"PERFORM demo {purpose}|{seed}".encode()
+    return int.from_bytes(hashlib.sha256(material).digest()[:8], "big")
+
+
+MAX_SIGNED = 6  # each e-signature re-checks the password (slow by design)
+
+
+def _forms_write(
+    cases: list[PlannedCase],
+    queries: list[PlannedQuery],
+    *,
+    plan: list[PlannedParticipant],
+    participants: list[Participant],
+    coordinators: dict[str, User],
+    investigator: User,
+    datamanager: User,
+    password: str,
+    progress: Callable[..., Iterable],
+) -> None:
+    """Enter the planned forms as the site coordinators would, through
+    ``form_save``; the investigator signs a few; the data manager raises the
+    queries (``crf.queries.query_raise``) and the site answers one. A complete
+    death, withdrawal or final-visit form moves the participant's status."""
+    written: dict[tuple[int, str], CrfForm] = {}
+    signed = 0
+    for case in progress(cases, total=len(cases), desc="Case report forms"):
+        participant = participants[case.index]
+        coordinator = coordinators[case.site_code]
+        for planned_form in case.forms:
+            form = FORMS[planned_form.key].model(
+                participant=participant, **planned_form.values
+            )
+            crf_services.form_save(
+                actor=coordinator,
+                form=form,
+                complete=planned_form.complete,
+                reason=planned_form.reason,
+            )
+            written.setdefault((case.index, planned_form.key), form)
+            if planned_form.sign and signed < MAX_SIGNED:
+                crf_services.form_sign(actor=investigator, form=form, password=password)
+                signed += 1
+        participant.refresh_from_db(fields=["status"])
+        planned = plan[case.index]
+        if participant.status != planned.status and planned.status == S.COMPLETED:
+            # Only if the final visit's window had not opened at the site yet.
+            _follow_up_end(
+                participant=participant, plan=planned, coordinator=coordinator
+            )
+            participant.refresh_from_db(fields=["status"])
+        if participant.status != planned.status:
+            raise DemoSeedError(
+                f"{participant.study_id} ended {participant.status}, planned "
+                f"{planned.status}."
+            )
+    for planned_query in queries:
+        form = written[(planned_query.index, planned_query.key)]
+        query = crf_queries.query_raise(
+            actor=datamanager,
+            form=form,
+            field_name=planned_query.field_name,
+            text=planned_query.text,
+        )
+        if planned_query.answered:
+            crf_queries.query_answer(
+                actor=coordinators[plan[planned_query.index].site_code],
+                query=query,
+                text=QUERY_ANSWER,
+            )
+
+
+def form_counts() -> dict[str, dict[str, int]]:
+    """Form label → status → count, over every CRF (for the summary)."""
+    counts = {}
+    for spec in FORMS.values():
+        rows = Counter(spec.model.objects.values_list("status", flat=True))
+        counts[spec.label] = {s: rows.get(s, 0) for s in FormStatus.values}
+    return counts
 
 
 def site_targets(sites: list[DemoSite], total: int) -> dict[str, int]:
@@ -466,6 +1154,8 @@ class SeedResult:
     status_counts: dict[str, int]
     allocation_list: AllocationList
     randomized: int
+    forms: dict[str, dict[str, int]] = field(default_factory=dict)
+    queries: dict[str, int] = field(default_factory=dict)
 
 
 def demo_data_present() -> bool:
@@ -504,6 +1194,8 @@ def _users_create(specs, *, sites: dict[str, Site], password: str) -> dict[str, 
     if taken:
         raise DemoSeedError(f"Demo usernames already in use: {', '.join(taken)}.")
     groups = {g.name: g for g in Group.objects.filter(name__in=roles.ROLE_PERMISSIONS)}
+    # One hash for the one (printed) demo password: hashing is slow by design.
+    hashed = make_password(password)
     users = {}
     for spec in specs:
         user = User(
@@ -514,7 +1206,7 @@ def _users_create(specs, *, sites: dict[str, Site], password: str) -> dict[str, 
             is_staff=spec.is_staff,
             is_superuser=spec.is_superuser,
         )
-        user.set_password(password)
+        user.password = hashed
         user.save()
         user.groups.set([groups[role] for role in spec.roles])
         for code in spec.site_codes:
@@ -737,14 +1429,33 @@ def _demo_seed_atomic(
     Slot.objects.filter(participant__isnull=False, notified_at__isnull=True).update(
         notified_at=timezone.now()
     )
-    # 3. End of follow-up, reported by the site.
-    for planned, participant in zip(plan, created, strict=True):
-        if planned.status in END_REASONS:
-            _follow_up_end(
-                participant=participant,
-                plan=planned,
-                coordinator=coordinators[planned.site_code],
-            )
+    # 3. Case report forms, entered by the sites; the death, withdrawal and
+    #    final-visit forms end follow-up (status changes follow from them).
+    arm_by_pk = dict(
+        Slot.objects.filter(participant__isnull=False).values_list(
+            "participant_id", "arm"
+        )
+    )
+    cases, queries = forms_plan(
+        plan=plan,
+        arms={i: arm_by_pk[p.pk] for i, p in enumerate(created) if p.pk in arm_by_pk},
+        seed=seed,
+        today_at={s.code: site_today(s.time_zone) for s in chosen},
+        investigator_sites=set(
+            next(u for u in specs if u.username == "investigator").site_codes
+        ),
+    )
+    _forms_write(
+        cases,
+        queries,
+        plan=plan,
+        participants=created,
+        coordinators=coordinators,
+        investigator=users["investigator"],
+        datamanager=users["datamanager"],
+        password=password,
+        progress=progress,
+    )
 
     paused = [s for s in chosen if not s.is_active]
     if paused:
@@ -762,4 +1473,8 @@ def _demo_seed_atomic(
         status_counts={status: counts.get(status, 0) for status in S.values},
         allocation_list=allocation_list,
         randomized=len(to_randomize),
+        forms=form_counts(),
+        queries=dict(
+            Counter(DataQuery.objects.values_list("status", flat=True)).most_common()
+        ),
     )

@@ -148,6 +148,9 @@ _AUDIT_LABELS = {
     "created_by_id": ("created_by", User, "username"),
     "changed_by_id": ("changed_by", User, "username"),
     "recorded_by_id": ("recorded_by", User, "username"),
+    "updated_by_id": ("updated_by", User, "username"),
+    "signed_by_id": ("signed_by", User, "username"),
+    "locked_by_id": ("locked_by", User, "username"),
 }
 
 
@@ -210,8 +213,25 @@ def participant_audit_history(participant: Participant) -> list[AuditEntry]:
             "pgh_context",
         )
     )
-    user_ids = set()
     rows = [row for row in events if row["pgh_model"] not in _CONCEALED_AUDIT_MODELS]
+    return audit_entries(rows)
+
+
+AUDIT_EVENT_VALUES = (
+    "pgh_created_at",
+    "pgh_label",
+    "pgh_model",
+    "pgh_obj_id",
+    "pgh_data",
+    "pgh_diff",
+    "pgh_context",
+)
+
+
+def audit_entries(rows: list[dict]) -> list[AuditEntry]:
+    """pghistory event rows (``.values(*AUDIT_EVENT_VALUES)``) as entries to
+    show, with users and foreign keys named (a fixed number of queries)."""
+    user_ids = set()
     for row in rows:
         ctx = row["pgh_context"] or {}
         if ctx.get("user"):

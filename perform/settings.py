@@ -266,6 +266,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "randomization.tasks.allocation_notify_pending",
         "schedule": timedelta(minutes=5),
     },
+    "queries-autocheck": {
+        "task": "crf.tasks.queries_autocheck_task",
+        "schedule": timedelta(days=1),
+    },
 }
 
 # -----------------------------------------------------------------------------

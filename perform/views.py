@@ -15,6 +15,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from crf.views import participant_forms_context
 from perform import selectors, services
 from perform.exceptions import TrialError
 from perform.forms import ConsentForm, DeclineForm, ParticipantFilterForm, ScreeningForm
@@ -128,6 +129,11 @@ def participant_detail(request, study_id):
     can_screen = request.user.has_perm("perform.screen_participant")
     # The arm is shown only through allocation_shown_to (role and scope rules).
     allocation = allocation_shown_to(request.user, participant)
+    forms = (
+        participant_forms_context(request.user, participant)
+        if request.user.has_perm("crf.view_forms")
+        else {}
+    )
     return render(
         request,
         "perform/participant_detail.html",
@@ -151,6 +157,8 @@ def participant_detail(request, study_id):
                     "randomization.view_allocation",
                 ]
             ),
+            "can_view_forms": bool(forms),
+            **forms,
         },
     )
 

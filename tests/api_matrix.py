@@ -25,6 +25,21 @@ EXPECTED = {
     # before the method, and the permission names POST only, so every
     # logged-in role gets 405 (anonymous 401) whatever the participant's site.
     "api/v1/participants/<str:study_id>/randomize/": _row(405, anonymous=401),
+    # CRFs: crf.view_forms to read (site staff in scope, the Methods Centre).
+    "api/v1/participants/<str:study_id>/forms/": _row(
+        200, anonymous=401, coordinator2=404, dsmb=403, admin=403
+    ),
+    "api/v1/participants/<str:study_id>/schedule/": _row(
+        200, anonymous=401, coordinator2=404, dsmb=403, admin=403
+    ),
+    # Create is POST, change is PUT: a GET passes the read permission (403
+    # without it) and then answers 405, before the participant is looked up.
+    "api/v1/participants/<str:study_id>/forms/<str:key>/": _row(
+        405, anonymous=401, dsmb=403, admin=403
+    ),
+    "api/v1/participants/<str:study_id>/forms/<str:key>/<int:pk>/": _row(
+        405, anonymous=401, dsmb=403, admin=403
+    ),
     "api/v1/schema/": _row(200, anonymous=401),
     # Any other API path: a JSON 404 for everyone.
     "api/v1/^(?:.*/)?$": _row(404),

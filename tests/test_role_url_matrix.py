@@ -103,6 +103,40 @@ EXPECTED = {
     "randomization/lists/<int:list_id>/activate/": STATISTICIAN_ONLY,
     "randomization/lists/<int:list_id>/extend/": STATISTICIAN_ONLY,
     "randomization/lists/<int:list_id>/export.csv": STATISTICIAN_ONLY,
+    # Case report forms (crf.urls): a baseline, a 2-week follow-up and an
+    # adverse event, drafts of the site A participant (see ``objects``).
+    **{
+        f"participants/<str:study_id>/forms/{route}": cells
+        for route, cells in {
+            "": only(SITE_STAFF | METHODS_CENTRE, coordinator2=404),
+            "<str:key>/new/": only(SITE_STAFF, coordinator2=404),
+            **{
+                form + action: cells
+                for form in (
+                    "<str:key>/",
+                    "follow-up/<str:visit>/",
+                    "<str:key>/<int:pk>/",
+                )
+                for action, cells in {
+                    "": only(SITE_STAFF | METHODS_CENTRE, coordinator2=404),
+                    "history/": only(SITE_STAFF | METHODS_CENTRE, coordinator2=404),
+                    "sign/": only({"investigator"}),
+                    "lock/": only({"datamanager"}),
+                    "unlock/": only({"datamanager"}),
+                }.items()
+            },
+        }.items()
+    },
+    # Dashboards (crf.dashboard_urls): crf.view_forms, scoped to the user's
+    # sites; the data-quality view also needs view_all_sites.
+    "dashboard/": only(SITE_STAFF | {"coordinator2"} | METHODS_CENTRE),
+    "data-quality/": only(METHODS_CENTRE),
+    # Data queries (crf.query_urls): crf.view_forms, scoped to the user's sites;
+    # raising one needs crf.raise_queries. ``query_id`` is a query on the site A
+    # adverse event, which the raise page is opened on (see ``concrete_url``).
+    "queries/": only(SITE_STAFF | {"coordinator2"} | METHODS_CENTRE),
+    "queries/<int:query_id>/": only(SITE_STAFF | METHODS_CENTRE, coordinator2=404),
+    "queries/new/": only({"datamanager"}),
     "accounts/login/": PUBLIC,
     # Logging out is POST only (CSRF-safe); GET is refused for everyone.
     "accounts/logout/": row(405, anonymous=LOGIN),
@@ -269,6 +303,24 @@ def objects(users, site_a, screen):
     randomization.participant_randomize(
         actor=users["randomizer"], participant=randomized
     )
+    from crf import services as crf_services
+    from crf.models import AdverseEvent, Baseline, FollowUp
+
+    for form in (
+        Baseline(participant=eligible, ecog=1),
+        FollowUp(participant=eligible, visit="2w"),
+    ):
+        crf_services.form_save(actor=users["coordinator"], form=form, complete=False)
+    adverse_event = crf_services.form_save(
+        actor=users["coordinator"],
+        form=AdverseEvent(participant=eligible, term="Fall"),
+        complete=False,
+    )
+    from crf.queries import query_raise
+
+    data_query = query_raise(
+        actor=users["datamanager"], form=adverse_event, field_name="", text="Matrix"
+    )
     interval = IntervalSchedule.objects.create(every=1, period="days")
     clocked = ClockedSchedule.objects.create(clocked_time=timezone.now())
     solar = SolarSchedule.objects.create(event="sunrise", latitude=0, longitude=0)
@@ -303,6 +355,8 @@ def objects(users, site_a, screen):
         "perform/consentrecord": ConsentRecord.objects.first().pk,
         "content_type_id": ContentType.objects.get_for_model(site_a).pk,
         "site_pk": site_a.pk,
+        "adverse_event_pk": adverse_event.pk,
+        "query_id": data_query.pk,
     }
 
 
@@ -328,6 +382,13 @@ def concrete_url(route: str, objects: dict) -> str:
         r"^(?P<app_label>auth|authtoken|django_celery_beat|axes|perform)/$": "perform/",
         r"(?P<url>.*)$": "no-such-page/",
         r"^(?:.*/)?$": "no-such-page/",
+        r"<str:key>/<int:pk>/": f"adverse-event/{objects['adverse_event_pk']}/",
+        r"<str:key>/new/": "adverse-event/new/",
+        r"<str:key>": "baseline",
+        r"<str:visit>": "2w",
+        r"<int:query_id>": str(objects["query_id"]),
+        "queries/new/": "queries/new/?form_type=crf.adverseevent&form_id="
+        + str(objects["adverse_event_pk"]),
     }
     for placeholder, value in replacements.items():
         url = url.replace(placeholder, value)

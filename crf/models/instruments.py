@@ -107,6 +107,11 @@ class Bpi(models.Model):
 
 def instrument_scores_update(form) -> None:
     """Recompute every stored score the form's instruments have."""
+    if hasattr(form, "mirels_total"):
+        mirels = scoring.mirels_score(
+            {name: getattr(form, f"mirels_{name}") for name in scoring.MIRELS_ITEMS}
+        )
+        form.mirels_total = mirels.total if mirels else None
     if isinstance(form, Msts):
         msts = scoring.msts_score(form.msts_items())
         form.msts_total = msts.total if msts else None

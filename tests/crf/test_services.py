@@ -192,6 +192,10 @@ def test_another_sites_coordinator_cannot_save_a_form(users, participant):
 def test_scores_are_computed_and_stored_with_the_form(users, participant):
     form = Baseline(
         participant=participant,
+        mirels_site=3,
+        mirels_pain=2,
+        mirels_lesion=3,
+        mirels_size=1,
         msts_pain=4,
         msts_function=3,
         msts_emotional_acceptance=5,
@@ -217,6 +221,7 @@ def test_scores_are_computed_and_stored_with_the_form(users, participant):
     )
     saved = services.form_save(actor=users["coordinator"], form=form, complete=False)
     saved.refresh_from_db()
+    assert saved.mirels_total == 9
     assert (saved.msts_total, float(saved.msts_percent)) == (21, 70.0)
     assert float(saved.tess_score) == 75.0
     assert saved.eq5d_profile == "11235"

@@ -13,6 +13,24 @@ from django.test import RequestFactory
 from django.utils import timezone
 from pghistory.models import Events
 
+from crf.models import (
+    AdverseEvent,
+    Baseline,
+    DataQuery,
+    Death,
+    Discharge,
+    FollowUp,
+    FormStatus,
+    LocalRecurrence,
+    Operative,
+    ProtocolDeviation,
+    QueryMessage,
+    Reoperation,
+    Withdrawal,
+)
+from crf.registry import FORMS
+from crf.schedule import OVERDUE
+from crf.selectors import participant_schedule
 from perform import demo, roles
 from perform.models import (
     ConsentRecord,
@@ -51,6 +69,21 @@ def run_seed(**overrides) -> str:
     return out.getvalue()
 
 
+COMPLETE = {FormStatus.COMPLETE, FormStatus.SIGNED}
+
+
+def forms_projection() -> list[tuple]:
+    """Every CRF as (form, study id, status, its first few values): what the
+    same seed must reproduce."""
+    rows = []
+    for key, spec in FORMS.items():
+        names = [n for n in spec.fields if not n.startswith(("tess_", "bpi_"))][:6]
+        for form in spec.model.objects.select_related("participant"):
+            values = tuple(getattr(form, n) for n in names)
+            rows.append((key, form.participant.study_id, form.status, values))
+    return sorted(rows, key=repr)
+
+
 def row_counts() -> dict[str, int]:
     models = [
         Site,
@@ -78,7 +111,8 @@ class _Rollback(Exception):
 
 
 def seed_and_capture(**overrides) -> tuple[list[tuple], list[tuple]]:
-    """(participants, allocations) of a seed run that is then rolled back."""
+    """(participants, allocations + forms) of a seed run that is then rolled
+    back."""
     participants, allocations = [], []
     with pytest.raises(_Rollback), transaction.atomic():
         run_seed(**overrides)
@@ -92,6 +126,7 @@ def seed_and_capture(**overrides) -> tuple[list[tuple], list[tuple]]:
             .order_by("participant__study_id")
             .values_list("participant__study_id", "stratum__key", "sequence", "arm")
         )
+        allocations += forms_projection()
         raise _Rollback
     assert not Site.objects.exists()
     assert not AllocationList.objects.exists()
@@ -158,7 +193,13 @@ class TestSmallDemo:
             actor = participant.created_by
             assert actor.groups.filter(name=roles.SITE_COORDINATOR).exists()
             assert actor.memberships.filter(site=participant.site).exists()
-            first_event = participant_audit_history(participant)[0]
+            # The seed is one transaction: every audit row has the same time, so
+            # the participant's own first event is the screening one.
+            first_event = next(
+                e
+                for e in participant_audit_history(participant)
+                if e.model == "Participant"
+            )
             assert first_event.username == actor.username
 
     def test_clinical_records_are_consistent_with_each_status(self, seeded):
@@ -358,6 +399,97 @@ class TestSmallDemo:
                 == []
             )
         assert Participant.objects.filter(status=S.ELIGIBLE).exists()
+
+    def test_every_randomized_participant_has_complete_baseline_and_operative(
+        self, seeded
+    ):
+        randomized = Participant.objects.filter(status__in=RANDOMIZED_OR_LATER)
+        assert randomized.exists()
+        for p in randomized.prefetch_related("consents"):
+            baseline = Baseline.objects.get(participant=p)
+            operative = Operative.objects.get(participant=p)
+            assert baseline.status in COMPLETE and operative.status in COMPLETE
+            assert baseline.fracture_status == p.fracture_status
+            if p.fracture_status == "impending":
+                items = [
+                    baseline.mirels_site,
+                    baseline.mirels_pain,
+                    baseline.mirels_lesion,
+                    baseline.mirels_size,
+                ]
+                assert sum(items) == baseline.mirels_total >= 9
+            assert baseline.msts_total is not None and baseline.eq5d_profile
+            consent_date = p.consents.get().decision_date
+            assert consent_date <= operative.surgery_date <= timezone.localdate()
+            assert Discharge.objects.filter(participant=p).exists()
+        assert not Baseline.objects.exclude(participant__in=randomized).exists()
+        # Mostly the allocated procedure; a crossover recorded as a deviation.
+        arms = dict(
+            Slot.objects.filter(participant__isnull=False).values_list(
+                "participant_id", "arm"
+            )
+        )
+        crossed = [
+            o for o in Operative.objects.all() if o.procedure != arms[o.participant_id]
+        ]
+        assert 1 <= len(crossed) <= 2
+        assert ProtocolDeviation.objects.filter(category="treatment").count() == len(
+            crossed
+        )
+        assert ProtocolDeviation.objects.count() >= 2
+        assert Baseline.objects.filter(status=FormStatus.SIGNED).exists()
+
+    def test_forms_include_drafts_events_and_end_of_follow_up(self, seeded):
+        statuses = {
+            key: set(spec.model.objects.values_list("status", flat=True))
+            for key, spec in FORMS.items()
+        }
+        assert any(FormStatus.DRAFT in s for s in statuses.values())
+        sae = AdverseEvent.objects.filter(serious=True)
+        assert sae.exists()
+        for event in sae:
+            assert event.serious_criteria, event
+            assert event.clavien_dindo
+        assert any((e.awareness_date - e.onset_date).days > 1 for e in sae), (
+            "one SAE reported late"
+        )
+        assert Reoperation.objects.exclude(reason="").exists()
+        assert LocalRecurrence.objects.count() == 1
+        deaths = list(Death.objects.select_related("participant"))
+        assert deaths
+        for death in deaths:
+            assert death.participant.status == S.DIED
+            surgery = Operative.objects.get(participant=death.participant)
+            assert death.death_date > surgery.surgery_date
+        assert set(
+            Participant.objects.filter(status=S.DIED).values_list("pk", flat=True)
+        ) == {d.participant_id for d in deaths}
+        withdrawals = list(Withdrawal.objects.select_related("participant"))
+        assert withdrawals
+        for withdrawal in withdrawals:
+            assert withdrawal.participant.status == withdrawal.kind
+            assert withdrawal.participant.status in {S.WITHDRAWN, S.LOST_TO_FOLLOW_UP}
+        for p in Participant.objects.filter(status=S.COMPLETED):
+            final = FollowUp.objects.get(participant=p, visit="12m")
+            assert final.visit_date and final.status in COMPLETE
+
+    def test_some_visits_are_overdue_missed_or_done(self, seeded):
+        states = defaultdict(int)
+        for p in Participant.objects.filter(status__in=RANDOMIZED_OR_LATER):
+            for visit in participant_schedule(p):
+                states[visit.state] += 1
+        assert states[OVERDUE] >= 1
+        assert states["done"] >= 1
+
+    def test_open_queries_were_raised_by_the_data_manager_one_answered(self, seeded):
+        datamanager = User.objects.get(username="datamanager")
+        queries = list(DataQuery.objects.all())
+        assert {q.raised_by for q in queries} == {datamanager}
+        assert all(q.field_name for q in queries)
+        assert sum(q.status == DataQuery.Status.OPEN for q in queries) >= 2
+        assert sum(q.status == DataQuery.Status.ANSWERED for q in queries) == 1
+        assert QueryMessage.objects.filter(action="raised").count() == len(queries)
+        assert QueryMessage.objects.filter(action="answered").count() == 1
 
     def test_everyone_consented_or_later_has_a_fracture_status(self, seeded):
         consented_or_later = RANDOMIZED_OR_LATER | {S.CONSENTED}

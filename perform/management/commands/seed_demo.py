@@ -14,9 +14,10 @@ from perform.models import ParticipantStatus
 
 class Command(BaseCommand):
     help = (
-        "Create demo sites, users, participants and an active allocation list, and "
-        "randomize the demo's randomized participants (all through the trial "
-        "services, so status history, allocations and audit trail are real). Does "
+        "Create demo sites, users, participants and an active allocation list, "
+        "randomize the demo's randomized participants and enter their case report "
+        "forms and data queries (all through the trial services, so status "
+        "history, allocations, forms and audit trail are real). Does "
         "nothing if any site, participant or allocation list exists."
     )
 
@@ -104,6 +105,12 @@ class Command(BaseCommand):
             f"{waiting} consented and waiting for randomization, "
             f"{awaiting_consent} eligible and awaiting consent."
         )
+        out.write("\nCase report forms (draft / complete / signed):")
+        for label, by_status in result.forms.items():
+            counts = " / ".join(f"{n:>4}" for n in by_status.values())
+            out.write(f"  {label:<32} {counts}")
+        queries = ", ".join(f"{n} {status}" for status, n in result.queries.items())
+        out.write(f"Data queries: {queries or 'none'}.")
         out.write("\nUsers:")
         for user in result.users:
             where = f" @ {', '.join(user.site_codes)}" if user.site_codes else ""

@@ -1,0 +1,420 @@
+"""Case report form pages: the participant's CRF hub, entry and editing, the
+audit history of a form, signature and lock. Bind a form, call a service,
+render or redirect.
+
+Permissions are checked here (403 for a missing role), site scope through
+``perform.selectors.participant_get`` (404 for another site's participant).
+A form is addressed by its registry key and, for follow-ups, the visit code or,
+for repeatable forms, its id; ``_form_locate`` turns the URL into the form.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from crf import selectors, services
+from crf.forms import COMPLETE_BUTTON, LockForm, SignForm, UnlockForm, crf_form_class
+from crf.models import CrfForm, FormStatus
+from crf.registry import FORMS, PER_VISIT, REPEATABLE, SINGLE, FormSpec
+from crf.schedule import visit_definitions
+from perform import selectors as core_selectors
+from perform.exceptions import TrialError
+from perform.models import Participant
+
+VIEW, ENTER, SIGN, LOCK = (
+    "crf.view_forms",
+    "crf.enter_forms",
+    "crf.sign_forms",
+    "crf.lock_forms",
+)
+
+
+@dataclass(frozen=True)
+class FormLocation:
+    """Which form a URL names: its participant, spec, visit or id, and the
+    form itself (``None`` for a form not entered yet)."""
+
+    participant: Participant
+    spec: FormSpec
+    visit: str | None
+    pk: int | None
+    instance: CrfForm | None
+
+    def url(self, action: str = "edit") -> str:
+        """The URL of ``action`` (edit, history, sign, lock, unlock) here."""
+        return form_url(
+            self.participant.study_id,
+            self.spec,
+            action=action,
+            visit=self.visit,
+            pk=self.instance.pk if self.instance else self.pk,
+        )
+
+    @property
+    def title(self) -> str:
+        label = self.spec.label
+        if self.visit:
+            label = f"{label}: {visit_labels()[self.visit]}"
+        elif self.spec.kind == REPEATABLE:
+            label = f"{label} #{self.instance.pk}" if self.instance else f"New {label}"
+        return f"{label} · {self.participant.study_id}"
+
+
+def visit_labels() -> dict[str, str]:
+    return {visit.code: visit.label for visit in visit_definitions()}
+
+
+def form_url(study_id, spec: FormSpec, *, action="edit", visit=None, pk=None) -> str:
+    """The URL of one form's page (``action``: edit, history, sign, lock,
+    unlock; ``new`` for a repeatable form not yet entered)."""
+    if spec.kind == PER_VISIT:
+        return reverse(f"crf:visit_{action}", args=[study_id, visit])
+    if spec.kind == REPEATABLE:
+        if pk is None:
+            return reverse("crf:repeatable_new", args=[study_id, spec.key])
+        return reverse(f"crf:repeatable_{action}", args=[study_id, spec.key, pk])
+    return reverse(f"crf:single_{action}", args=[study_id, spec.key])
+
+
+def _form_locate(request, study_id, key, *, visit=None, pk=None, new=False):
+    """The form a URL names, in the user's scope; 404 for anything else."""
+    participant = core_selectors.participant_get(user=request.user, study_id=study_id)
+    spec = FORMS.get(key)
+    if spec is None:
+        raise Http404("No such form.")
+    forms = spec.model.objects.filter(participant=participant)
+    if visit is not None:
+        if spec.kind != PER_VISIT or visit not in visit_labels():
+            raise Http404("No such visit.")
+        instance = forms.filter(visit=visit).first()
+    elif pk is not None or new:
+        if spec.kind != REPEATABLE:
+            raise Http404("No such form.")
+        instance = None
+        if pk is not None:
+            instance = forms.filter(pk=pk).first()
+            if instance is None:
+                raise Http404("No such form.")
+    else:
+        if spec.kind != SINGLE:
+            raise Http404("No such form.")
+        instance = forms.first()
+    return FormLocation(participant, spec, visit, pk, instance)
+
+
+def _existing(location: FormLocation) -> CrfForm:
+    if location.instance is None:
+        raise Http404("This form has not been entered yet.")
+    return location.instance
+
+
+def _apply_trial_error(form, error: TrialError) -> None:
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+def _display_value(instance: CrfForm, name: str):
+    field = instance._meta.get_field(name)
+    value = getattr(instance, name)
+    if value is None or value == "":
+        return None
+    if field.choices:
+        return getattr(instance, f"get_{name}_display")()
+    if value is True:
+        return "Yes"
+    if value is False:
+        return "No"
+    return value
+
+
+def _read_only_fieldsets(spec: FormSpec, instance: CrfForm | None):
+    """(legend, [(label, value)]) for showing a form that may not be edited."""
+    if instance is None:
+        return []
+    return [
+        (
+            legend,
+            [
+                (
+                    instance._meta.get_field(name).verbose_name,
+                    _display_value(instance, name),
+                )
+                for name in names
+            ],
+        )
+        for legend, names in spec.fieldsets
+    ]
+
+
+# ---------------------------------------------------------------- the hub
+
+
+def participant_forms_context(user, participant: Participant) -> dict:
+    """What the CRF hub shows (also embedded in the participant page): the visit
+    timeline, every single form with its status, the repeatable forms as lists
+    and the open query count. A fixed number of queries."""
+    overview = selectors.participant_forms_overview(participant)
+    study_id = participant.study_id
+    follow_up = next(spec for spec in FORMS.values() if spec.kind == PER_VISIT)
+    timeline = [
+        {
+            "state": visit,
+            "form": overview.follow_ups.get(visit.code),
+            "url": form_url(study_id, follow_up, visit=visit.code),
+        }
+        for visit in overview.schedule
+    ]
+    single = [
+        {
+            "spec": spec,
+            "form": overview.single[spec.key],
+            "url": form_url(study_id, spec),
+        }
+        for spec in FORMS.values()
+        if spec.kind == SINGLE
+    ]
+    repeatable = [
+        {
+            "spec": spec,
+            "forms": [
+                (form, form_url(study_id, spec, pk=form.pk))
+                for form in overview.repeatable[spec.key]
+            ],
+            "new_url": form_url(study_id, spec),
+        }
+        for spec in FORMS.values()
+        if spec.kind == REPEATABLE
+    ]
+    return {
+        "crf_timeline": timeline,
+        "crf_single": single,
+        "crf_repeatable": repeatable,
+        "open_queries": overview.open_queries,
+        "can_enter_forms": user.has_perm(ENTER),
+    }
+
+
+@require_http_methods(["GET"])
+@permission_required(VIEW, raise_exception=True)
+def participant_forms(request, study_id):
+    participant = core_selectors.participant_get(user=request.user, study_id=study_id)
+    return render(
+        request,
+        "crf/participant_forms.html",
+        {
+            "participant": participant,
+            **participant_forms_context(request.user, participant),
+        },
+    )
+
+
+# ---------------------------------------------------------------- entry
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(VIEW, raise_exception=True)
+def form_edit(request, study_id, key, visit=None, pk=None, new=False):
+    """Enter or edit one form. Locked forms, and users who may not enter
+    forms, see the values read-only."""
+    location = _form_locate(request, study_id, key, visit=visit, pk=pk, new=new)
+    can_enter = request.user.has_perm(ENTER)
+    if new and not can_enter:
+        raise PermissionDenied("You may not enter case report forms.")
+    instance = location.instance
+    participant = location.participant
+    read_only = not can_enter or (instance is not None and instance.locked)
+    form = None
+    error = None
+    if request.method == "POST":
+        if not can_enter:
+            raise PermissionDenied("You may not enter case report forms.")
+        if read_only:
+            error = "This form is locked by the Methods Centre."
+    if not read_only:
+        complete = COMPLETE_BUTTON in request.POST
+        if instance is None:
+            instance = location.spec.model(participant=participant)
+            if visit is not None:
+                instance.visit = visit
+        form = crf_form_class(location.spec)(
+            request.POST if request.method == "POST" else None,
+            instance=instance,
+            context=selectors.participant_clinical_context(participant),
+            complete=complete,
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                saved = services.form_save(
+                    actor=request.user,
+                    form=form.save(commit=False),
+                    complete=complete,
+                    reason=form.change_reason,
+                    based_on_version=form.cleaned_data.get("based_on_version"),
+                )
+            except TrialError as trial_error:
+                if trial_error.field == "reason":
+                    trial_error.field = form.reason_field
+                _apply_trial_error(form, trial_error)
+            else:
+                messages.success(
+                    request,
+                    f"{location.spec.label} saved as {saved.get_status_display()}"
+                    f" (version {saved.version}).",
+                )
+                return redirect(
+                    form_url(
+                        study_id,
+                        location.spec,
+                        visit=visit,
+                        pk=saved.pk,
+                    )
+                )
+    return render(
+        request,
+        "crf/form_edit.html",
+        {
+            "participant": participant,
+            "location": location,
+            "instance": location.instance,
+            "form": form,
+            "error": error,
+            "read_only": read_only,
+            "fieldsets": _read_only_fieldsets(location.spec, location.instance),
+            "actions": _actions(request.user, location),
+        },
+    )
+
+
+def _actions(user, location: FormLocation) -> dict:
+    """Links to the form's other pages the user may use."""
+    instance = location.instance
+    if instance is None:
+        return {}
+    return {
+        "history_url": location.url("history"),
+        "sign_url": location.url("sign")
+        if user.has_perm(SIGN)
+        and instance.status == FormStatus.COMPLETE
+        and not instance.locked
+        else None,
+        "lock_url": location.url("lock")
+        if user.has_perm(LOCK) and not instance.locked
+        else None,
+        "unlock_url": location.url("unlock")
+        if user.has_perm(LOCK) and instance.locked
+        else None,
+    }
+
+
+# ---------------------------------------------------------------- history
+
+
+@require_http_methods(["GET"])
+@permission_required(VIEW, raise_exception=True)
+def form_history(request, study_id, key, visit=None, pk=None):
+    location = _form_locate(request, study_id, key, visit=visit, pk=pk)
+    instance = _existing(location)
+    return render(
+        request,
+        "crf/form_history.html",
+        {
+            "participant": location.participant,
+            "location": location,
+            "instance": instance,
+            "history": selectors.form_audit_history(instance),
+        },
+    )
+
+
+# ---------------------------------------------------------------- sign, lock
+
+
+def _form_action(request, location, *, form_class, perform, title, done):
+    """A confirmation page: GET shows the form, POST calls the service."""
+    instance = _existing(location)
+    form = form_class(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            perform(instance, form.cleaned_data)
+        except TrialError as error:
+            _apply_trial_error(form, error)
+        else:
+            messages.success(request, done)
+            return redirect(location.url())
+    return render(
+        request,
+        "crf/form_action.html",
+        {
+            "participant": location.participant,
+            "location": location,
+            "instance": instance,
+            "form": form,
+            "title": title,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(SIGN, raise_exception=True)
+def form_sign(request, study_id, key, visit=None, pk=None):
+    location = _form_locate(request, study_id, key, visit=visit, pk=pk)
+    return _form_action(
+        request,
+        location,
+        form_class=SignForm,
+        perform=lambda instance, data: services.form_sign(
+            actor=request.user, form=instance, password=data["password"]
+        ),
+        title="Sign",
+        done=f"{location.spec.label} signed.",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(LOCK, raise_exception=True)
+def form_lock(request, study_id, key, visit=None, pk=None):
+    location = _form_locate(request, study_id, key, visit=visit, pk=pk)
+    return _form_action(
+        request,
+        location,
+        form_class=LockForm,
+        perform=lambda instance, data: services.form_lock(
+            actor=request.user, form=instance, locked=True
+        ),
+        title="Lock",
+        done=f"{location.spec.label} locked.",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(LOCK, raise_exception=True)
+def form_unlock(request, study_id, key, visit=None, pk=None):
+    location = _form_locate(request, study_id, key, visit=visit, pk=pk)
+    return _form_action(
+        request,
+        location,
+        form_class=UnlockForm,
+        perform=lambda instance, data: services.form_lock(
+            actor=request.user, form=instance, locked=False, reason=data["reason"]
+        ),
+        title="Unlock",
+        done=f"{location.spec.label} unlocked.",
+    )
+
+
+__all__ = [
+    "form_edit",
+    "form_history",
+    "form_lock",
+    "form_sign",
+    "form_unlock",
+    "form_url",
+    "participant_forms",
+    "participant_forms_context",
+]
