@@ -6,7 +6,6 @@ with nothing half-saved."""
 import datetime
 
 import pytest
-from django.utils import timezone
 from pghistory.models import Events
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -42,32 +41,6 @@ def api_as(users):
         return client
 
     return _api_as
-
-
-@pytest.fixture
-def randomized(users, site_a, screen):
-    from perform import services as core
-    from randomization import services as rnd
-
-    participant = screen(users["coordinator"], site_a)
-    core.participant_consent_record(
-        actor=users["coordinator"],
-        participant=participant,
-        decision_date=timezone.localdate(),
-        form_version="v1",
-        obtained_by="Dr A",
-    )
-    allocation_list = rnd.list_generate(
-        actor=users["statistician"],
-        name="L",
-        seed=1,
-        slots_per_stratum=4,
-        sites=[site_a],
-    )
-    rnd.list_activate(actor=users["statistician"], allocation_list=allocation_list)
-    rnd.participant_randomize(actor=users["randomizer"], participant=participant)
-    participant.refresh_from_db()
-    return participant
 
 
 @pytest.fixture
