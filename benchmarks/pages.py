@@ -14,7 +14,7 @@ complete baseline and operative form and full follow-up so far: surgery dates
 spread over the last 15 months, about 90% of the visits whose window has
 opened done (entered 0–14 days after the visit), 3% recorded as missed, the
 rest due or overdue; one in ten has a draft follow-up and one in eight an open
-query. Then it times each page through ``django.test.Client`` (logged in with
+query, and runs ANALYZE (as autovacuum would after a bulk load). Then it times each page through ``django.test.Client`` (logged in with
 ``force_login``) ``--n`` times after two warm-up requests, and prints p50/p95
 server time (request in, response out: middleware, views, SQL and templates,
 no network), the SQL query count and the response size.
@@ -239,11 +239,43 @@ def measure(client, url: str, n: int) -> dict:
     }
 
 
-def benchmark(*, participants: int, n: int) -> int:
+def profile(client, url: str) -> None:
+    """Print where one request spends its time: SQL (per statement) and the
+    Python functions with the most cumulative time."""
+    import cProfile
+    import pstats
+
+    from django.db import connection
+
+    statements = []
+
+    def timed(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            statements.append(((time.perf_counter() - started) * 1000, sql))
+
+    profiler = cProfile.Profile()
+    with connection.execute_wrapper(timed):
+        started = time.perf_counter()
+        profiler.enable()
+        client.get(url)
+        profiler.disable()
+        total = (time.perf_counter() - started) * 1000
+    sql = sum(ms for ms, _ in statements)
+    print(f"\n== {url}: {total:.0f} ms, of which SQL {sql:.0f} ms")
+    for ms, text in sorted(statements, reverse=True)[:5]:
+        print(f"  {ms:7.1f} ms  {text[:150]}")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+
+
+def benchmark(*, participants: int, n: int, profiled: bool = False) -> int:
     import django
 
     django.setup()
     from django.core.management import call_command
+    from django.db import connection
     from django.test import Client
     from django.test.utils import setup_test_environment
     from django.urls import reverse
@@ -253,6 +285,10 @@ def benchmark(*, participants: int, n: int) -> int:
     call_command("migrate", verbosity=0)
     migrated = time.perf_counter()
     users, study_id = seed(participants)
+    with connection.cursor() as cursor:
+        # Planner statistics, as autovacuum would gather them after a bulk
+        # load; without them every join is planned for a handful of rows.
+        cursor.execute("ANALYZE")
     seeded = time.perf_counter()
     print(
         f"Migrated in {migrated - started:.1f} s; seeded {participants} "
@@ -269,6 +305,8 @@ def benchmark(*, participants: int, n: int) -> int:
         client = Client()
         client.force_login(users[role])
         rows.append((label, measure(client, reverse(name, args=args), n)))
+        if profiled:
+            profile(client, reverse(name, args=args))
     print()
     print(f"Server time over {n} requests each (django.test.Client, no network)")
     header = f"{'page':<38} {'p50 ms':>7} {'p95 ms':>7} {'queries':>7} {'KB':>7}"
@@ -293,6 +331,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--participants", type=int, default=5000)
     parser.add_argument("--n", type=int, default=50, help="requests per page (50)")
+    parser.add_argument(
+        "--profile", action="store_true", help="print a profile of each page"
+    )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "perform.settings_test")
     url = os.environ.get("DATABASE_URL", DEFAULT_URL)
@@ -303,7 +344,9 @@ def main() -> int:
     # Before django.setup(): the settings read DATABASE_URL when imported.
     os.environ["DATABASE_URL"] = scratch_url(url, scratch)
     try:
-        return benchmark(participants=args.participants, n=args.n)
+        return benchmark(
+            participants=args.participants, n=args.n, profiled=args.profile
+        )
     finally:
         from django.db import connections
 

@@ -59,11 +59,16 @@ def site_dashboard(request):
     sites = list(sites_for(request.user).order_by("code"))
     filters = TaskFilterForm(request.GET or None, sites=sites)
     criteria = filters.cleaned_data if filters.is_valid() else {}
+    try:
+        number = max(1, int(request.GET.get("page", 1)))
+    except ValueError:
+        number = 1
     tasks = dashboard.site_tasks(
         user=request.user,
         site_code=criteria.get("site"),
         kind=criteria.get("kind"),
         sort=criteria.get("sort") or "date",
+        expected=((number - 1) * PAGE_SIZE, number * PAGE_SIZE),
     )
     page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()

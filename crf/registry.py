@@ -4,6 +4,8 @@ the page. Views, the API and the dashboards iterate over ``FORMS``."""
 
 from dataclasses import dataclass
 
+from django.urls import reverse
+
 from crf import scoring
 from crf.models import (
     AdverseEvent,
@@ -240,3 +242,15 @@ def spec_for_model(model: type[CrfForm]) -> FormSpec:
         if spec.model is model:
             return spec
     raise KeyError(model.__name__)
+
+
+def form_url(study_id, spec: FormSpec, *, action="edit", visit=None, pk=None) -> str:
+    """The URL of one form's page (``action``: edit, history, sign, lock,
+    unlock; ``new`` for a repeatable form not yet entered)."""
+    if spec.kind == PER_VISIT:
+        return reverse(f"crf:visit_{action}", args=[study_id, visit])
+    if spec.kind == REPEATABLE:
+        if pk is None:
+            return reverse("crf:repeatable_new", args=[study_id, spec.key])
+        return reverse(f"crf:repeatable_{action}", args=[study_id, spec.key, pk])
+    return reverse(f"crf:single_{action}", args=[study_id, spec.key])

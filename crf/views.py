@@ -9,6 +9,7 @@ for repeatable forms, its id; ``_form_locate`` turns the URL into the form.
 """
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -21,17 +22,18 @@ from django.views.decorators.http import require_http_methods
 from crf import selectors, services
 from crf.forms import COMPLETE_BUTTON, LockForm, SignForm, UnlockForm, crf_form_class
 from crf.models import CrfForm, FormStatus
-from crf.registry import FORMS, PER_VISIT, REPEATABLE, SINGLE, FormSpec
+from crf.registry import FORMS, PER_VISIT, REPEATABLE, SINGLE, FormSpec, form_url
 from crf.schedule import visit_definitions
 from perform import selectors as core_selectors
 from perform.exceptions import TrialError
 from perform.models import Participant
 
-VIEW, ENTER, SIGN, LOCK = (
+VIEW, ENTER, SIGN, LOCK, RAISE_QUERIES = (
     "crf.view_forms",
     "crf.enter_forms",
     "crf.sign_forms",
     "crf.lock_forms",
+    "crf.raise_queries",
 )
 
 
@@ -68,18 +70,6 @@ class FormLocation:
 
 def visit_labels() -> dict[str, str]:
     return {visit.code: visit.label for visit in visit_definitions()}
-
-
-def form_url(study_id, spec: FormSpec, *, action="edit", visit=None, pk=None) -> str:
-    """The URL of one form's page (``action``: edit, history, sign, lock,
-    unlock; ``new`` for a repeatable form not yet entered)."""
-    if spec.kind == PER_VISIT:
-        return reverse(f"crf:visit_{action}", args=[study_id, visit])
-    if spec.kind == REPEATABLE:
-        if pk is None:
-            return reverse("crf:repeatable_new", args=[study_id, spec.key])
-        return reverse(f"crf:repeatable_{action}", args=[study_id, spec.key, pk])
-    return reverse(f"crf:single_{action}", args=[study_id, spec.key])
 
 
 def _form_locate(request, study_id, key, *, visit=None, pk=None, new=False):
@@ -309,7 +299,19 @@ def _actions(user, location: FormLocation) -> dict:
         "unlock_url": location.url("unlock")
         if user.has_perm(LOCK) and instance.locked
         else None,
+        "raise_query_url": _raise_query_url(instance)
+        if user.has_perm(RAISE_QUERIES)
+        else None,
     }
+
+
+def _raise_query_url(instance: CrfForm) -> str:
+    """The page raising a data query on ``instance`` (no other page names the
+    form type and id the query page needs)."""
+    meta = instance._meta
+    form_type = f"{meta.app_label}.{meta.model_name}"
+    query = urlencode({"form_type": form_type, "form_id": instance.pk})
+    return f"{reverse('queries:new')}?{query}"
 
 
 # ---------------------------------------------------------------- history

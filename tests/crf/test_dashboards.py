@@ -9,49 +9,14 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from crf import dashboard
 from crf.models import Baseline, DataQuery, FollowUp, FormStatus, Operative
 from crf.schedule import site_today
-from perform.models import Participant, ParticipantStatus, Site
+from perform.models import Participant
+from tests.crf.bulk import form_kwargs, participants_add
 
 DAY = datetime.timedelta(days=1)
-
-
-def participants_add(site, count, *, actor):
-    """``count`` randomized participants at ``site`` in one insert, with study
-    IDs and sequences as the screening service issues them."""
-    site.refresh_from_db()
-    start = site.last_participant_number
-    now = timezone.now()
-    rows = Participant.objects.bulk_create(
-        Participant(
-            study_id=f"PRF-{site.code}-{n:04d}",
-            site=site,
-            sequence=n,
-            screening_date=timezone.localdate() - 400 * DAY,
-            age_at_screening=64,
-            sex="female",
-            fracture_status="impending",
-            status=ParticipantStatus.RANDOMIZED,
-            status_changed_at=now,
-            created_by=actor,
-        )
-        for n in range(start + 1, start + count + 1)
-    )
-    Site.objects.filter(pk=site.pk).update(last_participant_number=start + count)
-    return rows
-
-
-def form_kwargs(participant, actor, status=FormStatus.COMPLETE, **fields):
-    return {
-        "participant": participant,
-        "status": status,
-        "created_by": actor,
-        "updated_by": actor,
-        **fields,
-    }
 
 
 def operated(participant, actor, days_ago):
@@ -205,20 +170,40 @@ def test_site_dashboard_is_paginated(client, users, site_a):
     assert first.context["page"].paginator.count == 60
     second = client.get(reverse("dashboards:site"), {"page": 2})
     assert len(second.context["page"]) == 10
+    first_ids = [t.study_id for t in first.context["page"]]
+    second_ids = [t.study_id for t in second.context["page"]]
+    assert sorted(first_ids + second_ids) == sorted(p.study_id for p in people)
+    # A page past the end shows the last one; a page that is not a number, the
+    # first.
+    past = client.get(reverse("dashboards:site"), {"page": 9})
+    assert [t.study_id for t in past.context["page"]] == second_ids
+    assert past.context["page"].number == 2
+    wrong = client.get(reverse("dashboards:site"), {"page": "x"})
+    assert [t.study_id for t in wrong.context["page"]] == first_ids
 
 
 @pytest.mark.django_db
-def test_visits_for_uses_the_site_date_given(users, cohort, site_a):
+def test_site_tasks_use_the_site_date_given(users, cohort, site_a):
     later = site_today(site_a.time_zone) + 30 * DAY
-    schedules = {
-        p.study_id: {v.code: v.state for v in p.visits}
-        for p in dashboard.visits_for(
-            users["coordinator"], today_by_site={"TOR": later}
-        )
-    }
-    assert schedules[cohort["due"]]["2w"] == "overdue"
-    assert schedules[cohort["done"]]["2w"] == "done"
-    assert cohort["elsewhere"] not in schedules
+    tasks = dashboard.site_tasks(
+        user=users["coordinator"], today_by_site={"TOR": later}
+    )
+    visits = sorted((t.kind, t.study_id) for t in tasks[:] if t.window_start)
+    # A month on (days since surgery: overdue 53, due 42, done 45, opening 35)
+    # every 2-week window (days 10-21) has closed and every 6-week one (days
+    # 35-56) is open; the done 2-week visit stays done; site B is not this
+    # coordinator's.
+    assert visits == sorted(
+        [
+            ("overdue", cohort["overdue"]),
+            ("overdue", cohort["due"]),
+            ("overdue", cohort["opening"]),
+            ("due", cohort["overdue"]),
+            ("due", cohort["due"]),
+            ("due", cohort["done"]),
+            ("due", cohort["opening"]),
+        ]
+    )
 
 
 @pytest.mark.django_db
@@ -316,7 +301,11 @@ def test_page_query_counts_do_not_grow_with_participants(client, users, site_a, 
     pages = [
         ("coordinator", reverse("dashboards:site"), {}),
         ("datamanager", reverse("dashboards:site"), {}),
-        ("datamanager", reverse("dashboards:site"), {"site": "TOR", "page": 2}),
+        (
+            "datamanager",
+            reverse("dashboards:site"),
+            {"site": "TOR", "sort": "study_id"},
+        ),
         ("coordinator", reverse("participant_detail", args=[first.study_id]), {}),
         ("datamanager", reverse("dashboards:data_quality"), {}),
     ]
@@ -339,3 +328,16 @@ def test_page_query_counts_do_not_grow_with_participants(client, users, site_a, 
             f"{role} {url}: {n_few} queries at 10 participants, {n_many} at 200:\n"
             + "\n".join(q["sql"][:300] for q in q_many[len(q_few) :])
         )
+
+
+@pytest.mark.django_db
+def test_dashboard_and_quality_of_sites_with_no_participants_are_empty(client, users):
+    client.force_login(users["coordinator2"])
+    response = client.get(reverse("dashboards:site"))
+    assert response.status_code == 200
+    assert list(response.context["page"]) == []
+    assert "Nothing to do." in response.content.decode()
+    client.force_login(users["datamanager"])
+    response = client.get(reverse("dashboards:data_quality"))
+    assert response.status_code == 200
+    assert [s.participants for s in response.context["sites"]] == [0, 0]
