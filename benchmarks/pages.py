@@ -14,7 +14,8 @@ complete baseline and operative form and full follow-up so far: surgery dates
 spread over the last 15 months, about 90% of the visits whose window has
 opened done (entered 0–14 days after the visit), 3% recorded as missed, the
 rest due or overdue; one in ten has a draft follow-up and one in eight an open
-query, and runs ANALYZE (as autovacuum would after a bulk load). Then it times each page through ``django.test.Client`` (logged in with
+query, and runs ANALYZE (as autovacuum would after a bulk load). Then it
+times each page through ``django.test.Client`` (logged in with
 ``force_login``) ``--n`` times after two warm-up requests, and prints p50/p95
 server time (request in, response out: middleware, views, SQL and templates,
 no network), the SQL query count and the response size.

@@ -46,6 +46,7 @@ _STATE = f"""
 COLUMNS = {  # name: SQL type
     "participant_id": "bigint",
     "study_id": "text",
+    "site_id": "bigint",
     "site_code": "text",
     "time_zone": "text",
     "today": "date",
@@ -118,7 +119,8 @@ def visit_rows_sql(
         ),
         days (site_id, today) AS (VALUES {day_rows}),
         p AS (
-            SELECT pp.id, pp.study_id, s.code AS site_code, s.time_zone,
+            SELECT pp.id, pp.study_id, pp.site_id, s.code AS site_code,
+                   s.time_zone,
                    days.today, o.surgery_date,
                    LEAST(dd.death_date, w.withdrawal_date) AS ended_on
               FROM {_table(Participant)} pp
@@ -129,7 +131,8 @@ def visit_rows_sql(
               LEFT JOIN {_table(Withdrawal)} w ON w.participant_id = pp.id
              WHERE o.surgery_date IS NOT NULL AND pp.id IN ({scope_sql})
         )
-        SELECT p.id AS participant_id, p.study_id, p.site_code, p.time_zone,
+        SELECT p.id AS participant_id, p.study_id, p.site_id, p.site_code,
+               p.time_zone,
                p.today, d.code AS visit_code, d.ord AS visit_order,
                p.surgery_date + d.target_day AS target_date,
                p.surgery_date + d.window_start_day AS window_start,

@@ -190,3 +190,22 @@ def participant_forms_overview(participant: Participant) -> FormsOverview:
         schedule=schedule,
         open_queries=counts["open"],
     )
+
+
+def participant_notifications(participant: Participant, *, limit: int = 50) -> dict:
+    """The reminders that listed ``participant``'s visits (latest first, at
+    most ``limit``) and the safety alerts of their events, each with the
+    e-mail that carried it: two queries."""
+    from crf.models import SafetyAlert, VisitReminder
+
+    reminders = list(
+        VisitReminder.objects.filter(participant=participant)
+        .select_related("email", "recipient")
+        .order_by("-for_date", "visit", "recipient_id")[:limit]
+    )
+    alerts = list(
+        SafetyAlert.objects.filter(participant=participant)
+        .select_related("email")
+        .order_by("-created_at")
+    )
+    return {"reminders": reminders, "safety_alerts": alerts}

@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from crf.alerts import safety_alert_for
 from crf.exceptions import (
     FormIncomplete,
     FormLocked,
@@ -98,6 +99,9 @@ def form_save(
         form.save()
         if complete:
             _lifecycle_follow(actor=actor, form=form, reason=reason)
+    # A serious adverse event, death or reoperation: the expedited alert
+    # commits with the form (PROTOCOL §9).
+    safety_alert_for(form)
     _autocheck_after_commit(form.participant_id)
     return form
 

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from crf.checks_auto import queries_autocheck
+from crf.reminders import reminders_sweep
 
 
 @shared_task(acks_late=True)
@@ -13,3 +14,18 @@ def queries_autocheck_task(*, participant_ids: list[int] | None = None) -> dict:
     advisory lock, so a redelivered or concurrent run raises nothing twice.
     """
     return queries_autocheck(participant_ids)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=600)
+def reminders_sweep_task() -> dict:
+    """Write the visit digests due now into the outbox (hourly, by beat).
+
+    Idempotent (each digest's outbox key names its recipient and day), so a
+    sweep redelivered after its worker was killed adds nothing twice.
+    """
+    result = reminders_sweep()
+    return {
+        "daily_emails": result.daily_emails,
+        "weekly_emails": result.weekly_emails,
+        "visits_listed": result.visits_listed,
+    }

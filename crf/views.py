@@ -187,6 +187,7 @@ def participant_forms_context(user, participant: Participant) -> dict:
         "crf_repeatable": repeatable,
         "open_queries": overview.open_queries,
         "can_enter_forms": user.has_perm(ENTER),
+        **selectors.participant_notifications(participant),
     }
 
 

@@ -12,6 +12,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from perform.models import (
     ConsentRecord,
     EligibilityCriterion,
+    OutboundEmail,
     Participant,
     ParticipantStatusChange,
     Site,
@@ -68,7 +69,11 @@ class UserAdmin(DjangoUserAdmin):
         "is_active",
         "is_staff",
     ]
-    list_filter = ["is_active", "is_staff", "groups"]
+    list_filter = ["is_active", "is_staff", "groups", "safety_contact"]
+    fieldsets = [
+        *DjangoUserAdmin.fieldsets,
+        ("E-mail", {"fields": ["receives_visit_reminders", "safety_contact"]}),
+    ]
 
 
 @admin.register(EligibilityCriterion)
@@ -118,3 +123,13 @@ class ParticipantStatusChangeAdmin(ParticipantScopedAdmin):
 @admin.register(ConsentRecord)
 class ConsentRecordAdmin(ParticipantScopedAdmin):
     list_display = ["participant", "decision", "decision_date", "form_version"]
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(ReadOnlyAdmin):
+    """The outbox: every e-mail the platform sent, is sending or gave up on."""
+
+    list_display = ["created_at", "kind", "subject", "status", "attempts", "sent_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["key", "subject", "to"]
+    date_hierarchy = "created_at"

@@ -19,6 +19,8 @@ NAVIGATION = [
         "dashboards:data_quality",
         ("perform.view_all_sites", "crf.view_forms"),
     ),
+    ("E-mail log", "email_log", "perform.view_outboundemail"),
+    ("E-mail settings", "notification_settings", ()),
 ]
 
 

@@ -50,6 +50,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "randomization.view_balance",
         "crf.lock_forms",
         "crf.raise_queries",
+        # What the workers sent: the e-mail log, reminders and safety alerts.
+        "perform.view_outboundemail",
+        "crf.view_visitreminder",
+        "crf.view_safetyalert",
     ],
     RANDOMIZER: [
         *_METHODS_CENTRE,

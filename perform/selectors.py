@@ -59,6 +59,13 @@ def participants_for(user) -> QuerySet[Participant]:
     return Participant.objects.filter(site__in=sites_for(user)).select_related("site")
 
 
+def participants_for_system() -> QuerySet[Participant]:
+    """Every participant, for the platform's own background work (reminder
+    sweeps, safety alerts, DSMB reports), which decides who may read what it
+    produces. Never for a page or the API: those use ``participants_for``."""
+    return Participant.objects.select_related("site")
+
+
 def participant_get(*, user, study_id: str) -> Participant:
     """One participant in ``user``'s scope, or 404."""
     return get_object_or_404(participants_for(user), study_id=study_id)

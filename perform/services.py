@@ -342,3 +342,11 @@ def participant_decline_record(
             reason=reason.strip(),
         )
     return record
+
+
+def user_notifications_set(*, actor: User, receives_visit_reminders: bool) -> User:
+    """Opt ``actor`` in to or out of the visit reminder digests (audited)."""
+    with transaction.atomic(), audit_context(actor=actor):
+        actor.receives_visit_reminders = receives_visit_reminders
+        actor.save(update_fields=["receives_visit_reminders"])
+    return actor

@@ -242,6 +242,28 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="perform@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Absolute links in e-mails are built from this, never from the request Host.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Right-hand side of the fixed Message-ID of each outbox e-mail.
+EMAIL_MESSAGE_ID_DOMAIN = env.str("EMAIL_MESSAGE_ID_DOMAIN", default="perform.local")
+# Outbox retries (perform.outbox): wait BASE_SECONDS × 2^(attempt−1), at most
+# MAX seconds, and give up (status failed, shown to the Methods Centre) after
+# ATTEMPTS tries: with the defaults about 10 hours of SMTP outage.
+EMAIL_RETRY = {
+    "BASE_SECONDS": env.float("EMAIL_RETRY_BASE_SECONDS", default=30),
+    "MAX": env.int("EMAIL_RETRY_MAX_SECONDS", default=3600),
+    "ATTEMPTS": env.int("EMAIL_RETRY_ATTEMPTS", default=15),
+}
+# Visit reminders (crf.reminders): each site's coordinators get their daily
+# digest at the first sweep after DAILY_HOUR, local time; the Methods Centre
+# its weekly digest at the first sweep after WEEKLY_HOUR (UTC) on WEEKLY_DAY
+# (0 = Monday). Windows opening within OPENING_DAYS and closing within
+# CLOSING_DAYS are listed, and every overdue visit.
+REMINDERS = {
+    "DAILY_HOUR": env.int("REMINDERS_DAILY_HOUR", default=7),
+    "WEEKLY_DAY": env.int("REMINDERS_WEEKLY_DAY", default=0),
+    "WEEKLY_HOUR": env.int("REMINDERS_WEEKLY_HOUR", default=7),
+    "OPENING_DAYS": 7,
+    "CLOSING_DAYS": 3,
+}
 
 # -----------------------------------------------------------------------------
 # Celery (Redis broker). Without Redis, `make run` sets CELERY_TASK_ALWAYS_EAGER.
@@ -260,17 +282,16 @@ CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_RESULT_EXPIRES = timedelta(days=7)
-# Synced into django-celery-beat's tables by the database scheduler at start-up.
-CELERY_BEAT_SCHEDULE = {
-    "allocation-notify-pending": {
-        "task": "randomization.tasks.allocation_notify_pending",
-        "schedule": timedelta(minutes=5),
-    },
-    "queries-autocheck": {
-        "task": "crf.tasks.queries_autocheck_task",
-        "schedule": timedelta(days=1),
-    },
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# A task not acknowledged within this time (its worker was killed) is given to
+# another worker. Every task that acknowledges late is idempotent, so a
+# redelivery while the first run still goes on does no harm.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 }
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The periodic tasks live in django-celery-beat's tables (editable in the
+# admin); crf/migrations/0004_periodic_tasks.py creates them.
 
 # -----------------------------------------------------------------------------
 # API

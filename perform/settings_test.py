@@ -19,7 +19,11 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = (  # noqa: F405
     "django.contrib.staticfiles.storage.StaticFilesStorage"
 )
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# In-memory mail, except in a worker started by the tests with a real SMTP
+# server to talk to (tests/workers.py sets EMAIL_BACKEND for it).
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend"
+)
 SECURE_HSTS_SECONDS = 0
 
 # One test database per pytest process, so parallel runs (several developers or

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from perform import views
+from perform import notification_views, views
 from perform.forms import TaskPasswordResetForm
 
 urlpatterns = [
@@ -41,6 +41,12 @@ urlpatterns = [
         auth_views.PasswordResetView.as_view(form_class=TaskPasswordResetForm),
         name="password_reset",
     ),
+    path(
+        "account/notifications/",
+        notification_views.notification_settings,
+        name="notification_settings",
+    ),
+    path("emails/", notification_views.email_log, name="email_log"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("crf.urls")),
     path("", include("crf.query_urls")),

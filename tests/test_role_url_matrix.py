@@ -43,6 +43,10 @@ METHODS_CENTRE = {"datamanager", "randomizer", "statistician"}
 STAFF = {"datamanager", "admin"}  # may enter the Django admin
 
 LOGIN = ("redirect", "/accounts/login/")
+# The admin's app-index route: one alternative per app with a registered model.
+ADMIN_APP_INDEX = (
+    r"^(?P<app_label>auth|authtoken|django_celery_beat|axes|perform|crf)/$"
+)
 ADMIN_LOGIN = ("redirect", "/admin/login/")
 
 
@@ -137,6 +141,10 @@ EXPECTED = {
     "queries/": only(SITE_STAFF | {"coordinator2"} | METHODS_CENTRE),
     "queries/<int:query_id>/": only(SITE_STAFF | METHODS_CENTRE, coordinator2=404),
     "queries/new/": only({"datamanager"}),
+    # E-mail: everyone's own reminder opt-out; the outbox log for the data
+    # manager (perform.view_outboundemail).
+    "account/notifications/": logged_in(200),
+    "emails/": only({"datamanager"}),
     "accounts/login/": PUBLIC,
     # Logging out is POST only (CSRF-safe); GET is refused for everyone.
     "accounts/logout/": row(405, anonymous=LOGIN),
@@ -202,9 +210,7 @@ ADMIN_EXPECTED = {
     "admin/autocomplete/": site_row(403, 403),  # needs query parameters
     "admin/jsi18n/": site_row(200, 200),
     "admin/r/<path:content_type_id>/<path:object_id>/": site_row(404, 404),
-    "admin/^(?P<app_label>auth|authtoken|django_celery_beat|axes|perform)/$": (
-        site_row(200, 200)
-    ),
+    "admin/" + ADMIN_APP_INDEX: (site_row(200, 200)),
     "admin/(?P<url>.*)$": site_row(404, 404),
     "admin/perform/user/<id>/password/": admin_row(200, 200),
     **model_rows("auth/group", admin=VIEW_ONLY, datamanager=NONE),
@@ -236,6 +242,10 @@ ADMIN_EXPECTED = {
         "perform/participantstatuschange", admin=OUT_OF_SCOPE, datamanager=NONE
     ),
     **model_rows("perform/consentrecord", admin=OUT_OF_SCOPE, datamanager=NONE),
+    # What the workers sent: the data manager reads it, the administrator not.
+    **model_rows("perform/outboundemail", admin=NONE, datamanager=VIEW_ONLY),
+    **model_rows("crf/visitreminder", admin=OUT_OF_SCOPE, datamanager=VIEW_ONLY),
+    **model_rows("crf/safetyalert", admin=OUT_OF_SCOPE, datamanager=VIEW_ONLY),
 }
 
 
@@ -316,6 +326,26 @@ def objects(users, site_a, screen):
         form=AdverseEvent(participant=eligible, term="Fall"),
         complete=False,
     )
+    from crf.models import Reoperation, VisitReminder
+
+    reoperation = crf_services.form_save(
+        actor=users["coordinator"],
+        form=Reoperation(participant=eligible, procedure="Revision"),
+        complete=False,
+    )
+    alert = reoperation_alert(reoperation)
+    reminder = VisitReminder.objects.create(
+        email=alert.email,
+        digest=VisitReminder.Digest.DAILY,
+        recipient=users["coordinator"],
+        participant=eligible,
+        site=site_a,
+        visit="2w",
+        reason=VisitReminder.Reason.OVERDUE,
+        for_date=timezone.localdate(),
+        window_start=timezone.localdate(),
+        window_end=timezone.localdate(),
+    )
     from crf.queries import query_raise
 
     data_query = query_raise(
@@ -357,7 +387,16 @@ def objects(users, site_a, screen):
         "site_pk": site_a.pk,
         "adverse_event_pk": adverse_event.pk,
         "query_id": data_query.pk,
+        "perform/outboundemail": alert.email_id,
+        "crf/safetyalert": alert.pk,
+        "crf/visitreminder": reminder.pk,
     }
+
+
+def reoperation_alert(reoperation):
+    from crf.models import SafetyAlert
+
+    return SafetyAlert.objects.get(form_id=reoperation.pk, kind="reoperation")
 
 
 # Routes whose study ID is not the still-eligible participant's.
@@ -379,7 +418,7 @@ def concrete_url(route: str, objects: dict) -> str:
         r"<token>": "set-password",
         r"<path:content_type_id>": str(objects["content_type_id"]),
         r"<id>": str(objects["perform/user"]),
-        r"^(?P<app_label>auth|authtoken|django_celery_beat|axes|perform)/$": "perform/",
+        ADMIN_APP_INDEX: "perform/",
         r"(?P<url>.*)$": "no-such-page/",
         r"^(?:.*/)?$": "no-such-page/",
         r"<str:key>/<int:pk>/": f"adverse-event/{objects['adverse_event_pk']}/",

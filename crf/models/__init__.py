@@ -16,6 +16,7 @@ from crf.models.events import (
     Reoperation,
     Withdrawal,
 )
+from crf.models.notifications import SafetyAlert, VisitReminder
 from crf.models.queries import DataQuery, QueryMessage
 
 __all__ = [
@@ -33,5 +34,7 @@ __all__ = [
     "ProtocolDeviation",
     "QueryMessage",
     "Reoperation",
+    "SafetyAlert",
+    "VisitReminder",
     "Withdrawal",
 ]
