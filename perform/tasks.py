@@ -63,9 +63,10 @@ def outbox_send(self, *, email_id: int) -> str:
 
 
 @shared_task(acks_late=True, soft_time_limit=50, time_limit=60)
-def outbox_flush() -> int:
-    """Queue every pending e-mail whose send is overdue (run every minute)."""
-    due = emails_due()
+def outbox_flush(*, grace_seconds: int = 60) -> int:
+    """Queue every pending e-mail whose send is overdue by ``grace_seconds``
+    (run every minute by beat)."""
+    due = emails_due(grace_seconds=grace_seconds)
     for email_id in due:
         outbox_send.delay(email_id=email_id)
     return len(due)
