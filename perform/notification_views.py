@@ -36,8 +36,10 @@ class NotificationSettingsForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def notification_settings(request):
     user = request.user
+    # Not ``request.POST or None``: unticking the only field posts nothing,
+    # and an empty POST must still be bound (it means "opt out").
     form = NotificationSettingsForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         initial={"receives_visit_reminders": user.receives_visit_reminders},
     )
     if request.method == "POST" and form.is_valid():
