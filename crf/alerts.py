@@ -12,7 +12,9 @@ counts, draft or complete: a site reporting a death should not have to finish
 the form before the Methods Centre hears of it.
 
 A report is *late* when it was entered more than 24 hours after the site
-became aware (PROTOCOL §9). Forms record the awareness date, not the hour, so
+became aware (PROTOCOL §9); "entered" is the save that made it a safety event
+(for an adverse event first saved as non-serious, the save that made it
+serious). Forms record the awareness date, not the hour, so
 a report counts as late only when it must have been: entered (site's local
 date) two or more days after the awareness date. Deaths and reoperations have
 no awareness date; their event date stands in.
@@ -28,6 +30,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from crf.models import AdverseEvent, CrfForm, Death, Reoperation, SafetyAlert
 from crf.registry import form_url, spec_for_model
@@ -92,7 +95,10 @@ def safety_alert_for(form: CrfForm) -> SafetyAlert | None:
         return None
     participant = form.participant
     site = participant.site
-    late = report_is_late(awareness, form.created_at, site.time_zone)
+    # Reported as a safety event now: for an adverse event first entered as
+    # non-serious, this save (not the first one) starts its clock.
+    entered_at = timezone.now()
+    late = report_is_late(awareness, entered_at, site.time_zone)
     spec = spec_for_model(type(form))
     context = {
         "kind": SafetyAlert.Kind(kind).label,
@@ -101,9 +107,9 @@ def safety_alert_for(form: CrfForm) -> SafetyAlert | None:
         "site": site,
         "awareness": awareness,
         # Formatted here: the template's date filter would show both in UTC.
-        "entered_utc": f"{form.created_at.astimezone(datetime.UTC):%Y-%m-%d %H:%M}",
+        "entered_utc": f"{entered_at.astimezone(datetime.UTC):%Y-%m-%d %H:%M}",
         "entered_local": (
-            f"{form.created_at.astimezone(ZoneInfo(site.time_zone)):%Y-%m-%d %H:%M}"
+            f"{entered_at.astimezone(ZoneInfo(site.time_zone)):%Y-%m-%d %H:%M}"
         ),
         "entered_by": form.created_by.username if form.created_by else "",
         "late": late,
@@ -135,7 +141,7 @@ def safety_alert_for(form: CrfForm) -> SafetyAlert | None:
         form_type=form_type,
         form_id=form.pk,
         awareness_date=awareness,
-        entered_at=form.created_at,
+        entered_at=entered_at,
         late=late,
         email_id=ids[key],
     )

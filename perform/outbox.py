@@ -140,7 +140,7 @@ def email_deliver(email_id: int) -> Delivery:
             message.attach_alternative(email.body_html, "text/html")
         try:
             message.send()
-        except OSError as error:
+        except OSError as error:  # SMTP or network: worth trying again
             text = f"{type(error).__name__}: {error}"[:1000]
             if email.attempts >= settings.EMAIL_RETRY["ATTEMPTS"]:
                 return _failed(email, text)
@@ -149,6 +149,9 @@ def email_deliver(email_id: int) -> Delivery:
             email.next_attempt_at = timezone.now() + datetime.timedelta(seconds=delay)
             email.save(update_fields=["attempts", "last_error", "next_attempt_at"])
             return Delivery("retry", delay=delay, error=text)
+        except Exception as error:  # noqa: BLE001 - e.g. a malformed header
+            # Not a delivery problem: sending again would fail the same way.
+            return _failed(email, f"{type(error).__name__}: {error}"[:1000])
         email.status = OutboundEmail.Status.SENT
         email.sent_at = timezone.now()
         email.next_attempt_at = None

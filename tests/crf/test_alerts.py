@@ -111,7 +111,7 @@ def test_a_serious_adverse_event_alerts_the_safety_contacts_and_site_investigato
     assert alert.participant == randomized
     assert alert.form == ae
     assert alert.awareness_date == toronto_today()
-    assert alert.entered_at == ae.created_at
+    assert alert.entered_at >= ae.created_at
     assert alert.late is False
     email = alert.email
     assert email.kind == "safety_alert"
@@ -273,6 +273,7 @@ def test_the_alert_email_names_the_event_and_links_the_form_but_no_personal_data
         fracture_status="complete",
         screening_notes="Daughter is the main carer",
     )
+    randomized.refresh_from_db()  # the form carries this participant object
     ae = save(users["coordinator"], serious_ae(randomized))
     email = alert_of(ae).email
     url = SITE_URL + reverse(
@@ -305,6 +306,19 @@ def test_the_alert_email_names_the_event_and_links_the_form_but_no_personal_data
     assert message.to == SITE_A_RECIPIENTS
     assert message.subject == email.subject
     assert url in message.body
+
+
+@pytest.mark.django_db
+def test_the_event_term_is_escaped_in_the_html_body_only(
+    users, randomized, safety_team
+):
+    ae = save(
+        users["coordinator"], serious_ae(randomized, term='Fall <b>"bad"</b> & cut')
+    )
+    email = alert_of(ae).email
+    assert 'Event: Fall <b>"bad"</b> & cut' in email.body_text
+    assert "Fall &lt;b&gt;&quot;bad&quot;&lt;/b&gt; &amp; cut" in email.body_html
+    assert "<b>" not in email.body_html
 
 
 @pytest.mark.django_db
@@ -427,3 +441,21 @@ def test_a_committed_save_queues_the_alert_email_for_a_worker(
         ae = save(users["coordinator"], serious_ae(randomized))
         assert sent == []  # not before the commit
     assert sent == [{"email_id": alert_of(ae).email_id}]
+
+
+@pytest.mark.django_db
+def test_an_event_made_serious_later_is_reported_at_that_save(users, randomized):
+    ae = save(
+        users["coordinator"],
+        serious_ae(randomized, serious=False, sae_hospitalization=False),
+    )
+    # As if the non-serious event had been entered three days earlier.
+    three_days_ago = timezone.now() - 3 * DAY
+    AdverseEvent.objects.filter(pk=ae.pk).update(created_at=three_days_ago)
+    ae.refresh_from_db()
+    ae.serious, ae.sae_hospitalization = True, True
+    before = timezone.now()
+    save(users["coordinator"], ae)
+    alert = alert_of(ae)
+    assert alert.entered_at >= before  # the clock starts when it became an SAE
+    assert ae.created_at == three_days_ago

@@ -15,6 +15,7 @@ from pghistory.models import Events
 
 from crf import services as crf_services
 from crf.models import AdverseEvent, Death, VisitReminder
+from perform import services
 from perform.models import OutboundEmail, User
 from tests.crf import conftest as crf_fixtures
 from tests.crf.bulk import participants_add
@@ -103,6 +104,7 @@ def test_unticking_opts_out_with_a_message_and_an_audit_event(client, users, dat
     assert event.pgh_diff == {"receives_visit_reminders": [True, False]}
     assert event.pgh_context["username"] == "coordinator"
     assert event.pgh_context["user"] == user.pk
+    assert event.pgh_context["url"] == SETTINGS_URL
 
     page = client.get(SETTINGS_URL).content.decode()
     assert not re.search(r"\schecked\b", tag(page, "receives_visit_reminders"))
@@ -123,6 +125,17 @@ def test_ticking_opts_back_in(client, users):
     last = Events.objects.tracks(user).filter(pgh_label="update").latest("pgh_id")
     assert last.pgh_diff == {"receives_visit_reminders": [False, True]}
     assert last.pgh_context["username"] == "investigator"
+
+
+@pytest.mark.django_db
+def test_the_opt_out_service_records_the_acting_user_outside_a_request(users):
+    user = services.user_notifications_set(
+        actor=users["statistician"], receives_visit_reminders=False
+    )
+    assert User.objects.get(pk=user.pk).receives_visit_reminders is False
+    event = Events.objects.tracks(user).filter(pgh_label="update").get()
+    assert event.pgh_diff == {"receives_visit_reminders": [True, False]}
+    assert event.pgh_context["username"] == "statistician"
 
 
 @pytest.mark.django_db
@@ -340,6 +353,7 @@ def test_the_participant_page_lists_safety_alerts_and_visit_reminders(
     assert "late report" not in death.group(1)
     assert 'data-email-status="pending"' in sae
     assert "to 1 recipient<" in sae  # the site-A investigator
+    assert re.search(r"\d\d:\d\d E[SD]T<", sae)  # entered, in Toronto time
 
     reminders = rows(content, "visit-reminders")
     assert [(r["data-visit"], r["data-reason"]) for r in reminders] == [
@@ -371,7 +385,7 @@ def test_a_coordinator_at_another_site_gets_404(client, users, alerted):
 
 
 @pytest.mark.django_db
-def test_the_participant_page_query_count_does_not_grow_with_reminders(
+def test_the_participant_page_query_count_does_not_grow_with_reminders_or_alerts(
     client, users, alerted
 ):
     client.force_login(users["coordinator"])
@@ -386,6 +400,13 @@ def test_the_participant_page_query_count_does_not_grow_with_reminders(
 
     few, _ = count()
     reminders_add(alerted, users["investigator"], 29)
+    for n in range(5):
+        crf_services.form_save(
+            actor=users["coordinator"],
+            form=AdverseEvent(participant=alerted, term=f"Event {n}", serious=True),
+            complete=False,
+        )
     many, content = count()
     assert len(rows(content, "visit-reminders")) == 30
+    assert len(rows(content, "safety-alerts")) == 7
     assert few == many

@@ -40,7 +40,18 @@ class UnreachableBackend:
         raise ConnectionRefusedError(111, "Connection refused")
 
 
+class BrokenMessageBackend:
+    """A message no server would take however often it is sent."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ValueError("Header values may not contain linefeed")
+
+
 REFUSING = f"{THIS_MODULE}.RefusingBackend"
+BROKEN = f"{THIS_MODULE}.BrokenMessageBackend"
 UNREACHABLE = f"{THIS_MODULE}.UnreachableBackend"
 FEW_RETRIES = {"BASE_SECONDS": 10, "MAX": 25, "ATTEMPTS": 3}
 
@@ -427,3 +438,19 @@ def test_outbox_flush_queues_every_due_email(enqueued):
     assert tasks.outbox_flush.apply().get() == 1
     assert enqueued == [{"email_id": due.pk}]
     assert fresh.pk not in [call["email_id"] for call in enqueued]
+
+
+@pytest.mark.django_db
+def test_an_error_that_is_not_a_delivery_problem_fails_at_once(mailoutbox):
+    row = queued()
+    with override_settings(EMAIL_BACKEND=BROKEN):
+        delivery = email_deliver(row.pk)
+    assert delivery.outcome == "failed"
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (OutboundEmail.Status.FAILED, 1)
+    assert row.last_error == "ValueError: Header values may not contain linefeed"
+    assert row.next_attempt_at is None
+    # Failed rows are neither due for the flush nor sent by a late task.
+    assert row.pk not in emails_due(grace_seconds=0)
+    assert email_deliver(row.pk).outcome == "skipped"
+    assert mailoutbox == []
