@@ -38,11 +38,12 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from crf.models import (
+    COMPLETE_STATUSES,
+    UNRESOLVED_QUERY_STATUSES,
     Baseline,
     DataQuery,
     Death,
     FollowUp,
-    FormStatus,
     Operative,
     QueryMessage,
     Withdrawal,
@@ -50,8 +51,8 @@ from crf.models import (
 from crf.schedule import OVERDUE, site_today, visit_definitions, visit_schedule
 from perform.services import audit_context
 
-DONE_STATUSES = (FormStatus.COMPLETE, FormStatus.SIGNED)
-UNRESOLVED = (DataQuery.Status.OPEN, DataQuery.Status.ANSWERED)
+DONE_STATUSES = COMPLETE_STATUSES
+UNRESOLVED = UNRESOLVED_QUERY_STATUSES
 # Serialises concurrent runs (a beat run and one after a save): each run sees
 # the queries the other made, so nothing is raised twice.
 _ADVISORY_LOCK_KEY = 740_211_001

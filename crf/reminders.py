@@ -31,7 +31,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crf import schedule
-from crf.models import DataQuery, VisitReminder
+from crf.models import UNRESOLVED_QUERY_STATUSES, DataQuery, VisitReminder
 from crf.registry import FORMS, form_url
 from crf.schedule_sql import site_days, visit_rows_sql
 from perform import roles
@@ -39,7 +39,6 @@ from perform.models import OutboundEmail, Site, User
 from perform.outbox import Email, emails_queue
 from perform.selectors import participants_for_system
 
-OPEN_QUERY_STATUSES = (DataQuery.Status.OPEN, DataQuery.Status.ANSWERED)
 REASON_ORDER = [
     VisitReminder.Reason.OVERDUE,
     VisitReminder.Reason.CLOSING,
@@ -64,10 +63,7 @@ class ListedVisit:
     window_start: datetime.date
     window_end: datetime.date
     today: datetime.date
-
-    @property
-    def label(self) -> str:
-        return _visit_labels()[self.visit]
+    label: str
 
     @property
     def url(self) -> str:
@@ -78,10 +74,6 @@ class ListedVisit:
     @property
     def days_overdue(self) -> int:
         return (self.today - self.window_end).days
-
-
-def _visit_labels() -> dict[str, str]:
-    return {d.code: d.label for d in schedule.visit_definitions()}
 
 
 def _listed_visits(site_ids, *, now) -> list[ListedVisit]:
@@ -119,7 +111,8 @@ def _listed_visits(site_ids, *, now) -> list[ListedVisit]:
                 conf["CLOSING_DAYS"],
             ],
         )
-        return [ListedVisit(*row) for row in cursor.fetchall()]
+        labels = schedule.visit_labels()
+        return [ListedVisit(*row, labels[row[3]]) for row in cursor.fetchall()]
 
 
 def _daily_due(sites, now) -> dict[int, datetime.date]:
@@ -260,7 +253,8 @@ def _weekly_key(user, day: datetime.date) -> str:
 def _open_queries_by_site() -> dict[str, int]:
     return dict(
         DataQuery.objects.filter(
-            participant__in=participants_for_system(), status__in=OPEN_QUERY_STATUSES
+            participant__in=participants_for_system(),
+            status__in=UNRESOLVED_QUERY_STATUSES,
         )
         .order_by()
         .values_list("participant__site__code")

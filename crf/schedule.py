@@ -65,6 +65,11 @@ def visit_definitions() -> list[VisitDefinition]:
     return [VisitDefinition(*row) for row in settings.TRIAL["VISITS"]]
 
 
+def visit_labels() -> dict[str, str]:
+    """Visit code → label (``2w`` → ``2 weeks``)."""
+    return {visit.code: visit.label for visit in visit_definitions()}
+
+
 def site_today(
     time_zone: str, *, now: datetime.datetime | None = None
 ) -> datetime.date:

@@ -22,10 +22,8 @@ from collections.abc import Mapping
 from django.db.models import QuerySet
 
 from crf import schedule
-from crf.models import Death, FollowUp, FormStatus, Operative, Withdrawal
+from crf.models import COMPLETE_STATUSES, Death, FollowUp, Operative, Withdrawal
 from perform.models import Participant, Site
-
-COMPLETE_STATUSES = (FormStatus.COMPLETE, FormStatus.SIGNED)
 
 # The state rules of visit_schedule, in its order: done, missed, not expected
 # (death or withdrawal on or before the window's last day), upcoming, due,
@@ -62,7 +60,8 @@ COLUMNS = {  # name: SQL type
 }
 
 
-def _table(model) -> str:
+def table(model) -> str:
+    """The quoted table name of ``model``, for SQL written here."""
     return f'"{model._meta.db_table}"'
 
 
@@ -123,12 +122,12 @@ def visit_rows_sql(
                    s.time_zone,
                    days.today, o.surgery_date,
                    LEAST(dd.death_date, w.withdrawal_date) AS ended_on
-              FROM {_table(Participant)} pp
-              JOIN {_table(Site)} s ON s.id = pp.site_id
+              FROM {table(Participant)} pp
+              JOIN {table(Site)} s ON s.id = pp.site_id
               JOIN days ON days.site_id = pp.site_id
-              JOIN {_table(Operative)} o ON o.participant_id = pp.id
-              LEFT JOIN {_table(Death)} dd ON dd.participant_id = pp.id
-              LEFT JOIN {_table(Withdrawal)} w ON w.participant_id = pp.id
+              JOIN {table(Operative)} o ON o.participant_id = pp.id
+              LEFT JOIN {table(Death)} dd ON dd.participant_id = pp.id
+              LEFT JOIN {table(Withdrawal)} w ON w.participant_id = pp.id
              WHERE o.surgery_date IS NOT NULL AND pp.id IN ({scope_sql})
         )
         SELECT p.id AS participant_id, p.study_id, p.site_id, p.site_code,
@@ -144,7 +143,7 @@ def visit_rows_sql(
                {_STATE} AS state
           FROM p
          CROSS JOIN defs d
-          LEFT JOIN {_table(FollowUp)} f
+          LEFT JOIN {table(FollowUp)} f
                  ON f.participant_id = p.id AND f.visit = d.code
                 AND f.status IN ({", ".join("%s" for _ in COMPLETE_STATUSES)})
     """

@@ -8,11 +8,12 @@ from django.db.models import Count, Q
 from pghistory.models import Events
 
 from crf.models import (
+    COMPLETE_STATUSES,
+    UNRESOLVED_QUERY_STATUSES,
     CrfForm,
     DataQuery,
     Death,
     FollowUp,
-    FormStatus,
     Operative,
     Withdrawal,
 )
@@ -84,7 +85,7 @@ def participant_schedule(
     today = today or site_today(participant.site.time_zone)
     done, missed = {}, {}
     follow_ups = FollowUp.objects.filter(
-        participant=participant, status__in=[FormStatus.COMPLETE, FormStatus.SIGNED]
+        participant=participant, status__in=COMPLETE_STATUSES
     ).values("visit", "visit_date", "missed_reason")
     for row in follow_ups:
         if row["visit_date"]:
@@ -180,7 +181,7 @@ def participant_forms_overview(participant: Participant) -> FormsOverview:
     counts = DataQuery.objects.filter(participant=participant).aggregate(
         open=Count(
             "id",
-            filter=Q(status__in=[DataQuery.Status.OPEN, DataQuery.Status.ANSWERED]),
+            filter=Q(status__in=UNRESOLVED_QUERY_STATUSES),
         )
     )
     return FormsOverview(

@@ -23,7 +23,7 @@ from crf import selectors, services
 from crf.forms import COMPLETE_BUTTON, LockForm, SignForm, UnlockForm, crf_form_class
 from crf.models import CrfForm, FormStatus
 from crf.registry import FORMS, PER_VISIT, REPEATABLE, SINGLE, FormSpec, form_url
-from crf.schedule import visit_definitions
+from crf.schedule import visit_labels
 from perform import selectors as core_selectors
 from perform.exceptions import TrialError
 from perform.models import Participant
@@ -66,10 +66,6 @@ class FormLocation:
         elif self.spec.kind == REPEATABLE:
             label = f"{label} #{self.instance.pk}" if self.instance else f"New {label}"
         return f"{label} · {self.participant.study_id}"
-
-
-def visit_labels() -> dict[str, str]:
-    return {visit.code: visit.label for visit in visit_definitions()}
 
 
 def _form_locate(request, study_id, key, *, visit=None, pk=None, new=False):

@@ -12,8 +12,8 @@ from django.db import connection
 from django.db.models import Count
 
 from crf import schedule
-from crf.dashboard.common import OPEN_QUERY_STATUSES, scoped
-from crf.models import DataQuery
+from crf.dashboard.common import scoped
+from crf.models import UNRESOLVED_QUERY_STATUSES, DataQuery
 from crf.schedule_sql import site_days, visit_rows_sql
 from perform.selectors import sites_for
 
@@ -99,7 +99,7 @@ def data_quality(
         names = [c.name for c in cursor.description]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     definitions = schedule.visit_definitions()
-    labels = {d.code: d.label for d in definitions}
+    labels = schedule.visit_labels()
     cells, totals, enrolled = {}, {}, {}
 
     def quality(row, code, label) -> VisitQuality:
@@ -125,7 +125,9 @@ def data_quality(
                 row, row["visit_code"], labels[row["visit_code"]]
             )
     open_queries = dict(
-        DataQuery.objects.filter(participant__in=scope, status__in=OPEN_QUERY_STATUSES)
+        DataQuery.objects.filter(
+            participant__in=scope, status__in=UNRESOLVED_QUERY_STATUSES
+        )
         .order_by()
         .values_list("participant__site__code")
         .annotate(n=Count("id"))

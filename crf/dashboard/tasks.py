@@ -17,10 +17,10 @@ from django.db import connection
 from django.urls import reverse
 
 from crf import schedule
-from crf.dashboard.common import OPEN_QUERY_STATUSES, scoped, table
-from crf.models import DataQuery, FormStatus
+from crf.dashboard.common import scoped
+from crf.models import UNRESOLVED_QUERY_STATUSES, DataQuery, FormStatus
 from crf.registry import FORMS, form_url
-from crf.schedule_sql import site_days, visit_rows_sql
+from crf.schedule_sql import site_days, table, visit_rows_sql
 from perform.models import Participant, Site
 
 OPENING_SOON_DAYS = 7
@@ -142,10 +142,10 @@ def _query_tasks_sql() -> tuple[str, list]:
           JOIN {table(ContentType)} ct ON ct.id = q.form_type_id
          WHERE q.status IN (%s, %s) AND pp.id IN (SELECT id FROM scope)
     """
-    return sql, [QUERY, *OPEN_QUERY_STATUSES]
+    return sql, [QUERY, *UNRESOLVED_QUERY_STATUSES]
 
 
-def _task_from_row(row: dict) -> Task:
+def _task_from_row(row: dict, labels: dict[str, str]) -> Task:
     kind = row["kind"]
     study_id = row["study_id"]
     if kind == QUERY:
@@ -173,7 +173,6 @@ def _task_from_row(row: dict) -> Task:
             form_url(study_id, spec, visit=visit, pk=row["object_id"]),
             note="last saved",
         )
-    labels = {d.code: d.label for d in schedule.visit_definitions()}
     return Task(
         kind,
         study_id,
@@ -265,7 +264,8 @@ class TaskList:
             self._fetch(start, stop, with_counts=False)
             cached = self._rows[start]
         wanted = cached if stop is None else cached[: stop - start]
-        return [_task_from_row(row) for row in wanted]
+        labels = schedule.visit_labels()
+        return [_task_from_row(row, labels) for row in wanted]
 
 
 def _json_row(row: dict) -> dict:

@@ -6,7 +6,7 @@ the Methods Centre. Item fields are nullable so drafts can be saved; what a
 checked by its form and service. All tables are audited by pghistory.
 """
 
-from crf.models.base import CrfAccess, CrfForm, FormStatus
+from crf.models.base import COMPLETE_STATUSES, CrfAccess, CrfForm, FormStatus
 from crf.models.clinical import Baseline, Discharge, FollowUp, Operative
 from crf.models.events import (
     AdverseEvent,
@@ -17,9 +17,11 @@ from crf.models.events import (
     Withdrawal,
 )
 from crf.models.notifications import SafetyAlert, VisitReminder
-from crf.models.queries import DataQuery, QueryMessage
+from crf.models.queries import UNRESOLVED_QUERY_STATUSES, DataQuery, QueryMessage
 
 __all__ = [
+    "COMPLETE_STATUSES",
+    "UNRESOLVED_QUERY_STATUSES",
     "AdverseEvent",
     "Baseline",
     "CrfAccess",

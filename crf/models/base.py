@@ -10,6 +10,10 @@ class FormStatus(models.TextChoices):
     SIGNED = "signed", "Signed"
 
 
+# Statuses of a form that counts as entered (done), whatever its signature.
+COMPLETE_STATUSES = (FormStatus.COMPLETE, FormStatus.SIGNED)
+
+
 class CrfForm(models.Model):
     """Abstract base of every CRF.
 
@@ -59,7 +63,7 @@ class CrfForm(models.Model):
 
     @property
     def is_complete(self) -> bool:
-        return self.status in (FormStatus.COMPLETE, FormStatus.SIGNED)
+        return self.status in COMPLETE_STATUSES
 
 
 class CrfAccess(models.Model):

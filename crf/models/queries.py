@@ -56,6 +56,10 @@ class DataQuery(models.Model):
         return f"Query {self.pk} on {self.field_name or 'form'} ({self.status})"
 
 
+# A query still waiting for the site or for the data manager.
+UNRESOLVED_QUERY_STATUSES = (DataQuery.Status.OPEN, DataQuery.Status.ANSWERED)
+
+
 @pghistory.track(*audited())
 class QueryMessage(models.Model):
     class Action(models.TextChoices):
