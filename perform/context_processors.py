@@ -20,6 +20,7 @@ NAVIGATION = [
         ("perform.view_all_sites", "crf.view_forms"),
     ),
     ("E-mail log", "email_log", "perform.view_outboundemail"),
+    ("DSMB reports", "outcomes:report_list", "outcomes.view_open_report"),
     ("E-mail settings", "notification_settings", ()),
 ]
 

@@ -54,6 +54,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "perform.view_outboundemail",
         "crf.view_visitreminder",
         "crf.view_safetyalert",
+        # The pooled report only: nothing by arm (PROTOCOL §11).
+        "outcomes.view_open_report",
     ],
     RANDOMIZER: [
         *_METHODS_CENTRE,
@@ -67,8 +69,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "randomization.view_randomization_log",
         "randomization.view_balance",
         "randomization.manage_lists",
+        # PROTOCOL §11: the unblinded statistician runs both reports.
+        "outcomes.request_report",
+        "outcomes.view_open_report",
+        "outcomes.view_closed_report",
+        "outcomes.view_download_log",
+        "outcomes.export_analysis_dataset",
     ],
-    DSMB_MEMBER: [],
+    # Reports addressed to the DSMB, and nothing participant-level.
+    DSMB_MEMBER: ["outcomes.view_open_report", "outcomes.view_closed_report"],
     ADMINISTRATOR: [
         "perform.view_site",
         "perform.add_site",

@@ -368,6 +368,26 @@ RANDOMIZATION = {
     "LOW_SLOTS_WARNING": 20,
 }
 
+# PROTOCOL §10–11: what the DSMB reports estimate and show. The Methods Centre
+# may change these before go-live; each report records the values it used.
+OUTCOMES = {
+    # Letters standing for the arms in closed reports; the key to them is
+    # printed on a page of its own. Change before go-live so that the letters
+    # do not follow the arms' alphabetical order.
+    "ARM_LETTERS": {"RER": "A", "IF": "B"},
+    # Primary endpoint: cumulative incidence of failure at this day.
+    "PRIMARY_HORIZON_DAYS": 365,
+    # Kaplan-Meier estimates are reported at these days (label, day).
+    "SURVIVAL_TIMES": [["6 months", 183], ["12 months", 365], ["24 months", 730]],
+    # Days at which the plots' numbers-at-risk tables are given.
+    "RISK_TABLE_DAYS": [0, 91, 183, 274, 365, 548, 730],
+    # Recruitment target line: from TRIAL RECRUITMENT_START to this date.
+    "RECRUITMENT_END": "2029-12-31",
+}
+# Where report files (PDF and JSON) are kept: a private directory, never served
+# as static or media files; downloads go through the access-checked view.
+REPORTS_ROOT = env.path("REPORTS_ROOT", default=BASE_DIR / "var" / "reports")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -36,3 +36,9 @@ DATABASES["default"]["TEST"] = {  # noqa: F405
 # Serve static files from the app/static finders (no collectstatic in tests).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Report files of this test process (workers started by the tests inherit it).
+REPORTS_ROOT = os.environ.get(
+    "REPORTS_ROOT",
+    f"/tmp/perform-test-reports-{os.getpid()}",  # noqa: S108
+)

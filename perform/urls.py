@@ -36,6 +36,7 @@ urlpatterns = [
     path("screening/log/", views.screening_log, name="screening_log"),
     path("screening/summary/", views.screening_summary, name="screening_summary"),
     path("randomization/", include("randomization.urls")),
+    path("reports/", include("outcomes.urls")),
     path(
         "accounts/password_reset/",
         auth_views.PasswordResetView.as_view(form_class=TaskPasswordResetForm),

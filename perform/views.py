@@ -37,6 +37,8 @@ def home(request):
     user = request.user
     if user.has_perm("perform.view_participant"):
         return redirect("participant_list")
+    if user.has_perm("outcomes.view_open_report"):
+        return redirect("outcomes:report_list")
     return render(request, "perform/home.html")
 
 

@@ -79,7 +79,9 @@ STATISTICIAN_ONLY = only({"statistician"})
 
 # Keyed by the route as written in the URLconf.
 EXPECTED = {
-    "": logged_in(("redirect", "/participants/"), dsmb=200, admin=200),
+    "": logged_in(
+        ("redirect", "/participants/"), dsmb=("redirect", "/reports/"), admin=200
+    ),
     "healthz/": PUBLIC,
     "participants/": only(VIEW_PARTICIPANT),
     "participants/screen/": only(SITE_STAFF | {"coordinator2"}),
@@ -145,6 +147,16 @@ EXPECTED = {
     # manager (perform.view_outboundemail).
     "account/notifications/": logged_in(200),
     "emails/": only({"datamanager"}),
+    # DSMB reports (outcomes.urls). ``report_id`` is a ready *closed* report:
+    # only the DSMB and the statistician may know it exists (404 for others).
+    "reports/": only({"datamanager", "statistician", "dsmb"}),
+    **{
+        f"reports/<int:report_id>/{route}": only({"statistician", "dsmb"}, denied=404)
+        for route in ("", "status/", "pdf/", "json/")
+    },
+    "reports/downloads/": STATISTICIAN_ONLY,
+    "reports/dataset/": STATISTICIAN_ONLY,
+    "reports/dataset/dictionary/": STATISTICIAN_ONLY,
     "accounts/login/": PUBLIC,
     # Logging out is POST only (CSRF-safe); GET is refused for everyone.
     "accounts/logout/": row(405, anonymous=LOGIN),
@@ -362,6 +374,7 @@ def objects(users, site_a, screen):
     log = AccessLog.objects.create(username="x", ip_address="127.0.0.1")
     failure = AccessFailureLog.objects.create(username="x", ip_address="127.0.0.1")
     token = Token.objects.create(user=users["coordinator"])
+    report = closed_report_ready()
     return {
         "study_id": eligible.study_id,
         "waiting_study_id": participant.study_id,
@@ -390,7 +403,30 @@ def objects(users, site_a, screen):
         "perform/outboundemail": alert.email_id,
         "crf/safetyalert": alert.pk,
         "crf/visitreminder": reminder.pk,
+        "report_id": report.pk,
     }
+
+
+def closed_report_ready():
+    """A ready closed report with its files (contents do not matter here)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from outcomes.models import Report
+
+    report = Report.objects.create(
+        kind="closed",
+        cutoff=timezone.localdate(),
+        status="ready",
+        pdf_name="closed/matrix.pdf",
+        json_name="closed/matrix.json",
+    )
+    folder = Path(settings.REPORTS_ROOT) / "closed"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "matrix.pdf").write_bytes(b"%PDF-1.4 matrix")
+    (folder / "matrix.json").write_text("{}")
+    return report
 
 
 def reoperation_alert(reoperation):
@@ -426,6 +462,7 @@ def concrete_url(route: str, objects: dict) -> str:
         r"<str:key>": "baseline",
         r"<str:visit>": "2w",
         r"<int:query_id>": str(objects["query_id"]),
+        r"<int:report_id>": str(objects["report_id"]),
         "queries/new/": "queries/new/?form_type=crf.adverseevent&form_id="
         + str(objects["adverse_event_pk"]),
     }
@@ -438,6 +475,8 @@ def concrete_url(route: str, objects: dict) -> str:
             value = objects["site_pk"]
         url = url.replace("<path:object_id>", str(value))
     assert "<" not in url and "(?P" not in url, url
+    if route == "reports/dataset/":
+        url += "?cutoff=2025-12-01"
     return "/" + url
 
 

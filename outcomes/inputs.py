@@ -1,0 +1,292 @@
+"""Everything a DSMB report reads, as plain tables, and the digest over them.
+
+A report is a pure function of ``ReportInputs``: the analysis dataset (one row
+per randomized participant, ``outcomes.derivation``) plus the tables the open
+report lists (screening, sites, visits, queries, deviations, serious adverse
+events). ``inputs_digest`` is the SHA-256 of their canonical CSV serialization
+(``inputs_csv``), printed on the title page; ``manage.py analysis_dataset``
+writes the same tables, so a statistician can check the digest by hand.
+
+Reads go through ``participants_for_system``: reports are produced by the
+platform itself and their *files* are what access rules protect
+(``outcomes.selectors``).
+"""
+
+import csv
+import datetime
+import hashlib
+import io
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Q
+
+from crf.models import (
+    COMPLETE_STATUSES,
+    UNRESOLVED_QUERY_STATUSES,
+    AdverseEvent,
+    DataQuery,
+    FollowUp,
+    ProtocolDeviation,
+)
+from crf.schedule import visit_schedule
+from outcomes.derivation import AnalysisDataset, analysis_dataset, columns
+from perform.models import Site
+from perform.selectors import participants_for_system
+
+SCREENING_COLUMNS = ["study_id", "site", "screening_date", "status"]
+SITE_COLUMNS = ["site", "name", "activation_date", "target_enrolment"]
+VISIT_COLUMNS = ["study_id", "site", "arm", "visit", "state", "done_on", "on_time"]
+QUERY_COLUMNS = ["study_id", "site", "status", "raised_on"]
+DEVIATION_COLUMNS = ["study_id", "site", "arm", "date", "category", "severity"]
+SAE_COLUMNS = [
+    "study_id",
+    "site",
+    "arm",
+    "term",
+    "body_system",
+    "onset_date",
+    "clavien_dindo",
+    "criteria",
+    "relatedness",
+    "expected",
+    "outcome",
+]
+
+
+@dataclass
+class ReportInputs:
+    cutoff: datetime.date
+    dataset: AnalysisDataset
+    screening: list[dict] = field(default_factory=list)
+    sites: list[dict] = field(default_factory=list)
+    visits: list[dict] = field(default_factory=list)
+    queries: list[dict] = field(default_factory=list)
+    deviations: list[dict] = field(default_factory=list)
+    saes: list[dict] = field(default_factory=list)
+
+    def tables(self) -> list[tuple[str, list[str], list[dict]]]:
+        """(name, columns, rows) of every table, in digest order."""
+        return [
+            ("participants", columns(), self.dataset.rows),
+            ("screening", SCREENING_COLUMNS, self.screening),
+            ("sites", SITE_COLUMNS, self.sites),
+            ("visits", VISIT_COLUMNS, self.visits),
+            ("queries", QUERY_COLUMNS, self.queries),
+            ("deviations", DEVIATION_COLUMNS, self.deviations),
+            ("saes", SAE_COLUMNS, self.saes),
+        ]
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)
+
+
+def table_csv(names: list[str], rows: list[dict]) -> str:
+    """One table as CSV text: header, then rows in the given order."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(names)
+    for row in rows:
+        writer.writerow([_cell(row[name]) for name in names])
+    return out.getvalue()
+
+
+def inputs_csv(inputs: ReportInputs) -> str:
+    """All tables, each preceded by a ``# table: <name>`` line."""
+    return "".join(
+        f"# table: {name}\n{table_csv(names, rows)}"
+        for name, names, rows in inputs.tables()
+    )
+
+
+def inputs_digest(inputs: ReportInputs) -> str:
+    return hashlib.sha256(inputs_csv(inputs).encode()).hexdigest()
+
+
+def _screening(cutoff):
+    return list(
+        participants_for_system()
+        .filter(screening_date__lte=cutoff)
+        .order_by("study_id")
+        .values("study_id", "site__code", "screening_date", "status")
+    )
+
+
+def _sites():
+    return [
+        {
+            "site": site.code,
+            "name": site.name,
+            "activation_date": site.activation_date,
+            "target_enrolment": site.target_enrolment,
+        }
+        for site in Site.objects.order_by("code")
+    ]
+
+
+def _visits(dataset: AnalysisDataset, ids_by_study: dict) -> list[dict]:
+    """Each operated participant's visits as of the cut-off (PROTOCOL §6)."""
+    cutoff = dataset.cutoff
+    done, missed = {}, {}
+    follow_ups = FollowUp.objects.filter(
+        participant_id__in=ids_by_study.values(), status__in=COMPLETE_STATUSES
+    ).filter(Q(visit_date__lte=cutoff) | Q(visit_date__isnull=True))
+    for pid, visit, date, reason in follow_ups.values_list(
+        "participant_id", "visit", "visit_date", "missed_reason"
+    ):
+        if date:
+            done.setdefault(pid, {})[visit] = date
+        elif reason:
+            missed.setdefault(pid, {})[visit] = reason
+    rows = []
+    for row in dataset.rows:
+        if row["surgery_date"] is None:
+            continue
+        pid = ids_by_study[row["study_id"]]
+        ended = [d for d in (row["death_date"], row["withdrawal_date"]) if d]
+        for state in visit_schedule(
+            surgery_date=row["surgery_date"],
+            today=cutoff,
+            done=done.get(pid),
+            missed=missed.get(pid),
+            ended_on=min(ended) if ended else None,
+        ):
+            on_time = None
+            if state.done_on:
+                on_time = state.window_start <= state.done_on <= state.window_end
+            rows.append(
+                {
+                    "study_id": row["study_id"],
+                    "site": row["site"],
+                    "arm": row["arm"],
+                    "visit": state.code,
+                    "state": state.state,
+                    "done_on": state.done_on,
+                    "on_time": on_time,
+                }
+            )
+    return rows
+
+
+def _queries(cutoff, ids):
+    end = datetime.datetime.combine(
+        cutoff + datetime.timedelta(days=1), datetime.time(), tzinfo=datetime.UTC
+    )
+    queries = (
+        DataQuery.objects.filter(
+            participant_id__in=ids,
+            status__in=UNRESOLVED_QUERY_STATUSES,
+            raised_at__lt=end,
+        )
+        .order_by("participant__study_id", "raised_at", "id")
+        .values(
+            "participant__study_id", "participant__site__code", "status", "raised_at"
+        )
+    )
+    return [
+        {
+            "study_id": q["participant__study_id"],
+            "site": q["participant__site__code"],
+            "status": q["status"],
+            "raised_on": q["raised_at"].date(),
+        }
+        for q in queries
+    ]
+
+
+def _deviations(cutoff, ids, arms):
+    rows = (
+        ProtocolDeviation.objects.filter(
+            participant_id__in=ids,
+            status__in=COMPLETE_STATUSES,
+            deviation_date__lte=cutoff,
+        )
+        .order_by("participant__study_id", "deviation_date", "id")
+        .values(
+            "participant__study_id",
+            "participant__site__code",
+            "deviation_date",
+            "category",
+            "severity",
+        )
+    )
+    return [
+        {
+            "study_id": r["participant__study_id"],
+            "site": r["participant__site__code"],
+            "arm": arms.get(r["participant__study_id"], ""),
+            "date": r["deviation_date"],
+            "category": r["category"],
+            "severity": r["severity"],
+        }
+        for r in rows
+    ]
+
+
+def _saes(cutoff, ids, arms):
+    events = (
+        AdverseEvent.objects.filter(
+            participant_id__in=ids,
+            status__in=COMPLETE_STATUSES,
+            serious=True,
+            onset_date__lte=cutoff,
+        )
+        .select_related("participant__site")
+        .order_by("participant__study_id", "onset_date", "id")
+    )
+    return [
+        {
+            "study_id": ae.participant.study_id,
+            "site": ae.participant.site.code,
+            "arm": arms.get(ae.participant.study_id, ""),
+            "term": ae.term,
+            "body_system": ae.body_system,
+            "onset_date": ae.onset_date,
+            "clavien_dindo": ae.clavien_dindo,
+            "criteria": "; ".join(ae.serious_criteria),
+            "relatedness": ae.relatedness,
+            "expected": ae.expected,
+            "outcome": ae.outcome,
+        }
+        for ae in events
+    ]
+
+
+def report_inputs(*, cutoff: datetime.date) -> ReportInputs:
+    """Read everything a report of data cut-off ``cutoff`` uses."""
+    dataset = analysis_dataset(cutoff=cutoff)
+    arms = {row["study_id"]: row["arm"] for row in dataset.rows}
+    ids_by_study = dict(
+        participants_for_system()
+        .filter(study_id__in=arms)
+        .values_list("study_id", "id")
+    )
+    ids = list(ids_by_study.values())
+    screening = [
+        {
+            "study_id": r["study_id"],
+            "site": r["site__code"],
+            "screening_date": r["screening_date"],
+            "status": r["status"],
+        }
+        for r in _screening(cutoff)
+    ]
+    return ReportInputs(
+        cutoff=cutoff,
+        dataset=dataset,
+        screening=screening,
+        sites=_sites(),
+        visits=_visits(dataset, ids_by_study),
+        queries=_queries(cutoff, ids),
+        deviations=_deviations(cutoff, ids, arms),
+        saes=_saes(cutoff, ids, arms),
+    )

@@ -1,0 +1,230 @@
+"""Writes of the outcomes app: request, build and download DSMB reports.
+
+* ``report_request`` (statistician, or the monthly schedule) records a queued
+  report and asks a worker to build it once the request commits. A second
+  request for the same kind and cut-off while one is in the making returns
+  that one (a database constraint makes this hold under concurrency).
+* ``report_generate`` is the worker's job: it claims the report, builds the
+  content, PDF and JSON, stores the files, marks it ready and e-mails the DSMB
+  members a link (through the outbox, in the same transaction). It is
+  idempotent: a ready report is left alone, and a build interrupted by a
+  killed worker is simply redone when the task is redelivered.
+* ``report_file`` returns a file to someone allowed to see the report and logs
+  the download.
+"""
+
+import datetime
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from outcomes.inputs import inputs_digest, report_inputs
+from outcomes.models import Report, ReportDownload
+from outcomes.report.content import report_content
+from outcomes.report.pdf import report_pdf
+from outcomes.selectors import report_get
+from perform.outbox import Email, emails_queue
+from perform.roles import DSMB_MEMBER
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuiltReport:
+    content: dict
+    pdf: bytes
+    dataset_sha256: str
+
+
+def report_build(
+    *,
+    kind: str,
+    cutoff: datetime.date,
+    generated_at: datetime.datetime | None = None,
+    progress=lambda percent, stage: None,
+) -> BuiltReport:
+    """Build a report's content and PDF from the database (no files written).
+
+    Used by the worker and by ``manage.py dsmb_report``; ``progress`` is told
+    each stage as it starts.
+    """
+    if kind not in Report.Kind.values:
+        raise ValueError(f"Unknown report kind {kind!r}: use open or closed.")
+    generated_at = generated_at or timezone.now()
+    progress(5, "Reading trial data")
+    inputs = report_inputs(cutoff=cutoff)
+    progress(30, "Computing the dataset digest")
+    digest = inputs_digest(inputs)
+    progress(40, "Tabulating")
+    content = report_content(
+        inputs,
+        kind=kind,
+        generated_at=generated_at,
+        dataset_sha256=digest,
+        progress=progress,
+    )
+    progress(60, "Drawing figures and writing the PDF")
+    pdf = report_pdf(content)
+    return BuiltReport(content=content, pdf=pdf, dataset_sha256=digest)
+
+
+def _validate_cutoff(cutoff: datetime.date) -> None:
+    if cutoff > timezone.localdate():
+        raise ValidationError(
+            {"cutoff": "The data cut-off cannot be in the future."}, code="future"
+        )
+    start = datetime.date.fromisoformat(settings.TRIAL["RECRUITMENT_START"])
+    if cutoff < start:
+        raise ValidationError(
+            {"cutoff": f"The data cut-off cannot be before recruitment ({start})."},
+            code="before_start",
+        )
+
+
+def report_request(*, actor, kind: str, cutoff: datetime.date) -> Report:
+    """Queue a report of ``kind`` with data cut-off ``cutoff``.
+
+    ``actor`` is None for the monthly schedule. Returns the report already in
+    the making for the same kind and cut-off, if there is one.
+    """
+    if actor is not None and not actor.has_perm("outcomes.request_report"):
+        raise PermissionDenied("You may not request DSMB reports.")
+    if kind not in Report.Kind.values:
+        raise ValidationError({"kind": "Choose open or closed."}, code="kind")
+    _validate_cutoff(cutoff)
+    in_progress = Report.objects.filter(
+        kind=kind,
+        cutoff=cutoff,
+        status__in=[Report.Status.QUEUED, Report.Status.RUNNING],
+    )
+    try:
+        with transaction.atomic():
+            report = Report.objects.create(kind=kind, cutoff=cutoff, requested_by=actor)
+    except IntegrityError:
+        return in_progress.get()
+    transaction.on_commit(lambda: _enqueue(report.pk), robust=True)
+    return report
+
+
+def _enqueue(report_id: int) -> None:
+    from outcomes.tasks import report_generate_task
+
+    report_generate_task.delay(report_id=report_id)
+
+
+def _progress_setter(report_id: int):
+    def progress(percent: int, stage: str) -> None:
+        # Committed at once (the task runs in autocommit), so the page that
+        # polls the report sees each stage while the build goes on.
+        Report.objects.filter(pk=report_id, status=Report.Status.RUNNING).update(
+            progress=percent, stage=stage
+        )
+
+    return progress
+
+
+def _claim(report_id: int) -> Report | None:
+    with transaction.atomic():
+        report = Report.objects.select_for_update().filter(pk=report_id).first()
+        if report is None or report.status == Report.Status.READY:
+            return None
+        report.status = Report.Status.RUNNING
+        report.progress, report.stage, report.error = 1, "Starting", ""
+        report.started_at = timezone.now()
+        report.save(
+            update_fields=["status", "progress", "stage", "error", "started_at"]
+        )
+        return report
+
+
+def _store(report: Report, built: BuiltReport) -> None:
+    root = Path(settings.REPORTS_ROOT)
+    folder = root / report.kind
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"perform-dsmb-{report.kind}-{report.cutoff}-{report.pk}"
+    (folder / f"{stem}.pdf").write_bytes(built.pdf)
+    (folder / f"{stem}.json").write_text(json.dumps(built.content, indent=1))
+    report.pdf_name = f"{report.kind}/{stem}.pdf"
+    report.json_name = f"{report.kind}/{stem}.json"
+
+
+def report_generate(*, report_id: int) -> Report | None:
+    """Build and store report ``report_id`` (the worker's task body)."""
+    report = _claim(report_id)
+    if report is None:
+        return None
+    try:
+        built = report_build(
+            kind=report.kind,
+            cutoff=report.cutoff,
+            progress=_progress_setter(report.pk),
+        )
+        _progress_setter(report.pk)(90, "Storing the report")
+        _store(report, built)
+    except Exception as error:
+        log.exception("Report %s failed", report_id)
+        Report.objects.filter(pk=report_id).update(
+            status=Report.Status.FAILED, error=f"{type(error).__name__}: {error}"
+        )
+        raise
+    with transaction.atomic():
+        report.status = Report.Status.READY
+        report.progress, report.stage = 100, "Ready"
+        report.generated_at = datetime.datetime.fromisoformat(
+            built.content["generated_at"]
+        )
+        report.platform_version = built.content["platform_version"]
+        report.dataset_sha256 = built.dataset_sha256
+        report.pdf_sha256 = hashlib.sha256(built.pdf).hexdigest()
+        report.pdf_size = len(built.pdf)
+        report.participants = built.content["participants"]
+        report.save()
+        _notify_dsmb(report)
+    return report
+
+
+def _notify_dsmb(report: Report) -> None:
+    """E-mail each active DSMB member a link (never the file) to the report."""
+    group = Group.objects.filter(name=DSMB_MEMBER).first()
+    members = group.user_set.filter(is_active=True).exclude(email="") if group else []
+    url = settings.SITE_URL + reverse("outcomes:report_detail", args=[report.pk])
+    context = {"report": report, "url": url, "trial": settings.TRIAL["NAME"]}
+    emails_queue(
+        [
+            Email(
+                key=f"report-ready:{report.pk}:{member.pk}",
+                kind="dsmb_report",
+                to=[member.email],
+                subject=f"[{settings.TRIAL['NAME']}] DSMB {report.kind} report ready "
+                f"(data cut-off {report.cutoff})",
+                body_text=render_to_string("outcomes/email/report_ready.txt", context),
+            )
+            for member in members
+        ]
+    )
+
+
+def report_file(*, user, report_id: int, fmt: str, ip_address: str | None = None):
+    """(path, file name) of a ready report's file for ``user``; logs the
+    download. Raises Http404 for a report the user may not see."""
+    report = report_get(user=user, report_id=report_id)
+    if not report.is_ready:
+        raise ValidationError("This report is not ready yet.", code="not_ready")
+    name = report.pdf_name if fmt == ReportDownload.Format.PDF else report.json_name
+    path = Path(settings.REPORTS_ROOT) / name
+    if not path.is_file():
+        raise ValidationError("The report file is missing.", code="missing")
+    ReportDownload.objects.create(
+        report=report, user=user, format=fmt, ip_address=ip_address
+    )
+    return path, Path(name).name
