@@ -19,6 +19,8 @@ document.addEventListener("DOMContentLoaded", () => {
     if (data.status === "ready") {
       bar.classList.add("d-none");
       document.getElementById("report-ready").classList.remove("d-none");
+      // Reload once so the page shows the digests and details of the result.
+      window.location.reload();
     }
     if (data.status === "failed") {
       const error = document.getElementById("report-error");

@@ -22,6 +22,10 @@ CUTOFF = D(2026, 6, 30)
 
 @pytest.fixture
 def trial(users, site_a, site_b):
+    return trial_build(users, site_a, site_b)
+
+
+def trial_build(users, site_a, site_b):
     """Twelve participants over two sites and both arms: deaths, failures,
     30-day complications, SAEs in three body systems, a deviation, a query."""
     allocation_list(users["statistician"], [site_a, site_b])
