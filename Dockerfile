@@ -7,7 +7,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PIP_NO_INPUT=1
+    PIP_NO_INPUT=1 \
+    MPLCONFIGDIR=/tmp/matplotlib
 
 WORKDIR /app
 
@@ -21,7 +22,8 @@ RUN groupadd --system --gid 10001 perform \
     && useradd --system --uid 10001 --gid perform --home-dir /app \
        --no-create-home --shell /usr/sbin/nologin perform
 COPY . .
-RUN mkdir -p var/static var/media && chown -R perform:perform var
+RUN mkdir -p var/static var/media /srv/reports \
+    && chown -R perform:perform var /srv/reports
 USER perform
 
 EXPOSE 8000

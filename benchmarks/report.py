@@ -57,7 +57,7 @@ def _sites(today):
     zones = ["America/Toronto", "Europe/Berlin", "Europe/London", "America/Chicago"]
     return [
         Site.objects.create(
-            code=f"S{n:02d}",
+            code="S" + chr(65 + n // 26) + chr(65 + n % 26),
             name=f"Site {n:02d} (bench)",
             country="Bench",
             time_zone=zones[n % len(zones)],

@@ -116,6 +116,23 @@ def report_request(*, actor, kind: str, cutoff: datetime.date) -> Report:
     return report
 
 
+def reports_monthly_request(*, today: datetime.date) -> list[Report]:
+    """The monthly schedule: queue the open and closed reports whose data
+    cut-off is the last day of the month before ``today``, unless the schedule
+    already made them (a beat run repeated after a restart adds nothing)."""
+    cutoff = today.replace(day=1) - datetime.timedelta(days=1)
+    made = set(
+        Report.objects.filter(cutoff=cutoff, requested_by=None)
+        .exclude(status=Report.Status.FAILED)
+        .values_list("kind", flat=True)
+    )
+    return [
+        report_request(actor=None, kind=kind, cutoff=cutoff)
+        for kind in Report.Kind.values
+        if kind not in made
+    ]
+
+
 def _enqueue(report_id: int) -> None:
     from outcomes.tasks import report_generate_task
 

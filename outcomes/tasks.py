@@ -1,7 +1,5 @@
 """Celery tasks of the outcomes app: take ids, call a service, nothing more."""
 
-import datetime
-
 from celery import shared_task
 from django.utils import timezone
 
@@ -18,10 +16,6 @@ def report_generate_task(*, report_id: int) -> dict:
 
 @shared_task(acks_late=True)
 def reports_monthly_task() -> list[int]:
-    """Queue this month's open and closed reports, with the last day of the
-    previous month as the data cut-off (by beat, on the 1st of each month)."""
-    cutoff = timezone.localdate().replace(day=1) - datetime.timedelta(days=1)
-    return [
-        services.report_request(actor=None, kind=kind, cutoff=cutoff).pk
-        for kind in ("open", "closed")
-    ]
+    """Queue this month's open and closed reports (by beat, on the 1st)."""
+    reports = services.reports_monthly_request(today=timezone.localdate())
+    return [report.pk for report in reports]

@@ -182,3 +182,27 @@ def test_dataset_export_is_csv_for_the_statistician_and_400_without_cutoff(
     bad = client.get(url, {"cutoff": "yesterday"})
     assert bad.status_code == 400
     assert "cutoff" in bad.json()["errors"]
+
+
+def test_monthly_schedule_queues_both_reports_once_for_last_month(db):
+    from outcomes.services import reports_monthly_request
+
+    made = reports_monthly_request(today=datetime.date(2026, 3, 1))
+    assert sorted((r.kind, r.cutoff, r.requested_by) for r in made) == [
+        ("closed", datetime.date(2026, 2, 28), None),
+        ("open", datetime.date(2026, 2, 28), None),
+    ]
+    assert reports_monthly_request(today=datetime.date(2026, 3, 1)) == []
+    assert Report.objects.count() == 2
+
+
+def test_monthly_schedule_is_a_beat_row(db):
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(name="dsmb-reports-monthly")
+    assert task.task == "outcomes.tasks.reports_monthly_task"
+    assert (task.crontab.day_of_month, task.crontab.hour) == ("1", "5")
+    from perform.celery import app
+
+    app.loader.import_default_modules()
+    assert task.task in app.tasks

@@ -491,6 +491,22 @@ class TestSmallDemo:
         assert QueryMessage.objects.filter(action="raised").count() == len(queries)
         assert QueryMessage.objects.filter(action="answered").count() == 1
 
+    def test_closed_report_of_the_demo_has_events_deaths_and_saes_in_both_arms(
+        self, seeded
+    ):
+        from outcomes.services import report_build
+
+        content = report_build(kind="closed", cutoff=timezone.localdate()).content
+        estimates = content["estimates"]
+        for letter in ("A", "B"):
+            assert estimates["os"][letter]["events"] >= 1, letter
+            assert estimates["ffs"][letter]["events"] >= 1, letter
+        assert estimates["primary"]["Total"]["events"] >= 1
+        saes = next(s for s in content["sections"] if s["id"] == "saes")
+        by_system = saes["tables"][0]["rows"][:-1]  # the last row is "Any"
+        systems_with_events = [row[0] for row in by_system if row[-1] != "0 (0)"]
+        assert len(systems_with_events) >= 3, systems_with_events
+
     def test_everyone_consented_or_later_has_a_fracture_status(self, seeded):
         consented_or_later = RANDOMIZED_OR_LATER | {S.CONSENTED}
         assert not Participant.objects.filter(
