@@ -29,6 +29,7 @@ from outcomes.report import plots
 MARGIN = 15 * mm
 WIDTH = A4[0] - 2 * MARGIN
 WRAP_OVER = 22  # cells longer than this are wrapped (Paragraph)
+CHUNK_ROWS = 40
 
 _styles = getSampleStyleSheet()
 CELL = ParagraphStyle("cell", parent=_styles["BodyText"], fontSize=7, leading=8.5)
@@ -49,16 +50,35 @@ def _cell(text: str):
     return Paragraph(escape(text), CELL) if len(text) > WRAP_OVER else text
 
 
+def _widths(table: dict) -> list[float]:
+    """Column widths from the longest text in each column (sampled), scaled to
+    the page: set once, so long tables need not be measured cell by cell."""
+    sample = [table["columns"], *table["rows"][:200]]
+    longest = [
+        min(WRAP_OVER, max(len(row[i]) for row in sample)) + 2
+        for i in range(len(table["columns"]))
+    ]
+    scale = min(WIDTH / (sum(longest) * 4.2), 1.0)
+    return [n * 4.2 * scale for n in longest]
+
+
 def _table(table: dict) -> list:
-    rows = [[_cell(c) for c in table["columns"]]]
-    rows += [[_cell(c) for c in row] for row in table["rows"]]
+    """The table's title, then its rows in chunks of ``CHUNK_ROWS`` (each chunk
+    a table of its own with the header repeated: ReportLab splits a short table
+    much faster than a long one across hundreds of pages)."""
     flowables = [Paragraph(escape(table["title"]), _styles["Heading4"])]
-    if table["rows"]:
-        grid = LongTable(rows, repeatRows=1, hAlign="LEFT")
+    if not table["rows"]:
+        flowables.append(Paragraph("None.", _styles["BodyText"]))
+    widths = _widths(table) if table["rows"] else None
+    header = [_cell(c) for c in table["columns"]]
+    for start in range(0, len(table["rows"]), CHUNK_ROWS):
+        rows = [header]
+        rows += [
+            [_cell(c) for c in row] for row in table["rows"][start : start + CHUNK_ROWS]
+        ]
+        grid = LongTable(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
         grid.setStyle(TABLE_STYLE)
         flowables.append(grid)
-    else:
-        flowables.append(Paragraph("None.", _styles["BodyText"]))
     if table["note"]:
         flowables.append(Paragraph(escape(table["note"]), CELL))
     flowables.append(Spacer(1, 4 * mm))
