@@ -315,9 +315,22 @@ def build_once() -> dict:
         stages.append((last[1], now - last[0]))
         last[:] = [now, stage]
 
+    profiler = None
+    if os.environ.get("REPORT_BENCH_PROFILE"):
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     started = time.perf_counter()
     built = report_build(kind="closed", cutoff=CUTOFF, progress=progress)
     wall = time.perf_counter() - started
+    if profiler:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(
+            40
+        )
     stages.append((last[1], time.perf_counter() - last[0]))
     return {
         "participants": built.content["participants"],
@@ -331,7 +344,7 @@ def build_once() -> dict:
     }
 
 
-def benchmark(*, participants: int) -> int:
+def benchmark(*, participants: int, profiled: bool = False) -> int:
     import django
 
     django.setup()
@@ -350,10 +363,10 @@ def benchmark(*, participants: int) -> int:
     print("Forms: " + ", ".join(f"{name} {n}" for name, n in sizes.items()))
     child = subprocess.run(  # noqa: S603 - this script, fixed arguments
         [sys.executable, __file__, "--build-only"],
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
         check=True,
-        env=os.environ,
+        env={**os.environ, "REPORT_BENCH_PROFILE": "1" if profiled else ""},
     )
     r = json.loads(child.stdout.strip().splitlines()[-1])
     print()
@@ -384,6 +397,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--participants", type=int, default=20000)
     parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--profile", action="store_true", help="print a cProfile of the build"
+    )
     args = parser.parse_args()
     if args.build_only:  # the child process of ``benchmark``
         print(json.dumps(build_once()))
@@ -398,7 +414,7 @@ def main() -> int:
     admin_execute(params, f'CREATE DATABASE "{scratch}"')
     os.environ["DATABASE_URL"] = scratch_url(url, scratch)
     try:
-        return benchmark(participants=args.participants)
+        return benchmark(participants=args.participants, profiled=args.profile)
     finally:
         from django.db import connections
 

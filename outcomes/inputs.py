@@ -29,10 +29,16 @@ from crf.models import (
     FollowUp,
     ProtocolDeviation,
 )
-from crf.schedule import visit_schedule
-from outcomes.derivation import AnalysisDataset, analysis_dataset, columns
+from crf.schedule import visit_definitions, visit_schedule
+from outcomes.derivation import (
+    AnalysisDataset,
+    analysis_dataset,
+    columns,
+    randomized_ids,
+)
 from perform.models import Site
 from perform.selectors import participants_for_system
+from randomization.models import Slot
 
 SCREENING_COLUMNS = ["study_id", "site", "screening_date", "status"]
 SITE_COLUMNS = ["site", "name", "activation_date", "target_enrolment"]
@@ -79,6 +85,8 @@ class ReportInputs:
 
 
 def _cell(value) -> str:
+    if type(value) is str:  # the common case first: this runs per cell
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -138,7 +146,7 @@ def _visits(dataset: AnalysisDataset, ids_by_study: dict) -> list[dict]:
     cutoff = dataset.cutoff
     done, missed = {}, {}
     follow_ups = FollowUp.objects.filter(
-        participant_id__in=ids_by_study.values(), status__in=COMPLETE_STATUSES
+        participant_id__in=randomized_ids(), status__in=COMPLETE_STATUSES
     ).filter(Q(visit_date__lte=cutoff) | Q(visit_date__isnull=True))
     for pid, visit, date, reason in follow_ups.values_list(
         "participant_id", "visit", "visit_date", "missed_reason"
@@ -148,6 +156,7 @@ def _visits(dataset: AnalysisDataset, ids_by_study: dict) -> list[dict]:
         elif reason:
             missed.setdefault(pid, {})[visit] = reason
     rows = []
+    visits = visit_definitions()
     for row in dataset.rows:
         if row["surgery_date"] is None:
             continue
@@ -159,6 +168,7 @@ def _visits(dataset: AnalysisDataset, ids_by_study: dict) -> list[dict]:
             done=done.get(pid),
             missed=missed.get(pid),
             ended_on=min(ended) if ended else None,
+            visits=visits,
         ):
             on_time = None
             if state.done_on:
@@ -177,7 +187,7 @@ def _visits(dataset: AnalysisDataset, ids_by_study: dict) -> list[dict]:
     return rows
 
 
-def _queries(cutoff, ids):
+def _queries(cutoff, ids, arms):
     end = datetime.datetime.combine(
         cutoff + datetime.timedelta(days=1), datetime.time(), tzinfo=datetime.UTC
     )
@@ -200,6 +210,7 @@ def _queries(cutoff, ids):
             "raised_on": q["raised_at"].date(),
         }
         for q in queries
+        if q["participant__study_id"] in arms
     ]
 
 
@@ -229,6 +240,7 @@ def _deviations(cutoff, ids, arms):
             "severity": r["severity"],
         }
         for r in rows
+        if r["participant__study_id"] in arms
     ]
 
 
@@ -258,6 +270,7 @@ def _saes(cutoff, ids, arms):
             "outcome": ae.outcome,
         }
         for ae in events
+        if ae.participant.study_id in arms
     ]
 
 
@@ -265,12 +278,14 @@ def report_inputs(*, cutoff: datetime.date) -> ReportInputs:
     """Read everything a report of data cut-off ``cutoff`` uses."""
     dataset = analysis_dataset(cutoff=cutoff)
     arms = {row["study_id"]: row["arm"] for row in dataset.rows}
-    ids_by_study = dict(
-        participants_for_system()
-        .filter(study_id__in=arms)
-        .values_list("study_id", "id")
-    )
-    ids = list(ids_by_study.values())
+    ids_by_study = {
+        study_id: pid
+        for study_id, pid in Slot.objects.filter(
+            participant_id__in=randomized_ids()
+        ).values_list("participant__study_id", "participant_id")
+        if study_id in arms
+    }
+    ids = randomized_ids()
     screening = [
         {
             "study_id": r["study_id"],
@@ -286,7 +301,7 @@ def report_inputs(*, cutoff: datetime.date) -> ReportInputs:
         screening=screening,
         sites=_sites(),
         visits=_visits(dataset, ids_by_study),
-        queries=_queries(cutoff, ids),
+        queries=_queries(cutoff, ids, arms),
         deviations=_deviations(cutoff, ids, arms),
         saes=_saes(cutoff, ids, arms),
     )
