@@ -102,7 +102,7 @@ lint: $(DEV_STAMP)  ## ruff check + ruff format --check
 	exit "$$status"
 
 .PHONY: bench
-bench: $(RUNTIME_STAMP)  ## Run every benchmarks/*.py
+bench: $(DEV_STAMP)  ## Run every benchmarks/*.py (dev requirements: pypdf counts report pages)
 	@shopt -s nullglob; files=(benchmarks/*.py); \
 	if [ "$${#files[@]}" = 0 ]; then echo "no benchmarks yet"; exit 0; fi; \
 	$(call services_env,bench); \
