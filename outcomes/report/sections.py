@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from crf.models import AdverseEvent, Baseline, ProtocolDeviation
+from crf.models import AdverseEvent, Baseline, Death, ProtocolDeviation
 from crf.models.events import BodySystem
 from crf.schedule import DONE, MISSED, OVERDUE, visit_definitions, visit_labels
 from outcomes.inputs import ReportInputs
@@ -39,10 +39,6 @@ def section(section_id: str, title: str, tables, paragraphs=(), figures=()) -> d
         "tables": [table.as_dict() for table in tables],
         "figures": list(figures),
     }
-
-
-def _letter(inputs_arm: str, letters: dict) -> str:
-    return letters.get(inputs_arm, "")
 
 
 def recruitment(inputs: ReportInputs, groups: list[Group]) -> dict:
@@ -158,16 +154,11 @@ def consort(inputs: ReportInputs, groups: list[Group]) -> dict:
 
 def _choices_rows(table, groups, rows, title, field, choices):
     table.add(title, *([""] * len(groups)))
+    counts = [
+        (Counter(r[field] for r in g.rows(rows)), len(g.rows(rows))) for g in groups
+    ]
     for value, label in choices:
-        table.add(
-            f"  {label}",
-            *(
-                n_pct(
-                    sum(1 for r in g.rows(rows) if r[field] == value), len(g.rows(rows))
-                )
-                for g in groups
-            ),
-        )
+        table.add(f"  {label}", *(n_pct(c[value], n) for c, n in counts))
 
 
 def baseline(inputs: ReportInputs, groups: list[Group]) -> dict:
@@ -274,8 +265,11 @@ def completeness(inputs: ReportInputs, groups: list[Group]) -> dict:
     if any(g.arm for g in groups):
         by_arm = Table("Follow-up forms by arm and visit", ["Arm", "Visit", *columns])
         for group in groups:
+            by_visit = defaultdict(list)
+            for visit in group.rows(inputs.visits):
+                by_visit[visit["visit"]].append(visit)
             for code, label in labels.items():
-                visits = [v for v in group.rows(inputs.visits) if v["visit"] == code]
+                visits = by_visit.get(code)
                 if visits:
                     by_arm.add(group.label, label, *_completeness_cells(visits))
         tables.append(by_arm)
@@ -363,7 +357,7 @@ def saes(inputs: ReportInputs, groups: list[Group], letters: dict) -> dict:
         listing.add(
             r["study_id"],
             r["site"],
-            *([_letter(r["arm"], letters)] if closed else []),
+            *([letters.get(r["arm"], "")] if closed else []),
             r["term"],
             systems.get(r["body_system"], r["body_system"]),
             r["onset_date"],
@@ -375,8 +369,6 @@ def saes(inputs: ReportInputs, groups: list[Group], letters: dict) -> dict:
 
 def deaths(inputs: ReportInputs, groups: list[Group], letters: dict) -> dict:
     closed = any(g.arm for g in groups)
-    from crf.models import Death
-
     causes = dict(Death.Cause.choices)
     listing = Table(
         "Listing of deaths",
@@ -394,7 +386,7 @@ def deaths(inputs: ReportInputs, groups: list[Group], letters: dict) -> dict:
             listing.add(
                 r["study_id"],
                 r["site"],
-                *([_letter(r["arm"], letters)] if closed else []),
+                *([letters.get(r["arm"], "")] if closed else []),
                 r["death_date"],
                 causes.get(r["death_cause"], r["death_cause"]),
                 r["os_days"],
