@@ -4,6 +4,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.urls import reverse_lazy
+from django.utils import timezone
 
 from outcomes.models import Report
 
@@ -12,12 +13,14 @@ class ReportRequestForm(forms.Form):
     kind = forms.ChoiceField(choices=Report.Kind.choices, label="Report")
     cutoff = forms.DateField(
         label="Data cut-off",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="Events dated after this day are left out.",
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Today by default: everything entered so far (demo data included).
+        self.fields["cutoff"].initial = timezone.localdate()
         self.helper = FormHelper()
         self.helper.form_id = "report-request"
         self.helper.add_input(Submit("submit", "Request report"))
@@ -25,7 +28,8 @@ class ReportRequestForm(forms.Form):
 
 class DatasetExportForm(forms.Form):
     cutoff = forms.DateField(
-        label="Data cut-off", widget=forms.DateInput(attrs={"type": "date"})
+        label="Data cut-off",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
     def __init__(self, *args, **kwargs):

@@ -206,3 +206,9 @@ def test_monthly_schedule_is_a_beat_row(db):
 
     app.loader.import_default_modules()
     assert task.task in app.tasks
+
+
+def test_request_form_offers_today_as_the_cutoff(client, users):
+    client.force_login(users["statistician"])
+    page = client.get(reverse("outcomes:report_list")).content.decode()
+    assert f'value="{timezone.localdate().isoformat()}"' in page
