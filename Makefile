@@ -70,14 +70,14 @@ run: $(RUNTIME_STAMP)  ## Run web + Celery worker + beat (PORT=8000, HOST=127.0.
 	$(VENV_PY) scripts/run.py
 
 .PHONY: migrate
-migrate: $(RUNTIME_STAMP)  ## Apply database migrations
+migrate: $(RUNTIME_STAMP)  ## Apply database migrations (as the owner role)
 	@$(call services_env,run); \
-	$(VENV_PY) manage.py migrate --noinput
+	DATABASE_URL="$$DATABASE_OWNER_URL" $(VENV_PY) manage.py migrate --noinput
 
 .PHONY: seed
 seed: $(RUNTIME_STAMP)  ## Load the demo sites and users (manage.py seed_demo)
 	@$(call services_env,run); \
-	$(VENV_PY) manage.py migrate --noinput; \
+	DATABASE_URL="$$DATABASE_OWNER_URL" $(VENV_PY) manage.py migrate --noinput; \
 	$(VENV_PY) manage.py seed_demo
 
 .PHONY: shell

@@ -8,7 +8,7 @@ from crf.api import (
     ParticipantFormListApi,
     ParticipantScheduleApi,
 )
-from perform.api.auth import TokenObtainApi
+from perform.api.auth import TokenLogoutAllApi, TokenLogoutApi, TokenObtainApi
 from perform.api.participants import ParticipantDetailApi, ParticipantListApi
 from perform.api.schema import NotFoundApi, SchemaApi
 from perform.api.sites import SiteListApi
@@ -18,6 +18,8 @@ app_name = "api"
 
 urlpatterns = [
     path("auth/token/", TokenObtainApi.as_view(), name="token_obtain"),
+    path("auth/logout/", TokenLogoutApi.as_view(), name="logout"),
+    path("auth/logout-all/", TokenLogoutAllApi.as_view(), name="logout_all"),
     path("sites/", SiteListApi.as_view(), name="site_list"),
     path("participants/", ParticipantListApi.as_view(), name="participant_list"),
     path(

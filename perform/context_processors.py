@@ -20,8 +20,10 @@ NAVIGATION = [
         ("perform.view_all_sites", "crf.view_forms"),
     ),
     ("E-mail log", "email_log", "perform.view_outboundemail"),
+    ("Roles", "role_accounts", "perform.view_role_history"),
     ("DSMB reports", "outcomes:report_list", "outcomes.view_open_report"),
     ("E-mail settings", "notification_settings", ()),
+    ("Account security", "two_factor:profile", ()),
 ]
 
 
@@ -37,4 +39,5 @@ def navigation(request):
         "nav_items": items,
         "platform_version": settings.PLATFORM_VERSION,
         "trial": settings.TRIAL,
+        "two_factor_off": not settings.TWO_FACTOR_REQUIRED,
     }

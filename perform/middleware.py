@@ -1,7 +1,16 @@
-"""Small middleware: each request's audit context; a Permissions-Policy header."""
+"""Small middleware: each request's audit context; a Permissions-Policy header;
+the two-factor requirement."""
 
 import pghistory
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.urls import Resolver404, resolve, reverse
+from django.utils.http import urlencode
+
+from perform import mfa
 
 
 class AuditContextMiddleware:
@@ -33,3 +42,65 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
+
+
+class TwoFactorRequiredMiddleware:
+    """Accounts that need two-factor authentication (``perform.mfa``) reach no
+    page until their session is verified by a second factor.
+
+    Without an authenticator yet, they are sent to set one up; with one (a
+    session that began without a code), they are logged out and sent to log
+    in again; session calls to the API get a 403 JSON answer. Only the pages
+    needed to get there stay open. API token clients pass their code when
+    asking for the token (``perform.api.auth``).
+    """
+
+    OPEN_VIEWS = {
+        "login",
+        "logout",
+        "healthz",
+        "two_factor:setup",
+        "two_factor:qr",
+        "two_factor:setup_complete",
+        "two_factor:backup_tokens",
+    }
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and not user.is_verified()
+            and mfa.otp_required(user)
+        ):
+            try:
+                view_name = resolve(request.path_info).view_name
+            except Resolver404:
+                view_name = None
+            if view_name not in self.OPEN_VIEWS:
+                return self._refuse(request, user)
+        return self.get_response(request)
+
+    @staticmethod
+    def _refuse(request, user):
+        if request.path_info.startswith("/api/"):
+            return JsonResponse(
+                {
+                    "detail": "Two-factor authentication is required: log in "
+                    "again with your code, or use an API token.",
+                    "code": "otp_required",
+                },
+                status=403,
+            )
+        if mfa.otp_enabled(user):
+            logout(request)
+            query = urlencode({"next": request.get_full_path()})
+            return redirect(f"{reverse('login')}?{query}")
+        messages.info(
+            request,
+            "Your role requires two-factor authentication: set it up to continue.",
+        )
+        return redirect("two_factor:setup")

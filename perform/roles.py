@@ -41,9 +41,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "perform.add_user",
         "perform.change_user",
         "perform.view_sitemembership",
-        "perform.add_sitemembership",
-        "perform.change_sitemembership",
-        "perform.delete_sitemembership",
+        # Site access and blinded roles of accounts that are not privileged,
+        # on the role pages (perform.role_admin), never through the admin.
+        "perform.manage_roles",
+        "perform.view_role_history",
         "perform.view_eligibilitycriterion",
         "randomization.view_allocation",
         "randomization.view_randomization_log",
@@ -86,9 +87,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "perform.add_user",
         "perform.change_user",
         "perform.view_sitemembership",
-        "perform.add_sitemembership",
-        "perform.change_sitemembership",
-        "perform.delete_sitemembership",
+        "perform.view_role_history",
         "perform.view_eligibilitycriterion",
         "perform.add_eligibilitycriterion",
         "perform.change_eligibilitycriterion",
@@ -114,8 +113,40 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 
 # The administrator runs the Django admin but holds no participant-level
 # permission: they cannot see or change trial data (no shortcut around the
-# services and their audit). Superusers are for break-glass only and are not
-# created by the demo.
+# services and their audit), and grants no role (PROTOCOL §2).
+#
+# The system owner is not a group: it is an active superuser, an account kept
+# for granting and revoking privileged roles (perform.role_admin) and not for
+# daily work. It needs two-factor authentication like every Methods Centre
+# account.
+
+# What the system owner (an active superuser) may do besides its groups'
+# permissions (perform.backends): administer accounts and roles, nothing of the
+# trial's data.
+SYSTEM_OWNER_PERMISSIONS = [
+    "perform.view_user",
+    "perform.add_user",
+    "perform.change_user",
+    "perform.view_site",
+    "perform.view_sitemembership",
+    "perform.manage_roles",
+    "perform.view_role_history",
+    "auth.view_group",
+    "axes.view_accessattempt",
+    "axes.delete_accessattempt",
+    "axes.view_accesslog",
+    "axes.view_accessfailurelog",
+]
+
+# Roles that see arms by comparison (PROTOCOL §11): only the system owner
+# grants them.
+UNBLINDED_ROLES = {STATISTICIAN, DSMB_MEMBER}
+# Granted and revoked by the system owner alone: the unblinded roles and the
+# administrator (who runs the Django admin).
+OWNER_GRANTED_ROLES = UNBLINDED_ROLES | {ADMINISTRATOR}
+# An account holding one of these (or staff or superuser status) is managed by
+# the system owner alone, so that no one can take over a colleague's account.
+PRIVILEGED_ROLES = OWNER_GRANTED_ROLES | {DATA_MANAGER, RANDOMIZER}
 
 # Roles whose members work at sites and must be linked to at least one.
 SITE_ROLES = {SITE_COORDINATOR, SITE_INVESTIGATOR}

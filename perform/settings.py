@@ -57,10 +57,14 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "django_celery_beat",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "two_factor",
     "csp",
     "pgtrigger",
     "pghistory",
@@ -79,7 +83,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "perform.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -110,11 +116,25 @@ TEMPLATES = [
 # -----------------------------------------------------------------------------
 # Database: PostgreSQL only (audit triggers and row locks rely on it)
 # -----------------------------------------------------------------------------
+# Two login roles (perform.database): the web server and workers connect as the
+# application role (not a superuser, owns nothing, INSERT-only on audit tables);
+# `manage.py migrate` runs with DATABASE_URL set to the owner role's URL, and
+# grants DATABASE_APP_ROLE its privileges afterwards. `make run`/`make test`
+# create both roles (scripts/services.py); README "Database roles".
 DATABASES = {
     "default": env.db_url(
-        "DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/perform"
+        "DATABASE_URL", default="postgres://perform_app@127.0.0.1:5432/perform"
     )
 }
+DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default="perform_app")
+# Tables that are the record besides pghistory's events and context: the
+# application may insert and read them, never change, delete or truncate.
+AUDIT_LOG_MODELS = [
+    "admin.LogEntry",
+    "outcomes.ReportDownload",
+    "perform.RoleChange",
+    "randomization.ListEvent",
+]
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -125,7 +145,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "perform.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend without the superuser shortcut (the system owner).
+    "perform.backends.RoleModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -159,6 +180,13 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+
+# Two-factor authentication (perform.mfa): required for Methods Centre,
+# investigator, DSMB, administrator and system-owner accounts. The demo may
+# switch the requirement off (`make run` does); every page then says so.
+TWO_FACTOR_REQUIRED = env.bool("TWO_FACTOR_REQUIRED", default=True)
+OTP_TOTP_ISSUER = "PERFORM trial"
+TWO_FACTOR_LOGIN_TIMEOUT = 600  # seconds between the password and the code
 
 # -----------------------------------------------------------------------------
 # Security headers (all on whatever DEBUG is; HTTPS-only ones when DEBUG is off)
@@ -298,7 +326,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "perform.api_tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -310,6 +338,19 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "perform.api.common.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# API tokens (django-rest-knox, perform.api_tokens): hashed, one per client,
+# expiring after API_TOKEN_IDLE_MINUTES without use and API_TOKEN_MAX_HOURS
+# after issue whatever the use; revoked on logout, password change, lockout
+# and deactivation.
+KNOX_TOKEN_MODEL = "perform.ApiToken"  # noqa: S105 - a model name
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(minutes=env.int("API_TOKEN_IDLE_MINUTES", default=60)),
+    "AUTO_REFRESH": True,
+    "AUTO_REFRESH_MAX_TTL": timedelta(hours=env.int("API_TOKEN_MAX_HOURS", default=12)),
+    "MIN_REFRESH_INTERVAL": 60,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=5)
 SPECTACULAR_SETTINGS = {
     "TITLE": "PERFORM trial data platform API",
     "DESCRIPTION": "Site-scoped access to the PERFORM trial (NCT06863129).",
@@ -322,6 +363,8 @@ SPECTACULAR_SETTINGS = {
 # Audit trail (django-pghistory): event tables are append-only (DB triggers)
 # -----------------------------------------------------------------------------
 PGHISTORY_APPEND_ONLY = True
+# perform.database installs its INSERT-only _pgh_attach_context() after migrate.
+PGHISTORY_INSTALL_CONTEXT_FUNC_ON_MIGRATE = False
 PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 # -----------------------------------------------------------------------------

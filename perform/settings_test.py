@@ -12,6 +12,9 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+# Off for the suite (tests log in with force_login); the two-factor tests turn
+# it on (tests/perform/test_two_factor.py, tests/e2e/test_two_factor_journey.py).
+os.environ.setdefault("TWO_FACTOR_REQUIRED", "false")
 
 from perform.settings import *  # noqa: E402,F403
 
@@ -32,6 +35,23 @@ SECURE_HSTS_SECONDS = 0
 DATABASES["default"]["TEST"] = {  # noqa: F405
     "NAME": os.environ.get("TEST_DATABASE_NAME", f"test_perform_{os.getpid()}")
 }
+
+# The test database is created and migrated as the owner role, then the tests
+# run as the application role (tests/dbsupport/roles.py); the owner flushes it
+# after transactional tests (tests/dbsupport's flush command).
+_owner = (
+    env.db_url("DATABASE_OWNER_URL")  # noqa: F405
+    if os.environ.get("DATABASE_OWNER_URL")
+    else DATABASES["default"]  # noqa: F405
+)
+DATABASE_ROLES = {
+    "app": {
+        "USER": DATABASES["default"]["USER"],  # noqa: F405
+        "PASSWORD": DATABASES["default"]["PASSWORD"],  # noqa: F405
+    },
+    "owner": {"USER": _owner.get("USER", ""), "PASSWORD": _owner.get("PASSWORD", "")},
+}
+INSTALLED_APPS = ["tests.dbsupport", *INSTALLED_APPS]  # noqa: F405
 
 # Serve static files from the app/static finders (no collectstatic in tests).
 WHITENOISE_USE_FINDERS = True

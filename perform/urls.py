@@ -3,10 +3,28 @@ its view is marked ``login_not_required``."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.generic import RedirectView
+from two_factor.views import BackupTokensView, QRGeneratorView, SetupCompleteView
 
-from perform import notification_views, views
+from perform import mfa_views, notification_views, role_views, views
 from perform.forms import TaskPasswordResetForm
+
+# django-two-factor-auth's pages (names in its "two_factor" namespace, which
+# its views and templates use), with perform.mfa_views' versions where the
+# trial adds a rule.
+two_factor_urls = (
+    [
+        path("setup/", mfa_views.SetupView.as_view(), name="setup"),
+        path("qrcode/", QRGeneratorView.as_view(), name="qr"),
+        path("setup/complete/", SetupCompleteView.as_view(), name="setup_complete"),
+        path("backup/tokens/", BackupTokensView.as_view(), name="backup_tokens"),
+        path("", mfa_views.ProfileView.as_view(), name="profile"),
+        path("disable/", mfa_views.DisableView.as_view(), name="disable"),
+    ],
+    "two_factor",
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -48,10 +66,28 @@ urlpatterns = [
         name="notification_settings",
     ),
     path("emails/", notification_views.email_log, name="email_log"),
+    path("roles/", role_views.role_accounts, name="role_accounts"),
+    path("roles/history/", role_views.role_history, name="role_history"),
+    path("roles/<int:user_id>/", role_views.role_account, name="role_account"),
+    # The two-factor log-in wizard replaces Django's login view (same name).
+    path("accounts/login/", mfa_views.LoginView.as_view(), name="login"),
+    path("account/security/", include(two_factor_urls)),
+    path(
+        "account/security/api-tokens/revoke/",
+        mfa_views.api_tokens_revoke,
+        name="api_tokens_revoke",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("crf.urls")),
     path("", include("crf.query_urls")),
     path("", include("crf.dashboard_urls")),
     path("api/v1/", include("perform.api_urls")),
+    # The admin's own login form would skip the second factor.
+    path(
+        "admin/login/",
+        login_not_required(
+            RedirectView.as_view(pattern_name="login", query_string=True)
+        ),
+    ),
     path("admin/", admin.site.urls),
 ]

@@ -39,6 +39,8 @@ def home(request):
         return redirect("participant_list")
     if user.has_perm("outcomes.view_open_report"):
         return redirect("outcomes:report_list")
+    if user.has_perm("perform.manage_roles"):
+        return redirect("role_accounts")
     return render(request, "perform/home.html")
 
 

@@ -1,7 +1,8 @@
 """Run the whole platform locally: ``make run`` or ``.venv/bin/python scripts/run.py``.
 
 1. find or start PostgreSQL and Redis (see scripts/services.py);
-2. ``manage.py migrate``, then ``manage.py seed_demo`` if there are no sites yet;
+2. ``manage.py migrate`` as the database owner role, then ``manage.py seed_demo``
+   if there are no sites yet;
 3. start the web server, and a Celery worker and beat when Redis is available
    (without Redis, tasks run in-process: CELERY_TASK_ALWAYS_EAGER);
 4. forward their output, each line prefixed with the process name, until Ctrl-C
@@ -43,11 +44,19 @@ def say(name: str, line: str) -> None:
         print(f"{prefix} {line}", flush=True)
 
 
-def manage(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run a management command in the foreground, echoing its output."""
-    say("run", f"manage.py {' '.join(args)}")
+def manage(*args: str, as_owner: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run a management command in the foreground, echoing its output.
+
+    ``as_owner`` runs it as the database owner role (migrations); everything
+    else connects as the application role.
+    """
+    say("run", f"manage.py {' '.join(args)}" + (" (as owner)" if as_owner else ""))
+    env = dict(os.environ)
+    if as_owner:
+        env["DATABASE_URL"] = env["DATABASE_OWNER_URL"]
     result = subprocess.run(  # noqa: S603 - our own interpreter and manage.py
         [*MANAGE, *args],
+        env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -169,7 +178,8 @@ def announce_when_up(
         f"  {login_hint}",
         f"Admin: {base}/admin/    Health: {base}/healthz/",
         f"Tasks: {tasks}",
-        "Database: " + os.environ["DATABASE_URL"],
+        "Database: " + os.environ["DATABASE_URL"] + " (application role; "
+        "migrations as the owner role)",
         "Press Ctrl-C to stop everything.",
         "=" * 72,
     ]
@@ -194,7 +204,7 @@ def main() -> int:
     for sub in ("static", "media"):
         (ROOT / "var" / sub).mkdir(parents=True, exist_ok=True)
 
-    manage("migrate", "--noinput")
+    manage("migrate", "--noinput", as_owner=True)
     login_hint = "with the demo accounts seed_demo listed on the first run"
     if has_sites():
         say("run", "the database already has sites: not loading demo data")

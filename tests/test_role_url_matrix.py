@@ -23,7 +23,8 @@ from django_celery_beat.models import (
     PeriodicTask,
     SolarSchedule,
 )
-from rest_framework.authtoken.models import Token
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from perform.models import ConsentRecord, EligibilityCriterion, ParticipantStatusChange
 
@@ -37,15 +38,17 @@ ROLES = [
     "statistician",
     "dsmb",
     "admin",
+    "owner",  # the system owner: a superuser for account administration only
 ]
 SITE_STAFF = {"coordinator", "investigator"}
 METHODS_CENTRE = {"datamanager", "randomizer", "statistician"}
-STAFF = {"datamanager", "admin"}  # may enter the Django admin
+STAFF = {"datamanager", "admin", "owner"}  # may enter the Django admin
+ROLE_KEEPERS = {"datamanager", "admin", "owner"}  # see the role pages
 
 LOGIN = ("redirect", "/accounts/login/")
 # The admin's app-index route: one alternative per app with a registered model.
 ADMIN_APP_INDEX = (
-    r"^(?P<app_label>auth|authtoken|django_celery_beat|axes|perform|crf)/$"
+    r"^(?P<app_label>django_celery_beat|axes|perform|auth|otp_totp|otp_static|crf)/$"
 )
 ADMIN_LOGIN = ("redirect", "/admin/login/")
 
@@ -80,7 +83,10 @@ STATISTICIAN_ONLY = only({"statistician"})
 # Keyed by the route as written in the URLconf.
 EXPECTED = {
     "": logged_in(
-        ("redirect", "/participants/"), dsmb=("redirect", "/reports/"), admin=200
+        ("redirect", "/participants/"),
+        dsmb=("redirect", "/reports/"),
+        admin=200,
+        owner=("redirect", "/roles/"),
     ),
     "healthz/": PUBLIC,
     "participants/": only(VIEW_PARTICIPANT),
@@ -146,6 +152,21 @@ EXPECTED = {
     # E-mail: everyone's own reminder opt-out; the outbox log for the data
     # manager (perform.view_outboundemail).
     "account/notifications/": logged_in(200),
+    # Role administration (perform.role_views): those who keep the roles;
+    # ``user_id`` is the site A coordinator.
+    "roles/": only(ROLE_KEEPERS),
+    "roles/history/": only(ROLE_KEEPERS),
+    "roles/<int:user_id>/": only(ROLE_KEEPERS),
+    # Account security (django-two-factor-auth, perform.mfa_views). Nobody in
+    # the matrix has verified a second factor in this session, so the pages
+    # that need one send everyone to log in (or back to the profile).
+    "account/security/": logged_in(200),
+    "account/security/setup/": logged_in(200),
+    "account/security/qrcode/": logged_in(404),  # no set-up in progress
+    "account/security/setup/complete/": logged_in(LOGIN),
+    "account/security/backup/tokens/": logged_in(LOGIN),
+    "account/security/disable/": logged_in(("redirect", "/account/security/")),
+    "account/security/api-tokens/revoke/": logged_in(405),
     "emails/": only({"datamanager"}),
     # DSMB reports (outcomes.urls). ``report_id`` is a ready *closed* report:
     # only the DSMB and the statistician may know it exists (404 for others).
@@ -174,19 +195,19 @@ NOT_STAFF = {role: ADMIN_LOGIN for role in ROLES if role not in STAFF}
 NOT_STAFF["anonymous"] = LOGIN  # LoginRequiredMiddleware answers first
 
 
-def admin_row(admin, datamanager):
-    return {**NOT_STAFF, "admin": admin, "datamanager": datamanager}
+def admin_row(admin, datamanager, owner):
+    return {**NOT_STAFF, "admin": admin, "datamanager": datamanager, "owner": owner}
 
 
-def site_row(admin, datamanager):
-    return {**admin_row(admin, datamanager), "anonymous": ADMIN_LOGIN}
+def site_row(admin, datamanager, owner):
+    return {**admin_row(admin, datamanager, owner), "anonymous": ADMIN_LOGIN}
 
 
-def model_rows(model_path, *, admin, datamanager):
+def model_rows(model_path, *, admin, datamanager, owner):
     """Expectations for the five standard admin views of one model.
 
-    ``admin``/``datamanager`` give statuses for (changelist, add, history,
-    delete, change, object-redirect) in that order.
+    ``admin``/``datamanager``/``owner`` give statuses for (changelist, add,
+    history, delete, change, object-redirect) in that order.
     """
     views = [
         "",
@@ -197,8 +218,8 @@ def model_rows(model_path, *, admin, datamanager):
         "<path:object_id>/",
     ]
     return {
-        f"admin/{model_path}/{view}": admin_row(a, d)
-        for view, a, d in zip(views, admin, datamanager, strict=True)
+        f"admin/{model_path}/{view}": admin_row(a, d, o)
+        for view, a, d, o in zip(views, admin, datamanager, owner, strict=True)
     }
 
 
@@ -209,55 +230,132 @@ VIEW_ONLY = (200, 403, 200, 403, 200, 302)
 # the history view sends them back to the admin index.
 OUT_OF_SCOPE = (403, 403, ("redirect", "/admin/"), 403, 403, 302)
 NO_DELETE = (200, 200, 200, 403, 200, 302)
+UNLOCK = (200, 403, 200, 200, 200, 302)
+SEE_AND_DELETE = (200, 403, 200, 200, 200, 302)
 
 ADMIN_EXPECTED = {
     # Admin-site views send strangers to the admin's own login page.
-    "admin/": site_row(200, 200),
-    "admin/login/": row(200, **{r: ("redirect", "/admin/") for r in STAFF}),
+    "admin/": site_row(200, 200, 200),
+    # ... which sends everyone to the two-factor log-in.
+    "admin/login/": row(("redirect", "/accounts/login/")),
     "admin/logout/": row(
-        ("redirect", "/admin/"), anonymous=ADMIN_LOGIN, admin=405, datamanager=405
+        ("redirect", "/admin/"),
+        anonymous=ADMIN_LOGIN,
+        admin=405,
+        datamanager=405,
+        owner=405,
     ),
-    "admin/password_change/": site_row(200, 200),
-    "admin/password_change/done/": site_row(200, 200),
-    "admin/autocomplete/": site_row(403, 403),  # needs query parameters
-    "admin/jsi18n/": site_row(200, 200),
-    "admin/r/<path:content_type_id>/<path:object_id>/": site_row(404, 404),
-    "admin/" + ADMIN_APP_INDEX: (site_row(200, 200)),
-    "admin/(?P<url>.*)$": site_row(404, 404),
-    "admin/perform/user/<id>/password/": admin_row(200, 200),
-    **model_rows("auth/group", admin=VIEW_ONLY, datamanager=NONE),
-    **model_rows("authtoken/tokenproxy", admin=NONE, datamanager=NONE),
-    **model_rows("django_celery_beat/periodictask", admin=NO_DELETE, datamanager=NONE),
+    "admin/password_change/": site_row(200, 200, 200),
+    "admin/password_change/done/": site_row(200, 200, 200),
+    "admin/autocomplete/": site_row(403, 403, 403),  # needs query parameters
+    "admin/jsi18n/": site_row(200, 200, 200),
+    "admin/r/<path:content_type_id>/<path:object_id>/": site_row(404, 404, 404),
+    "admin/" + ADMIN_APP_INDEX: (site_row(200, 200, 200)),
+    "admin/(?P<url>.*)$": site_row(404, 404, 404),
+    # Setting another person's password: the system owner only.
+    "admin/perform/user/<id>/password/": admin_row(403, 403, 200),
+    **model_rows("auth/group", admin=VIEW_ONLY, datamanager=NONE, owner=VIEW_ONLY),
     **model_rows(
-        "django_celery_beat/crontabschedule", admin=NO_DELETE, datamanager=NONE
+        "django_celery_beat/periodictask",
+        admin=NO_DELETE,
+        datamanager=NONE,
+        owner=NONE,
     ),
     **model_rows(
-        "django_celery_beat/intervalschedule", admin=NO_DELETE, datamanager=NONE
+        "django_celery_beat/crontabschedule",
+        admin=NO_DELETE,
+        datamanager=NONE,
+        owner=NONE,
     ),
     **model_rows(
-        "django_celery_beat/clockedschedule", admin=VIEW_ONLY, datamanager=NONE
+        "django_celery_beat/intervalschedule",
+        admin=NO_DELETE,
+        datamanager=NONE,
+        owner=NONE,
     ),
-    **model_rows("django_celery_beat/solarschedule", admin=VIEW_ONLY, datamanager=NONE),
     **model_rows(
-        "axes/accessattempt", admin=(200, 403, 200, 200, 200, 302), datamanager=NONE
+        "django_celery_beat/clockedschedule",
+        admin=VIEW_ONLY,
+        datamanager=NONE,
+        owner=NONE,
     ),
-    **model_rows("axes/accesslog", admin=VIEW_ONLY, datamanager=NONE),
-    **model_rows("axes/accessfailurelog", admin=VIEW_ONLY, datamanager=NONE),
-    **model_rows("perform/site", admin=NO_DELETE, datamanager=NO_DELETE),
-    **model_rows("perform/user", admin=NO_DELETE, datamanager=NO_DELETE),
     **model_rows(
-        "perform/eligibilitycriterion", admin=NO_DELETE, datamanager=VIEW_ONLY
+        "django_celery_beat/solarschedule",
+        admin=VIEW_ONLY,
+        datamanager=NONE,
+        owner=NONE,
+    ),
+    **model_rows(
+        "axes/accessattempt",
+        admin=UNLOCK,
+        datamanager=NONE,
+        owner=UNLOCK,
+    ),
+    **model_rows("axes/accesslog", admin=VIEW_ONLY, datamanager=NONE, owner=VIEW_ONLY),
+    **model_rows(
+        "axes/accessfailurelog", admin=VIEW_ONLY, datamanager=NONE, owner=VIEW_ONLY
+    ),
+    **model_rows(
+        "perform/site", admin=NO_DELETE, datamanager=NO_DELETE, owner=VIEW_ONLY
+    ),
+    # Accounts: ``<path:object_id>`` is the site A coordinator, whom the data
+    # manager, the administrator and the owner may edit (roles read-only).
+    **model_rows(
+        "perform/user", admin=NO_DELETE, datamanager=NO_DELETE, owner=NO_DELETE
+    ),
+    **model_rows(
+        "perform/eligibilitycriterion",
+        admin=NO_DELETE,
+        datamanager=VIEW_ONLY,
+        owner=NONE,
     ),
     # Participant data: read-only, and only for roles holding view_participant.
-    **model_rows("perform/participant", admin=OUT_OF_SCOPE, datamanager=VIEW_ONLY),
     **model_rows(
-        "perform/participantstatuschange", admin=OUT_OF_SCOPE, datamanager=NONE
+        "perform/participant",
+        admin=OUT_OF_SCOPE,
+        datamanager=VIEW_ONLY,
+        owner=OUT_OF_SCOPE,
     ),
-    **model_rows("perform/consentrecord", admin=OUT_OF_SCOPE, datamanager=NONE),
+    **model_rows(
+        "perform/participantstatuschange",
+        admin=OUT_OF_SCOPE,
+        datamanager=NONE,
+        owner=OUT_OF_SCOPE,
+    ),
+    **model_rows(
+        "perform/consentrecord",
+        admin=OUT_OF_SCOPE,
+        datamanager=NONE,
+        owner=OUT_OF_SCOPE,
+    ),
     # What the workers sent: the data manager reads it, the administrator not.
-    **model_rows("perform/outboundemail", admin=NONE, datamanager=VIEW_ONLY),
-    **model_rows("crf/visitreminder", admin=OUT_OF_SCOPE, datamanager=VIEW_ONLY),
-    **model_rows("crf/safetyalert", admin=OUT_OF_SCOPE, datamanager=VIEW_ONLY),
+    **model_rows(
+        "perform/outboundemail", admin=NONE, datamanager=VIEW_ONLY, owner=NONE
+    ),
+    **model_rows(
+        "crf/visitreminder",
+        admin=OUT_OF_SCOPE,
+        datamanager=VIEW_ONLY,
+        owner=OUT_OF_SCOPE,
+    ),
+    **model_rows(
+        "crf/safetyalert",
+        admin=OUT_OF_SCOPE,
+        datamanager=VIEW_ONLY,
+        owner=OUT_OF_SCOPE,
+    ),
+    # Second factors: the system owner sees who has one and resets (deletes)
+    # another user's; nobody sees a key. ``<path:object_id>`` is the
+    # coordinator's device.
+    **model_rows(
+        "otp_totp/totpdevice", admin=NONE, datamanager=NONE, owner=SEE_AND_DELETE
+    ),
+    **model_rows(
+        "otp_static/staticdevice",
+        admin=NONE,
+        datamanager=NONE,
+        owner=SEE_AND_DELETE,
+    ),
 }
 
 
@@ -373,7 +471,8 @@ def objects(users, site_a, screen):
     )
     log = AccessLog.objects.create(username="x", ip_address="127.0.0.1")
     failure = AccessFailureLog.objects.create(username="x", ip_address="127.0.0.1")
-    token = Token.objects.create(user=users["coordinator"])
+    totp = TOTPDevice.objects.create(user=users["coordinator"], name="phone")
+    static = StaticDevice.objects.create(user=users["coordinator"], name="backup")
     report = closed_report_ready()
     return {
         "study_id": eligible.study_id,
@@ -381,7 +480,9 @@ def objects(users, site_a, screen):
         "randomized_study_id": randomized.study_id,
         "list_id": allocation_list.pk,
         "auth/group": Group.objects.first().pk,
-        "authtoken/tokenproxy": token.user_id,  # the proxy's pk is the user's
+        "otp_totp/totpdevice": totp.pk,
+        "otp_static/staticdevice": static.pk,
+        "user_id": users["coordinator"].pk,
         "django_celery_beat/periodictask": task.pk,
         "django_celery_beat/intervalschedule": interval.pk,
         "django_celery_beat/clockedschedule": clocked.pk,
@@ -463,6 +564,7 @@ def concrete_url(route: str, objects: dict) -> str:
         r"<str:visit>": "2w",
         r"<int:query_id>": str(objects["query_id"]),
         r"<int:report_id>": str(objects["report_id"]),
+        r"<int:user_id>": str(objects["user_id"]),
         "queries/new/": "queries/new/?form_type=crf.adverseevent&form_id="
         + str(objects["adverse_event_pk"]),
     }

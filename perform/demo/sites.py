@@ -14,11 +14,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Group
 
-from perform import roles
+from perform import role_admin, roles
 from perform.demo.common import DemoSeedError
-from perform.models import Site, SiteMembership, User
+from perform.models import RoleChange, Site, User
 
 DEFAULT_SITES = 8
 DEFAULT_PASSWORD = "perform-demo-2025"  # noqa: S105 - printed demo password, by design
@@ -135,6 +134,10 @@ def demo_users(site_catalogue: Iterable[DemoSite]) -> list[DemoUser]:
         # Not a superuser: the administrator runs the admin but holds no
         # participant-level permission (perform/roles.py).
         DemoUser("admin", "Alex", "Morgan", (roles.ADMINISTRATOR,), is_staff=True),
+        # The system owner: a superuser that grants the privileged roles (it
+        # granted every other demo account's roles, see the role history) and
+        # sees no trial data (perform/backends.py).
+        DemoUser("owner", "Sam", "Okoye", (), is_staff=True, is_superuser=True),
     ]
     users += [
         DemoUser(f"coord_{site.code.lower()}", *site.coordinator,
@@ -183,23 +186,43 @@ def _users_create(specs, *, sites: dict[str, Site], password: str) -> dict[str, 
     )
     if taken:
         raise DemoSeedError(f"Demo usernames already in use: {', '.join(taken)}.")
-    groups = {g.name: g for g in Group.objects.filter(name__in=roles.ROLE_PERMISSIONS)}
     # One hash for the one (printed) demo password: hashing is slow by design.
     hashed = make_password(password)
     users = {}
     for spec in specs:
+        # Only the system owner is made a superuser here (as createsuperuser
+        # would); every other role, site and status is granted by it, through
+        # the role service, so the role history shows who granted what.
         user = User(
             username=spec.username,
             first_name=spec.first_name,
             last_name=spec.last_name,
             email=f"{spec.username}@example.org",
-            is_staff=spec.is_staff,
+            is_staff=spec.is_superuser,
             is_superuser=spec.is_superuser,
         )
         user.password = hashed
         user.save()
-        user.groups.set([groups[role] for role in spec.roles])
-        for code in spec.site_codes:
-            SiteMembership.objects.create(user=user, site=sites[code])
         users[spec.username] = user
+    owners = [users[spec.username] for spec in specs if spec.is_superuser]
+    if not owners:
+        raise DemoSeedError("The demo needs a system owner to grant its roles.")
+    owner = owners[0]
+    for spec in specs:
+        if spec.is_superuser:
+            continue
+        user = users[spec.username]
+        grants = [(role, None) for role in spec.roles]
+        grants += [(role_admin.SITE_ACCESS, sites[code]) for code in spec.site_codes]
+        if spec.is_staff:
+            grants.append((role_admin.STAFF_STATUS, None))
+        for role, site in grants:
+            role_admin.role_change(
+                actor=owner,
+                user=user,
+                action=RoleChange.Action.GRANT,
+                role=role,
+                site=site,
+                reason="Demo set-up: delegation log of the trial's start-up.",
+            )
     return users

@@ -7,12 +7,12 @@ import datetime
 
 import pytest
 from pghistory.models import Events
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from crf import services
 from crf.models import Baseline, FollowUp, FormStatus, Operative
 from crf.selectors import participant_clinical_context
+from tests.factories import api_client_for
 
 TODAY = datetime.date.today()
 
@@ -35,10 +35,7 @@ def api_as(users):
     """``api_as("coordinator")``: a client sending that user's API token."""
 
     def _api_as(username):
-        client = APIClient()
-        token, _ = Token.objects.get_or_create(user=users[username])
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-        return client
+        return api_client_for(users[username])
 
     return _api_as
 

@@ -6,14 +6,15 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils import timezone
+from knox.crypto import hash_token
 from rest_framework import exceptions
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from perform.api import exception_handler
 from perform.exceptions import InvalidTransition, NotEligible, SiteNotAllowed
-from perform.models import Participant, ParticipantStatus
+from perform.models import ApiToken, Participant, ParticipantStatus
 from tests.conftest import eligible_answers
+from tests.factories import api_client_for
 
 TOKEN_URL = "/api/v1/auth/token/"
 SITES_URL = "/api/v1/sites/"
@@ -35,10 +36,7 @@ def api_as(users):
     """``api_as("coordinator")``: a client sending that user's API token."""
 
     def _api_as(username):
-        client = APIClient()
-        token, _ = Token.objects.get_or_create(user=users[username])
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-        return client
+        return api_client_for(users[username])
 
     return _api_as
 
@@ -77,7 +75,8 @@ def test_token_obtained_with_good_credentials_authenticates_api_calls(
     )
     assert response.status_code == 200
     key = assert_json(response)["token"]
-    assert key == Token.objects.get(user=users["coordinator"]).key
+    [row] = ApiToken.objects.filter(user=users["coordinator"])
+    assert row.digest == hash_token(key) and key not in row.digest
 
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     sites = api.get(SITES_URL)
@@ -94,7 +93,7 @@ def test_token_refused_for_wrong_password_with_json_400(api, users):
     assert assert_json(response) == {
         "non_field_errors": ["Unable to log in with provided credentials."]
     }
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 @pytest.mark.django_db
@@ -124,7 +123,7 @@ def test_five_failures_lock_username_and_address_with_json_429(
     locked = api.post(TOKEN_URL, good, format="json")
     assert locked.status_code == 429
     assert assert_json(locked)["code"] == "locked_out"
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
     # The lock is on username + address: the same user elsewhere still logs in.
     elsewhere = api.post(TOKEN_URL, good, format="json", REMOTE_ADDR="10.1.2.3")

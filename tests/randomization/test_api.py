@@ -5,13 +5,12 @@ import json
 
 import pytest
 from django.contrib.auth.models import Permission
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from perform.models import ParticipantStatus
 from randomization import services, tasks
 from randomization.models import AllocationList, Slot
-from tests.factories import UserFactory
+from tests.factories import UserFactory, api_client_for
 
 ALLOCATION_KEYS = {
     "study_id",
@@ -44,10 +43,7 @@ def api_as(users):
     """``api_as("randomizer")``: a client sending that user's API token."""
 
     def _api_as(username):
-        client = APIClient()
-        token, _ = Token.objects.get_or_create(user=users[username])
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-        return client
+        return api_client_for(users[username])
 
     return _api_as
 

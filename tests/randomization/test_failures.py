@@ -19,6 +19,7 @@ from randomization import services, tasks
 from randomization.exceptions import RandomizationClosed, StratumExhausted
 from randomization.models import AllocationList, ListEvent, Slot
 from randomization.services import randomize as randomize_module
+from tests.dbsupport.roles import role_connection
 from tests.factories import SiteFactory, user_with_role
 
 RANDOMIZED = ParticipantStatus.RANDOMIZED
@@ -114,7 +115,8 @@ def test_an_error_after_the_slot_is_saved_rolls_the_whole_allocation_back(
 FAIL_ON_RANDOMIZED = """
 CREATE FUNCTION test_refuse_randomized() RETURNS trigger AS $$
 BEGIN
-    IF NEW.to_status = 'randomized' THEN
+    IF NEW.to_status = 'randomized'
+            AND current_setting('test.refuse_randomized', true) = 'on' THEN
         RAISE EXCEPTION 'simulated failure writing the status history';
     END IF;
     RETURN NEW;
@@ -125,15 +127,40 @@ CREATE TRIGGER test_refuse_randomized BEFORE INSERT
 """
 
 
+@pytest.fixture(scope="module")
+def refusing_trigger(django_db_setup):
+    """A trigger that fails the status-history insert while the session sets
+    ``test.refuse_randomized``. Made and dropped by the owner role (the tests
+    run as the application role, which may not create triggers), outside any
+    test's transaction (module scope), so neither waits for the other's locks."""
+    with role_connection("owner", autocommit=True) as owner:
+        with owner.cursor() as cursor:
+            cursor.execute(FAIL_ON_RANDOMIZED)
+        try:
+            yield
+        finally:
+            with owner.cursor() as cursor:
+                cursor.execute(
+                    "DROP TRIGGER test_refuse_randomized "
+                    "ON perform_participantstatuschange; "
+                    "DROP FUNCTION test_refuse_randomized()"
+                )
+
+
 @pytest.mark.django_db
 def test_a_database_error_on_the_last_write_leaves_no_partial_allocation(
-    users, site_a, active_list, consented, django_capture_on_commit_callbacks
+    refusing_trigger,
+    users,
+    site_a,
+    active_list,
+    consented,
+    django_capture_on_commit_callbacks,
 ):
     """A real PostgreSQL error (a trigger refusing the status-history row, the
     last write of randomizing) undoes the slot and the status change."""
     participant = consented(site_a)
     with connection.cursor() as cursor:
-        cursor.execute(FAIL_ON_RANDOMIZED)  # rolled back with the test
+        cursor.execute("SET test.refuse_randomized = 'on'")
     with (
         django_capture_on_commit_callbacks() as callbacks,
         pytest.raises(DatabaseError, match="simulated failure"),
@@ -145,9 +172,7 @@ def test_a_database_error_on_the_last_write_leaves_no_partial_allocation(
     assert_untouched(participant)
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            "DROP TRIGGER test_refuse_randomized ON perform_participantstatuschange"
-        )
+        cursor.execute("SET test.refuse_randomized = 'off'")
     result = services.participant_randomize(
         actor=users["randomizer"], participant=participant
     )

@@ -1,0 +1,79 @@
+"""Two-factor authentication (PROTOCOL §12): who needs it, and wrong codes.
+
+django-otp holds the devices (a TOTP authenticator app, and a "static" device
+of single-use recovery codes); django-two-factor-auth supplies the log-in
+wizard and the set-up pages (``perform.mfa_views`` adapts them). This module
+owns the two rules they do not:
+
+* **who must use it**: every Methods Centre account (data manager, randomizer,
+  statistician), site investigators, DSMB members, the administrator and the
+  system owner (any staff or superuser account); site coordinators may turn it
+  on. ``settings.TWO_FACTOR_REQUIRED`` switches the requirement off for the
+  demo, and every page then says so;
+* **a wrong code counts toward the lockout**: it is reported to django-axes as
+  a failed login for that username from that address, exactly like a wrong
+  password, so five wrong codes lock the account for the cool-off.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.signals import user_login_failed
+from django_otp import devices_for_user, match_token
+
+from perform import roles
+
+OTP_REQUIRED_ROLES = {
+    roles.DATA_MANAGER,
+    roles.RANDOMIZER,
+    roles.STATISTICIAN,
+    roles.DSMB_MEMBER,
+    roles.SITE_INVESTIGATOR,
+    roles.ADMINISTRATOR,
+}
+
+
+def otp_required(user) -> bool:
+    """Whether ``user`` must log in with a second factor."""
+    if not settings.TWO_FACTOR_REQUIRED or not user.is_authenticated:
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    return user.groups.filter(name__in=OTP_REQUIRED_ROLES).exists()
+
+
+def otp_enabled(user) -> bool:
+    """Whether ``user`` has a confirmed authenticator (then every log-in asks
+    for a code, whether or not the role requires it)."""
+    return any(
+        device.__class__.__name__ == "TOTPDevice"
+        for device in devices_for_user(user, confirmed=True)
+    )
+
+
+def otp_failure(request, *, username: str) -> None:
+    """Record a wrong second-factor code as a failed login (django-axes)."""
+    user_login_failed.send(
+        sender=__name__,
+        credentials={"username": username},
+        request=request,
+    )
+
+
+def api_login_refusal(request, *, user, code: str) -> str | None:
+    """Why an API token may not be issued to ``user`` (who gave the right
+    password) with second-factor ``code``; None when it may."""
+    if not (otp_required(user) or otp_enabled(user)):
+        return None
+    if not otp_enabled(user):
+        return (
+            "Your account needs two-factor authentication: set it up in the web "
+            "application (Account security) before asking for an API token."
+        )
+    code = (code or "").strip().replace(" ", "")
+    if not code:
+        return "Enter the code of your authenticator app (otp_token)."
+    if match_token(user, code) is None:
+        otp_failure(request, username=user.get_username())
+        return "That code is not valid (or a recovery code already used)."
+    return None

@@ -1,0 +1,214 @@
+"""Who may grant which role to whom (PROTOCOL §2, §12): separation of duties.
+
+One rule (``role_change_refusal``) decides every grant and revocation, whatever
+asks: the role pages, the Django admin (which shows roles read-only and links
+here) and anything written later. ``role_change`` is the one service that
+changes a user's roles, site access, staff or superuser status, and it writes
+the ``RoleChange`` row (who, whom, what, site, when, why) in the same
+transaction; pghistory also records the membership rows themselves.
+
+The rules:
+
+* nobody changes their own roles, sites or status, the system owner included;
+* the **system owner** (an active superuser, kept for this and not for daily
+  work) grants and revokes everything else, and alone grants the unblinded
+  roles (statistician, DSMB member), the administrator role, staff status
+  (the Django admin) and superuser status;
+* the **data manager** (``perform.manage_roles``) grants and revokes site
+  access and the blinded roles (site coordinator and investigator, data
+  manager, randomizer), and only on accounts that are not privileged: an
+  account that holds a Methods Centre, DSMB or administrator role, staff or
+  superuser status is managed by the system owner alone (its e-mail, password
+  and roles), so nobody can take over a colleague's account to act in its name;
+* everyone else changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from perform import roles
+from perform.exceptions import TrialError
+from perform.models import RoleChange, Site, SiteMembership, User
+from perform.services import audit_context
+
+# Pseudo-roles: what RoleChange.role records besides group names.
+SITE_ACCESS = "Site access"
+STAFF_STATUS = "Staff status (Django admin)"
+SYSTEM_OWNER = "System owner (superuser)"
+STATUSES = {STAFF_STATUS: "is_staff", SYSTEM_OWNER: "is_superuser"}
+
+
+class RoleChangeRefused(TrialError):
+    code = "role_change_refused"
+
+
+def is_system_owner(user) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.is_superuser)
+
+
+def account_is_privileged(user: User) -> bool:
+    """Staff, superuser, or holding a role only the system owner manages."""
+    if user.is_staff or user.is_superuser:
+        return True
+    return user.groups.filter(name__in=roles.PRIVILEGED_ROLES).exists()
+
+
+def account_manageable_by(actor, user: User) -> bool:
+    """Whether ``actor`` may change ``user``'s account (details, password,
+    roles): never their own; the system owner any other; the data manager and
+    the administrator accounts that are not privileged."""
+    if not actor.is_authenticated or actor.pk == user.pk:
+        return False
+    if is_system_owner(actor):
+        return True
+    if not (
+        actor.has_perm("perform.manage_roles") or actor.has_perm("perform.change_user")
+    ):
+        return False
+    return not account_is_privileged(user)
+
+
+def role_change_refusal(*, actor, user: User, role: str) -> str | None:
+    """Why ``actor`` may not grant or revoke ``role`` for ``user``; None if they
+    may. The one rule behind every page, form and service."""
+    if not actor.is_authenticated or not actor.is_active:
+        return "You must be logged in to change roles."
+    if actor.pk == user.pk:
+        return (
+            "Nobody can change their own roles, sites or status; ask the data "
+            "manager or the system owner."
+        )
+    if is_system_owner(actor):
+        return None
+    if role in STATUSES or role in roles.OWNER_GRANTED_ROLES:
+        return f"Only the system owner grants or revokes “{role}”."
+    if not actor.has_perm("perform.manage_roles"):
+        return "You may not grant or revoke roles."
+    if account_is_privileged(user):
+        return (
+            f"{user.get_username()} holds a Methods Centre, DSMB or administrator "
+            "role or staff status: only the system owner changes that account."
+        )
+    return None
+
+
+def grantable_roles(*, actor, user: User) -> list[str]:
+    """The roles and statuses ``actor`` may grant or revoke for ``user``."""
+    candidates = [*roles.ROLE_PERMISSIONS, SITE_ACCESS, STAFF_STATUS, SYSTEM_OWNER]
+    return [
+        role
+        for role in candidates
+        if role_change_refusal(actor=actor, user=user, role=role) is None
+    ]
+
+
+def _holds(user: User, role: str, site: Site | None) -> bool:
+    if role == SITE_ACCESS:
+        return SiteMembership.objects.filter(user=user, site=site).exists()
+    if role in STATUSES:
+        return getattr(user, STATUSES[role])
+    return user.groups.filter(name=role).exists()
+
+
+@transaction.atomic
+def role_change(
+    *,
+    actor: User,
+    user: User,
+    action: str,
+    role: str,
+    reason: str,
+    site: Site | None = None,
+) -> RoleChange:
+    """Grant or revoke ``role`` (a role name, ``SITE_ACCESS`` with ``site``,
+    ``STAFF_STATUS`` or ``SYSTEM_OWNER``) for ``user``, with the reason.
+
+    Raises ``RoleChangeRefused`` when the rule forbids it or nothing would
+    change. Revoking a user's last site keeps their site roles (they then see
+    no participant until given a site again).
+    """
+    reason = (reason or "").strip()
+    if action not in RoleChange.Action.values:
+        raise RoleChangeRefused("Choose grant or revoke.", field="action")
+    known = [*roles.ROLE_PERMISSIONS, SITE_ACCESS, *STATUSES]
+    if role not in known:
+        raise RoleChangeRefused(f"Unknown role “{role}”.", field="role")
+    if role == SITE_ACCESS and site is None:
+        raise RoleChangeRefused("Choose the site.", field="site")
+    if role != SITE_ACCESS:
+        site = None
+    if not reason:
+        raise RoleChangeRefused(
+            "Give the reason for this change (it is kept in the role history).",
+            field="reason",
+        )
+    # Lock the account: two administrators changing it at once are serialized.
+    user = User.objects.select_for_update().get(pk=user.pk)
+    refusal = role_change_refusal(actor=actor, user=user, role=role)
+    if refusal:
+        raise RoleChangeRefused(refusal)
+    grant = action == RoleChange.Action.GRANT
+    if _holds(user, role, site) == grant:
+        where = f" at {site.code}" if site else ""
+        state = "already holds" if grant else "does not hold"
+        raise RoleChangeRefused(f"{user.get_username()} {state} “{role}”{where}.")
+    with audit_context(actor=actor, reason=reason):
+        if role == SITE_ACCESS:
+            if grant:
+                SiteMembership.objects.create(user=user, site=site)
+            else:
+                SiteMembership.objects.filter(user=user, site=site).delete()
+        elif role in STATUSES:
+            setattr(user, STATUSES[role], grant)
+            user.save(update_fields=[STATUSES[role]])
+        else:
+            group = Group.objects.get(name=role)
+            (user.groups.add if grant else user.groups.remove)(group)
+        return RoleChange.objects.create(
+            actor=actor, user=user, action=action, role=role, site=site, reason=reason
+        )
+
+
+# ---------------------------------------------------------------------------
+# Reads
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AccountRoles:
+    user: User
+    roles: list[str]
+    sites: list[str]
+    statuses: list[str]
+    manageable: bool
+
+
+def accounts_for_role_admin(*, actor, search: str = "") -> list[AccountRoles]:
+    """Every account with its roles, sites and statuses (for those who may
+    manage roles or read their history)."""
+    users = User.objects.prefetch_related("groups", "sites").order_by("username")
+    if search:
+        users = users.filter(username__icontains=search) | users.filter(
+            last_name__icontains=search
+        )
+    return [account_roles(actor=actor, user=user) for user in users]
+
+
+def account_roles(*, actor, user: User) -> AccountRoles:
+    return AccountRoles(
+        user=user,
+        roles=sorted(group.name for group in user.groups.all()),
+        sites=sorted(site.code for site in user.sites.all()),
+        statuses=[name for name, field in STATUSES.items() if getattr(user, field)],
+        manageable=account_manageable_by(actor, user),
+    )
+
+
+def role_history(*, user: User | None = None):
+    """Grants and revocations, newest first (optionally of one user)."""
+    changes = RoleChange.objects.select_related("actor", "user", "site")
+    if user is not None:
+        changes = changes.filter(user=user)
+    return changes
