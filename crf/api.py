@@ -14,7 +14,9 @@ Error bodies of a write (400; nothing is saved):
   ``{"visit": [...]}``, ``{"complete": [...]}``, ``{"based_on_version": [...]}``;
 * rules not tied to one field of this form: ``{"non_field_errors": [...]}``.
 
-409 ``{"detail", "code"}``: ``form_locked``, ``stale_form`` (someone saved a
+409 ``{"detail", "code"}``: ``form_not_allowed`` (the participant's lifecycle
+status does not allow the form, ``crf.rules.form_allowed_for``: clinical forms
+only after randomization), ``form_locked``, ``stale_form`` (someone saved a
 newer version; send ``based_on_version`` to be protected) or ``form_exists``
 (a one-per-participant or one-per-visit form already exists: ``PUT`` it).
 """
@@ -31,10 +33,10 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crf.exceptions import FormLocked, StaleForm
+from crf.exceptions import FormLocked, FormNotAllowed, StaleForm
 from crf.models import CrfForm, FollowUp
 from crf.registry import FORMS, PER_VISIT, REPEATABLE, FormSpec
-from crf.rules import form_rule_errors
+from crf.rules import form_allowed_for, form_not_allowed_message, form_rule_errors
 from crf.selectors import participant_clinical_context, participant_schedule
 from crf.services import form_save
 from perform.api.common import (
@@ -198,7 +200,8 @@ FORM_VALIDATION_RESPONSE = OpenApiResponse(
 )
 CONFLICT_RESPONSE = OpenApiResponse(
     ApiErrorSerializer,
-    description="`form_locked`, `stale_form` or `form_exists`; nothing was saved.",
+    description="`form_not_allowed` (not before randomization, or consent), "
+    "`form_locked`, `stale_form` or `form_exists`; nothing was saved.",
 )
 
 
@@ -214,6 +217,13 @@ def _spec(key: str) -> FormSpec:
 
 def _conflict(message: str, code: str) -> Response:
     return Response({"detail": message, "code": code}, status=status.HTTP_409_CONFLICT)
+
+
+def _not_allowed(spec: FormSpec, participant) -> Response | None:
+    """409 when the participant's lifecycle status does not allow the form."""
+    if form_allowed_for(spec, participant):
+        return None
+    return _conflict(form_not_allowed_message(spec, participant), FormNotAllowed.code)
 
 
 class CrfApiView(JsonApiMixin, APIView):
@@ -276,7 +286,8 @@ class CrfApiView(JsonApiMixin, APIView):
                 reason=data["reason"],
                 based_on_version=data.get("based_on_version"),
             )
-        except (FormLocked, StaleForm) as error:  # changed since the checks above
+        # Changed since the checks above.
+        except (FormLocked, FormNotAllowed, StaleForm) as error:
             return _conflict(error.message, error.code)
         except IntegrityError:
             # Another request created the same one-only form a moment ago.
@@ -343,10 +354,15 @@ class ParticipantFormCreateApi(CrfApiView):
     def post(self, request, study_id, key):
         """Create a form: repeatable forms any time; a one-per-participant form
         while there is none; a follow-up (`visit` required) while that visit
-        has none. Needs `crf.enter_forms`."""
+        has none. Clinical forms only once the participant is randomized (a
+        protocol deviation from consent, the baseline any time): otherwise 409
+        `form_not_allowed`. Needs `crf.enter_forms`."""
         participant = participant_get(user=request.user, study_id=study_id)
         spec = _spec(key)
         data = self._body(request)
+        refused = _not_allowed(spec, participant)
+        if refused:
+            return refused
         form = spec.model(participant=participant)
         existing = spec.model.objects.filter(participant=participant)
         if spec.kind == PER_VISIT:
@@ -388,8 +404,9 @@ class ParticipantFormDetailApi(CrfApiView):
     )
     def put(self, request, study_id, key, pk):
         """Change a form (fields not named keep their value). A form that was
-        ever complete needs `reason`; a locked form answers 409. Needs
-        `crf.enter_forms`."""
+        ever complete needs `reason`; a locked form, or a form the
+        participant's status does not allow (entered before that rule), answers
+        409. Needs `crf.enter_forms`."""
         participant = participant_get(user=request.user, study_id=study_id)
         spec = _spec(key)
         form = spec.model.objects.filter(participant=participant, pk=pk).first()
@@ -397,7 +414,10 @@ class ParticipantFormDetailApi(CrfApiView):
             raise Http404
         data = self._body(request)
         # No point validating a change that cannot be saved; the service checks
-        # both again under a row lock.
+        # these again (lock and version under a row lock).
+        refused = _not_allowed(spec, participant)
+        if refused:
+            return refused
         if form.locked:
             return _conflict(LOCKED, FormLocked.code)
         based_on = data.get("based_on_version")

@@ -3,6 +3,14 @@
 from perform.exceptions import TrialError
 
 
+class FormNotAllowed(TrialError):
+    """The participant's lifecycle status does not allow this form (PROTOCOL
+    §7, ``crf.rules.form_allowed_for``); the message names the participant
+    and their status."""
+
+    code = "form_not_allowed"
+
+
 class FormLocked(TrialError):
     code = "form_locked"
 

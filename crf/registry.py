@@ -1,6 +1,8 @@
 """The CRFs of PROTOCOL §7 as data: their URL key, model, label, whether one
-per participant, one per visit or repeatable, and how their fields group on
-the page. Views, the API and the dashboards iterate over ``FORMS``."""
+per participant, one per visit or repeatable, how their fields group on the
+page, and from which point of the participant's lifecycle they may be entered
+(``entered_from``, decided by ``crf.rules.form_allowed_for``). Views, the API
+and the dashboards iterate over ``FORMS``."""
 
 from dataclasses import dataclass
 
@@ -22,6 +24,12 @@ from crf.models import (
 )
 
 SINGLE, PER_VISIT, REPEATABLE = "single", "per_visit", "repeatable"
+# The lifecycle point from which a form may be entered (``FormSpec.entered_from``).
+FROM_SCREENING, FROM_CONSENT, FROM_RANDOMIZATION = (
+    "screening",
+    "consent",
+    "randomization",
+)
 
 MSTS = ("MSTS 1993 (lower extremity)", [f"msts_{n}" for n in scoring.MSTS_ITEMS])
 TESS = (
@@ -45,6 +53,8 @@ class FormSpec:
     label: str
     kind: str
     fieldsets: tuple[tuple[str, list[str]], ...]
+    # Clinical forms (operative onwards) by default: PROTOCOL §7.
+    entered_from: str = FROM_RANDOMIZATION
 
     @property
     def fields(self) -> list[str]:
@@ -91,6 +101,7 @@ FORMS: dict[str, FormSpec] = {
                 EQ5D,
                 BPI,
             ),
+            entered_from=FROM_SCREENING,
         ),
         FormSpec(
             "operative",
@@ -232,6 +243,7 @@ FORMS: dict[str, FormSpec] = {
             "Protocol deviation",
             REPEATABLE,
             (("Deviation", ["deviation_date", "category", "description", "severity"]),),
+            entered_from=FROM_CONSENT,
         ),
     ]
 }

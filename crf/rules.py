@@ -1,8 +1,11 @@
-"""PROTOCOL §7 validation rules that need more than one field or form.
+"""PROTOCOL §7 rules: which forms a participant may have, and validation
+rules that need more than one field or form.
 
-One function, ``form_rule_errors``, is used by the web forms and the API, so
-both refuse the same input with the same words. It returns field → messages
-and never raises. Field ranges and choices are checked by the model fields.
+``form_allowed_for`` decides which forms a participant's lifecycle status
+allows; the service refuses the others, the web pages and the API do not
+offer them. ``form_rule_errors`` is used by the web forms and the API, so both
+refuse the same input with the same words. It returns field → messages and
+never raises. Field ranges and choices are checked by the model fields.
 """
 
 import datetime
@@ -22,8 +25,65 @@ from crf.models import (
     Withdrawal,
 )
 from crf.models.events import ClavienDindo
+from crf.registry import FROM_CONSENT, FROM_RANDOMIZATION, FROM_SCREENING, FormSpec
 from crf.schedule import VisitState
 from crf.scoring import MIRELS_IMPENDING_THRESHOLD
+from perform.models import Participant
+from perform.models import ParticipantStatus as S
+
+# Statuses only reached through randomization (PROTOCOL §3;
+# ``perform.services.ALLOWED_TRANSITIONS``): lost to follow-up, died and
+# completed follow *randomized*. Withdrawn also follows *consented* in that
+# table, but the only way there is a complete Withdrawal form, which this
+# rule allows from randomization only, so a withdrawn participant was
+# randomized (as the CONSORT counts of ``perform.selectors`` assume).
+RANDOMIZED_STATUSES = frozenset(
+    {S.RANDOMIZED, S.WITHDRAWN, S.LOST_TO_FOLLOW_UP, S.DIED, S.COMPLETED}
+)
+_STATUSES_FROM = {
+    FROM_SCREENING: frozenset(S),
+    FROM_CONSENT: RANDOMIZED_STATUSES | {S.CONSENTED},
+    FROM_RANDOMIZATION: RANDOMIZED_STATUSES,
+}
+_NOT_YET = {
+    FROM_CONSENT: "{label} forms can be entered only after consent",
+    FROM_RANDOMIZATION: "Clinical forms can be entered only after randomization",
+}
+
+
+def form_allowed_for(spec: FormSpec, participant: Participant) -> bool:
+    """Whether ``participant``'s lifecycle status allows the form ``spec``
+    (PROTOCOL §7: "Clinical forms (operative onwards) exist only for
+    randomized participants"). Decided by the status alone: no transition
+    leaves a set of statuses that allows a form, so a check without a row
+    lock cannot let through a form a concurrent transition has just closed.
+
+    * Baseline: any status, as before. The baseline's fracture status is
+      compared with the one recorded at screening *before* randomization
+      (§7's cross-form rule), so it is entered while the participant is
+      screened, eligible or consented; an ineligible participant may become
+      eligible again on corrected answers.
+    * Protocol deviation: from consent (consented, and every status after
+      randomization). A consented participant is in the trial and deviations
+      of consent, eligibility or randomization happen before randomization
+      (a wrong consent version, surgery before randomization); a patient who
+      has not consented is not under the protocol.
+    * Every other form (operative, discharge, follow-up, adverse event,
+      reoperation, local recurrence, death, withdrawal): only once randomized
+      (``RANDOMIZED_STATUSES``). Withdrawal included: §3 has participants
+      withdraw (or get lost to follow-up) after randomization.
+
+    Screening and consent are not CRFs (``perform`` records them).
+    """
+    return participant.status in _STATUSES_FROM[spec.entered_from]
+
+
+def form_not_allowed_message(spec: FormSpec, participant: Participant) -> str:
+    """Why ``form_allowed_for`` refuses ``spec`` for ``participant``, in words
+    a coordinator understands."""
+    not_yet = _NOT_YET[spec.entered_from].format(label=spec.label)
+    status = S(participant.status).label.lower()
+    return f"{not_yet}: {participant.study_id} is {status}."
 
 
 @dataclass(frozen=True)

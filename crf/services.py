@@ -7,6 +7,9 @@ these services, which own the rules of PROTOCOL §7 on form state:
   field of ``required_when_complete`` present);
 * changing a form that was ever complete needs a reason, recorded in the audit
   trail with the old and new values; any change undoes a signature;
+* a form the participant's lifecycle status does not allow
+  (``crf.rules.form_allowed_for``: clinical forms only after randomization)
+  is neither created nor changed;
 * a locked form cannot be changed or signed by anyone; the data manager
   unlocks it first (and that is audited too);
 * saves carry the version the user started from; a save based on an older
@@ -22,12 +25,15 @@ from crf.alerts import safety_alert_for
 from crf.exceptions import (
     FormIncomplete,
     FormLocked,
+    FormNotAllowed,
     ReasonRequired,
     SignatureRefused,
     StaleForm,
 )
 from crf.models import CrfForm, Death, FollowUp, FormStatus, Withdrawal
 from crf.models.instruments import instrument_scores_update
+from crf.registry import spec_for_model
+from crf.rules import form_allowed_for, form_not_allowed_message
 from perform.models import Participant, ParticipantStatus, User
 from perform.selectors import participants_for
 from perform.services import audit_context, participant_status_change
@@ -68,8 +74,13 @@ def form_save(
 ) -> CrfForm:
     """Save ``form`` (new or changed, not yet written) as draft or complete."""
     _require(actor, "crf.enter_forms", "You may not enter case report forms.")
-    if not participants_for(actor).filter(pk=form.participant_id).exists():
+    # The status as stored now, not as ``form.participant`` was read.
+    participant = participants_for(actor).filter(pk=form.participant_id).first()
+    if participant is None:
         raise PermissionDenied("This participant is not at one of your sites.")
+    spec = spec_for_model(type(form))
+    if not form_allowed_for(spec, participant):
+        raise FormNotAllowed(form_not_allowed_message(spec, participant))
     reason = reason.strip()
     now = timezone.now()
     if form.pk is not None:

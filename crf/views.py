@@ -6,6 +6,11 @@ Permissions are checked here (403 for a missing role), site scope through
 ``perform.selectors.participant_get`` (404 for another site's participant).
 A form is addressed by its registry key and, for follow-ups, the visit code or,
 for repeatable forms, its id; ``_form_locate`` turns the URL into the form.
+
+Forms the participant's lifecycle status does not allow
+(``crf.rules.form_allowed_for``: clinical forms before randomization) are not
+offered on the hub; their page says why and has nothing to fill in (a form
+entered before the rule existed is shown read-only).
 """
 
 from dataclasses import dataclass
@@ -23,6 +28,7 @@ from crf import selectors, services
 from crf.forms import COMPLETE_BUTTON, LockForm, SignForm, UnlockForm, crf_form_class
 from crf.models import CrfForm, FormStatus
 from crf.registry import FORMS, PER_VISIT, REPEATABLE, SINGLE, FormSpec, form_url
+from crf.rules import form_allowed_for, form_not_allowed_message
 from crf.schedule import visit_labels
 from perform import selectors as core_selectors
 from perform.exceptions import TrialError
@@ -144,15 +150,22 @@ def _read_only_fieldsets(spec: FormSpec, instance: CrfForm | None):
 def participant_forms_context(user, participant: Participant) -> dict:
     """What the CRF hub shows (also embedded in the participant page): the visit
     timeline, every single form with its status, the repeatable forms as lists
-    and the open query count. A fixed number of queries."""
+    and the open query count. A fixed number of queries.
+
+    Forms the participant's status does not allow are left out (with a line
+    saying why), unless one was entered before: that one is listed, without
+    an entry link for more."""
     overview = selectors.participant_forms_overview(participant)
     study_id = participant.study_id
+    allowed = {key: form_allowed_for(spec, participant) for key, spec in FORMS.items()}
     follow_up = next(spec for spec in FORMS.values() if spec.kind == PER_VISIT)
     timeline = [
         {
             "state": visit,
             "form": overview.follow_ups.get(visit.code),
-            "url": form_url(study_id, follow_up, visit=visit.code),
+            "url": form_url(study_id, follow_up, visit=visit.code)
+            if allowed[follow_up.key] or visit.code in overview.follow_ups
+            else None,
         }
         for visit in overview.schedule
     ]
@@ -163,7 +176,7 @@ def participant_forms_context(user, participant: Participant) -> dict:
             "url": form_url(study_id, spec),
         }
         for spec in FORMS.values()
-        if spec.kind == SINGLE
+        if spec.kind == SINGLE and (allowed[spec.key] or overview.single[spec.key])
     ]
     repeatable = [
         {
@@ -172,15 +185,22 @@ def participant_forms_context(user, participant: Participant) -> dict:
                 (form, form_url(study_id, spec, pk=form.pk))
                 for form in overview.repeatable[spec.key]
             ],
-            "new_url": form_url(study_id, spec),
+            "new_url": form_url(study_id, spec) if allowed[spec.key] else None,
         }
         for spec in FORMS.values()
         if spec.kind == REPEATABLE
+        and (allowed[spec.key] or overview.repeatable[spec.key])
+    ]
+    not_allowed = [
+        form_not_allowed_message(spec, participant)
+        for key, spec in FORMS.items()
+        if not allowed[key]
     ]
     return {
         "crf_timeline": timeline,
         "crf_single": single,
         "crf_repeatable": repeatable,
+        "crf_not_allowed": list(dict.fromkeys(not_allowed)),
         "open_queries": overview.open_queries,
         "can_enter_forms": user.has_perm(ENTER),
         **selectors.participant_notifications(participant),
@@ -208,20 +228,31 @@ def participant_forms(request, study_id):
 @permission_required(VIEW, raise_exception=True)
 def form_edit(request, study_id, key, visit=None, pk=None, new=False):
     """Enter or edit one form. Locked forms, and users who may not enter
-    forms, see the values read-only."""
+    forms, see the values read-only. A form the participant's status does not
+    allow shows why, and the values of one entered before, read-only; nothing
+    posted is saved."""
     location = _form_locate(request, study_id, key, visit=visit, pk=pk, new=new)
     can_enter = request.user.has_perm(ENTER)
     if new and not can_enter:
         raise PermissionDenied("You may not enter case report forms.")
     instance = location.instance
     participant = location.participant
-    read_only = not can_enter or (instance is not None and instance.locked)
+    not_allowed = (
+        None
+        if form_allowed_for(location.spec, participant)
+        else form_not_allowed_message(location.spec, participant)
+    )
+    read_only = (
+        not can_enter
+        or (instance is not None and instance.locked)
+        or not_allowed is not None
+    )
     form = None
     error = None
     if request.method == "POST":
         if not can_enter:
             raise PermissionDenied("You may not enter case report forms.")
-        if read_only:
+        if not_allowed is None and read_only:
             error = "This form is locked by the Methods Centre."
     if not read_only:
         complete = COMPLETE_BUTTON in request.POST
@@ -271,6 +302,7 @@ def form_edit(request, study_id, key, visit=None, pk=None, new=False):
             "instance": location.instance,
             "form": form,
             "error": error,
+            "not_allowed": not_allowed,
             "read_only": read_only,
             "fieldsets": _read_only_fieldsets(location.spec, location.instance),
             "actions": _actions(request.user, location),

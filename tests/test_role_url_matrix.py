@@ -116,7 +116,8 @@ EXPECTED = {
     "randomization/lists/<int:list_id>/extend/": STATISTICIAN_ONLY,
     "randomization/lists/<int:list_id>/export.csv": STATISTICIAN_ONLY,
     # Case report forms (crf.urls): a baseline, a 2-week follow-up and an
-    # adverse event, drafts of the site A participant (see ``objects``).
+    # adverse event, drafts of the randomized site A participant (see
+    # ``objects``).
     **{
         f"participants/<str:study_id>/forms/{route}": cells
         for route, cells in {
@@ -426,21 +427,22 @@ def objects(users, site_a, screen):
     from crf import services as crf_services
     from crf.models import AdverseEvent, Baseline, FollowUp
 
+    # Clinical forms exist only for randomized participants (PROTOCOL §7).
     for form in (
-        Baseline(participant=eligible, ecog=1),
-        FollowUp(participant=eligible, visit="2w"),
+        Baseline(participant=randomized, ecog=1),
+        FollowUp(participant=randomized, visit="2w"),
     ):
         crf_services.form_save(actor=users["coordinator"], form=form, complete=False)
     adverse_event = crf_services.form_save(
         actor=users["coordinator"],
-        form=AdverseEvent(participant=eligible, term="Fall"),
+        form=AdverseEvent(participant=randomized, term="Fall"),
         complete=False,
     )
     from crf.models import Reoperation, VisitReminder
 
     reoperation = crf_services.form_save(
         actor=users["coordinator"],
-        form=Reoperation(participant=eligible, procedure="Revision"),
+        form=Reoperation(participant=randomized, procedure="Revision"),
         complete=False,
     )
     alert = reoperation_alert(reoperation)
@@ -448,7 +450,7 @@ def objects(users, site_a, screen):
         email=alert.email,
         digest=VisitReminder.Digest.DAILY,
         recipient=users["coordinator"],
-        participant=eligible,
+        participant=randomized,
         site=site_a,
         visit="2w",
         reason=VisitReminder.Reason.OVERDUE,
@@ -542,6 +544,8 @@ STUDY_ID_FOR_ROUTE = {
     "randomization/participants/<str:study_id>/allocation/": "randomized_study_id",
     "randomization/participants/<str:study_id>/allocation.pdf": ("randomized_study_id"),
 }
+# The CRF pages: the randomized participant's forms (PROTOCOL §7).
+CRF_ROUTES = "participants/<str:study_id>/forms/"
 
 
 def concrete_url(route: str, objects: dict) -> str:
@@ -549,7 +553,11 @@ def concrete_url(route: str, objects: dict) -> str:
     model = re.match(r"admin/([a-z_]+/[a-z_]+)/", route)
     url = route
     replacements = {
-        r"<str:study_id>": objects[STUDY_ID_FOR_ROUTE.get(route, "study_id")],
+        r"<str:study_id>": objects[
+            "randomized_study_id"
+            if route.startswith(CRF_ROUTES)
+            else STUDY_ID_FOR_ROUTE.get(route, "study_id")
+        ],
         r"<int:list_id>": str(objects["list_id"]),
         r"<uidb64>": "MQ",
         r"<token>": "set-password",

@@ -12,7 +12,9 @@ comes from ``perform.selectors``; another site's participant is a 404, never a
 Status codes: 400 invalid input (``{"field": ["message"]}``, non-field errors
 under ``non_field_errors``), 401 no or bad credentials, 403 the caller's role
 lacks the permission, 404 not found or outside the caller's scope, 409 a
-lifecycle transition the protocol forbids, 429 login locked out by django-axes.
+lifecycle transition the protocol forbids, or a write the current state refuses
+(``{"detail", "code"}``: e.g. a clinical form before randomization, a locked
+form; see ``crf.api``), 429 login locked out by django-axes.
 """
 
 from perform.api.common import exception_handler

@@ -123,9 +123,10 @@ def test_a_serious_adverse_event_alerts_the_safety_contacts_and_site_investigato
 
 @pytest.mark.django_db
 def test_the_alert_goes_to_the_investigators_of_the_participants_own_site(
-    users, site_b, screen, safety_team
+    users, site_b, screen, randomize, safety_team
 ):
-    participant = screen(users["coordinator2"], site_b)
+    coordinator = users["coordinator2"]
+    participant = randomize(screen(coordinator, site_b), coordinator=coordinator)
     ae = save(users["coordinator2"], serious_ae(participant))
     assert alert_of(ae).email.to == [
         "datamanager@example.org",

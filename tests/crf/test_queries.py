@@ -193,11 +193,11 @@ def follow_up_save(actor, participant, visit, visit_date):
     )
 
 
-def problem_participant(actor, site, screen, *, days_ago=60):
-    """A participant with every kind of problem: duration 500 min, the 2-week
-    visit after its window (day 30, window closes day 21), the 6-week visit
-    overdue (window closed day 56)."""
-    participant = screen(actor, site)
+def problem_participant(actor, site, screen, randomize, *, days_ago=60):
+    """A randomized participant with every kind of problem: duration 500 min,
+    the 2-week visit after its window (day 30, window closes day 21), the
+    6-week visit overdue (window closed day 56)."""
+    participant = randomize(screen(actor, site))
     surgery = TODAY - datetime.timedelta(days=days_ago)
     operative_save(actor, participant, surgery_date=surgery, duration_min=500)
     follow_up_save(actor, participant, "2w", surgery + datetime.timedelta(days=30))
@@ -210,9 +210,9 @@ def auto_queries():
 
 @pytest.mark.django_db
 def test_autocheck_raises_one_query_per_problem_and_no_duplicates(
-    users, site_a, screen
+    users, site_a, screen, randomize
 ):
-    participant = problem_participant(users["coordinator"], site_a, screen)
+    participant = problem_participant(users["coordinator"], site_a, screen, randomize)
     assert queries_autocheck() == {"raised": 3, "closed": 0}
     rows = list(auto_queries().values_list("check_code", "field_name", "status"))
     assert rows == [
@@ -241,12 +241,14 @@ def test_autocheck_raises_one_query_per_problem_and_no_duplicates(
 
 
 @pytest.mark.django_db
-def test_autocheck_closes_its_query_when_the_problem_is_fixed(users, site_a, screen):
+def test_autocheck_closes_its_query_when_the_problem_is_fixed(
+    users, site_a, screen, randomize
+):
     """Our choice: a resolved problem closes its automatic query, with a system
     message saying so; a problem the data manager accepted (closed by hand)
     is not raised again."""
     coordinator = users["coordinator"]
-    participant = problem_participant(coordinator, site_a, screen)
+    participant = problem_participant(coordinator, site_a, screen, randomize)
     queries_autocheck()
     range_query = auto_queries().get(check_code="range_duration")
     queries.query_answer(actor=coordinator, query=range_query, text="Typo: 300.")
@@ -279,8 +281,8 @@ def test_autocheck_closes_its_query_when_the_problem_is_fixed(users, site_a, scr
 
 
 @pytest.mark.django_db
-def test_autocheck_ignores_drafts_and_values_inside_the_range(users, site_a, screen):
-    participant = screen(users["coordinator"], site_a)
+def test_autocheck_ignores_drafts_and_values_inside_the_range(users, randomized):
+    participant = randomized
     services.form_save(
         actor=users["coordinator"],
         form=Baseline(participant=participant, haemoglobin_g_l=60),
@@ -291,12 +293,14 @@ def test_autocheck_ignores_drafts_and_values_inside_the_range(users, site_a, scr
 
 
 @pytest.mark.django_db
-def test_autocheck_query_count_does_not_grow_with_participants(users, site_a, screen):
+def test_autocheck_query_count_does_not_grow_with_participants(
+    users, site_a, screen, randomize
+):
     ContentType.objects.get_for_models(Baseline, Operative, FollowUp)
 
     def run_for(n):
         ids = [
-            problem_participant(users["coordinator"], site_a, screen).pk
+            problem_participant(users["coordinator"], site_a, screen, randomize).pk
             for _ in range(n)
         ]
         with CaptureQueriesContext(connection) as captured:
@@ -308,10 +312,10 @@ def test_autocheck_query_count_does_not_grow_with_participants(users, site_a, sc
 
 
 @pytest.mark.django_db
-def test_autocheck_task_runs_the_checks(users, site_a, screen):
+def test_autocheck_task_runs_the_checks(users, site_a, screen, randomize):
     from crf.tasks import queries_autocheck_task
 
-    participant = problem_participant(users["coordinator"], site_a, screen)
+    participant = problem_participant(users["coordinator"], site_a, screen, randomize)
     assert queries_autocheck_task.apply(
         kwargs={"participant_ids": [participant.pk]}
     ).get() == {"raised": 3, "closed": 0}

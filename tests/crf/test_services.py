@@ -30,8 +30,8 @@ COMPLETE_OPERATIVE = {
 
 
 @pytest.fixture
-def participant(users, site_a, screen):
-    return screen(users["coordinator"], site_a)
+def participant(randomized):
+    return randomized
 
 
 def new_operative(participant, **fields):

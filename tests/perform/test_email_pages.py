@@ -20,6 +20,7 @@ from perform.models import OutboundEmail, User
 from tests.crf import conftest as crf_fixtures
 from tests.crf.bulk import participants_add
 
+randomize = crf_fixtures.randomize
 randomized = crf_fixtures.randomized
 
 DAY = datetime.timedelta(days=1)

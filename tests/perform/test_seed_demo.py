@@ -422,7 +422,10 @@ class TestSmallDemo:
             consent_date = p.consents.get().decision_date
             assert consent_date <= operative.surgery_date <= timezone.localdate()
             assert Discharge.objects.filter(participant=p).exists()
-        assert not Baseline.objects.exclude(participant__in=randomized).exists()
+        # Every form, clinical or not, only for randomized participants (the
+        # demo enters none before randomization; PROTOCOL §7).
+        for spec in FORMS.values():
+            assert not spec.model.objects.exclude(participant__in=randomized).exists()
         # Mostly the allocated procedure; a crossover recorded as a deviation.
         arms = dict(
             Slot.objects.filter(participant__isnull=False).values_list(
