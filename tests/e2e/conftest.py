@@ -117,10 +117,10 @@ def console_problems(page: Page) -> list[str]:
 def login_submit(page: Page, live_server, username: str, password: str):
     """Fill in and post the login form; returns the response to the post."""
     page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
+    page.fill("#id_auth-username", username)
+    page.fill("#id_auth-password", password)
     with page.expect_navigation() as navigation:
-        page.click("#login-submit")
+        page.click("#wizard-next")
     return navigation.value
 
 
