@@ -14,7 +14,9 @@ has been allocated least so far. The proportion of correct guesses it would
 make is a direct measure of how well a list conceals the next allocation.
 50% (for two arms 1:1) is perfect concealment, 100% none at all. Site-stratified
 blocks of 2, 4 and 6 give about 70%, which is why PERFORM shows sequence
-numbers and block data to statisticians only (PROTOCOL §5).
+numbers and block data to statisticians only (PROTOCOL §5). Balance reports
+say whether the arms are even; this says whether the next arm could have been
+foreseen, which is the risk allocation concealment exists to prevent.
 
 The figures
 -----------
