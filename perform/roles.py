@@ -48,6 +48,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "perform.view_eligibilitycriterion",
         "randomization.view_allocation",
         "randomization.view_randomization_log",
+        # Arms in the log: the balance page shows this role the same anyway.
+        "randomization.view_log_arms",
         "randomization.view_balance",
         "crf.lock_forms",
         "crf.raise_queries",
@@ -62,13 +64,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_METHODS_CENTRE,
         "randomization.randomize_participant",
         "randomization.view_allocation",
+        # The log without arms (no view_log_arms) and no balance page: the
+        # person randomizing cannot watch a stratum's running imbalance.
         "randomization.view_randomization_log",
     ],
     STATISTICIAN: [
         *_METHODS_CENTRE,
         "randomization.view_allocation",
         "randomization.view_randomization_log",
+        "randomization.view_log_arms",
         "randomization.view_balance",
+        # Lists, block data and within-stratum sequence numbers.
         "randomization.manage_lists",
         # PROTOCOL §11: the unblinded statistician runs both reports.
         "outcomes.request_report",

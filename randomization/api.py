@@ -3,7 +3,9 @@
 A thin view over ``services.participant_randomize`` (the same action as the
 web page). The answer is built from ``selectors.allocation_shown_to``, the one
 place that decides what of an allocation may be shown, so no response carries
-anything of the list beyond the allocation itself.
+anything of the list beyond the allocation itself; ``sequence`` (the number
+within the stratum) is present for statisticians only and absent, not null,
+for everyone else.
 
 Status codes: 201 a new allocation, 200 the participant was already
 randomized (same body, nothing allocated), 401 no credentials, 403 the role may
@@ -44,10 +46,20 @@ class AllocationOutputSerializer(serializers.Serializer):
     arm = serializers.CharField(help_text="Arm code, e.g. IF.")
     stratum = serializers.CharField(help_text="Stratum key, e.g. TOR|impending.")
     sequence = serializers.IntegerField(
-        help_text="Order of this allocation within its stratum (1, 2, ...)."
+        required=False,
+        help_text="Order of this allocation within its stratum (1, 2, ...). "
+        "Statisticians only (permission `randomization.manage_lists`): the "
+        "field is absent for every other role, because with permuted blocks it "
+        "helps guess the next arm.",
     )
     randomized_at = serializers.DateTimeField()
     randomized_by = serializers.CharField(help_text="Username of the randomizer.")
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if data.get("sequence") is None:
+            data.pop("sequence", None)
+        return data
 
 
 class NotRandomizableErrorSerializer(serializers.Serializer):

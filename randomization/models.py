@@ -77,6 +77,7 @@ class AllocationList(models.Model):
             ("randomize_participant", "Can randomize participants"),
             ("view_allocation", "Can see a participant's allocation once made"),
             ("view_randomization_log", "Can see the randomization log"),
+            ("view_log_arms", "Can see the arms in the randomization log"),
             ("view_balance", "Can see per-stratum balance"),
         ]
 

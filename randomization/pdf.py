@@ -1,7 +1,9 @@
 """The printable randomization confirmation (ReportLab platypus).
 
 Built only from an ``AllocationView`` (what ``allocation_shown_to`` lets the
-user see), so it can hold nothing about the list beyond this one allocation.
+user see), so it can hold nothing about the list beyond this one allocation;
+the number within the stratum appears only when the view carries it
+(statisticians).
 """
 
 import datetime
@@ -54,6 +56,11 @@ def allocation_confirmation_pdf(
         ("Study ID", allocation.study_id),
         ("Site", f"{site.code} – {site.name}"),
         ("Stratum", allocation.stratum_label),
+        *(
+            [("Number within stratum", str(allocation.sequence))]
+            if allocation.sequence is not None
+            else []
+        ),
         ("Allocated arm", f"{allocation.arm_label} ({allocation.arm})"),
         (
             "Randomized at (UTC)",

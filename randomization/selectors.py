@@ -3,9 +3,18 @@
 * ``allocation_shown_to`` is the one function through which any page, API,
   export or e-mail shows a participant's arm: the participant must be in the
   user's site scope and the user must hold ``view_allocation``.
+* ``block_data_shown_to`` is the one rule for within-stratum sequence numbers
+  and anything derived from block structure (the convergence-guessing rate):
+  statisticians only (``manage_lists``). For everyone else an
+  ``AllocationView`` carries ``sequence=None`` and every page, PDF, CSV and
+  API answer leaves the number out.
+* ``log_arms_shown_to``: the randomization log names the arm only to roles
+  holding ``view_log_arms`` (data manager, statistician), so the randomizer
+  cannot read every stratum's running balance off it.
 * The randomization log and balance show *used* slots only.
 * Unused slots, block numbers and block sizes are read only by the list
-  management selectors, which require ``manage_lists`` (statisticians).
+  management selectors and the statistician's part of the balance, which
+  require ``manage_lists`` (statisticians).
 """
 
 import datetime
@@ -18,35 +27,52 @@ from django.utils import timezone
 
 from perform.models import Participant
 from perform.selectors import participants_for
-from randomization import strata
+from randomization import concealment, strata
 from randomization.models import AllocationList, ListEvent, Slot, Stratum
 
 
 @dataclass(frozen=True)
 class AllocationView:
-    """What may be shown of an allocation once made (never block data)."""
+    """What may be shown of an allocation once made (never block data).
+
+    ``sequence`` (the allocation's number within its stratum) is ``None``
+    unless the user may see block data; ``arm`` and ``arm_label`` are ``None``
+    in a randomization log read by a role that may not see arms there.
+    """
 
     study_id: str
-    arm: str
-    arm_label: str
+    arm: str | None
+    arm_label: str | None
     stratum: str
     stratum_label: str
-    sequence: int
+    sequence: int | None
     randomized_at: datetime.datetime
     randomized_by: str
     site: str = ""
     site_time_zone: str = "UTC"
 
 
-def _view(slot: Slot) -> AllocationView:
+def block_data_shown_to(user) -> bool:
+    """Whether ``user`` may see within-stratum sequence numbers and anything
+    derived from block structure: with blocks of 2, 4 and 6 the number tells
+    where a block may end, and so the next arm, most of the time."""
+    return user.has_perm("randomization.manage_lists")
+
+
+def log_arms_shown_to(user) -> bool:
+    """Whether the randomization log (page and CSV) shows ``user`` the arms."""
+    return user.has_perm("randomization.view_log_arms")
+
+
+def _view(slot: Slot, *, show_arm: bool, show_sequence: bool) -> AllocationView:
     allocation_list = slot.stratum.allocation_list
     return AllocationView(
         study_id=slot.participant.study_id,
-        arm=slot.arm,
-        arm_label=allocation_list.arm_label(slot.arm),
+        arm=slot.arm if show_arm else None,
+        arm_label=allocation_list.arm_label(slot.arm) if show_arm else None,
         stratum=slot.stratum.key,
         stratum_label=strata.stratum_label(slot.stratum.levels),
-        sequence=slot.sequence,
+        sequence=slot.sequence if show_sequence else None,
         randomized_at=slot.allocated_at,
         randomized_by=slot.allocated_by.get_username() if slot.allocated_by else "",
         site=slot.participant.site.code,
@@ -55,7 +81,11 @@ def _view(slot: Slot) -> AllocationView:
 
 
 def allocation_shown_to(user, participant: Participant) -> AllocationView | None:
-    """The participant's allocation if ``user`` may see it, else ``None``."""
+    """The participant's allocation if ``user`` may see it, else ``None``.
+
+    The arm is always part of it (PROTOCOL §5: revealed to the site when
+    made); the sequence number only if ``block_data_shown_to(user)``.
+    """
     if not user.has_perm("randomization.view_allocation"):
         return None
     slot = (
@@ -65,7 +95,9 @@ def allocation_shown_to(user, participant: Participant) -> AllocationView | None
         .select_related("stratum__allocation_list", "allocated_by", "participant__site")
         .first()
     )
-    return _view(slot) if slot else None
+    if slot is None:
+        return None
+    return _view(slot, show_arm=True, show_sequence=block_data_shown_to(user))
 
 
 def allocations_for(user) -> QuerySet[Slot]:
@@ -80,10 +112,13 @@ def allocations_for(user) -> QuerySet[Slot]:
 
 
 def randomization_log(user, *, site_code: str | None = None) -> list[AllocationView]:
+    """The log's rows: arms only for ``log_arms_shown_to(user)``, sequence
+    numbers only for ``block_data_shown_to(user)``."""
     qs = allocations_for(user)
     if site_code:
         qs = qs.filter(participant__site__code=site_code.upper())
-    return [_view(slot) for slot in qs]
+    show_arm, show_sequence = log_arms_shown_to(user), block_data_shown_to(user)
+    return [_view(slot, show_arm=show_arm, show_sequence=show_sequence) for slot in qs]
 
 
 def active_list() -> AllocationList | None:
@@ -102,12 +137,17 @@ class StratumBalance:
     first_at: datetime.datetime | None
     projected_exhaustion: datetime.date | None
     low: bool
+    # Statisticians only (derived from block structure): see ``concealment``.
+    guessing: concealment.GuessingRate | None = None
 
 
 def stratum_balance(user) -> list[StratumBalance]:
     """Per stratum of the active list: allocations by arm, current and largest
     running imbalance, unused slots left, and when the stratum would run out at
-    its recruitment rate so far. Block data are not shown.
+    its recruitment rate so far. For users who may see block data
+    (``block_data_shown_to``) also the convergence-guessing rate, observed and
+    expected for the stratum's blocks; for everyone else ``guessing`` is
+    ``None`` and block data are not read.
 
     Runs a fixed number of queries however many strata and slots there are.
     """
@@ -136,19 +176,27 @@ def stratum_balance(user) -> list[StratumBalance]:
         .order_by("key")
     )
     # Running imbalance over used slots, in sequence order (one query).
+    show_guessing = block_data_shown_to(user)
     running: dict[int, int] = defaultdict(int)
     worst: dict[int, int] = defaultdict(int)
+    used_by_stratum: dict[int, list[tuple[str, int, int]]] = defaultdict(list)
     used = (
         Slot.objects.filter(
             stratum__allocation_list=allocation_list, participant__isnull=False
         )
         .order_by("stratum_id", "sequence")
-        .values_list("stratum_id", "arm")
+        .values_list(
+            "stratum_id",
+            "arm",
+            *(("block_number", "block_size") if show_guessing else ()),
+        )
     )
     first_arm = arms[0]
-    for stratum_id, arm in used.iterator(2000):
+    for stratum_id, arm, *block in used.iterator(2000):
         running[stratum_id] += 1 if arm == first_arm else -1
         worst[stratum_id] = max(worst[stratum_id], abs(running[stratum_id]))
+        if show_guessing:
+            used_by_stratum[stratum_id].append((arm, *block))
     today = timezone.now()
     low_mark = settings.RANDOMIZATION["LOW_SLOTS_WARNING"]
     result = []
@@ -171,6 +219,11 @@ def stratum_balance(user) -> list[StratumBalance]:
                 first_at=row.first_at,
                 projected_exhaustion=projected,
                 low=left <= low_mark,
+                guessing=concealment.stratum_guessing_rate(
+                    used_by_stratum[row.pk], arms=arms, ratio=allocation_list.ratio
+                )
+                if show_guessing
+                else None,
             )
         )
     return result

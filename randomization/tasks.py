@@ -20,6 +20,10 @@ User = get_user_model()
 def allocation_notify(*, slot_id: int) -> int:
     """E-mail the allocation to the site's coordinators and the randomizer.
 
+    The message names the participant, arm, time and randomizer, never the
+    number within the stratum or block data: the template gets those values,
+    not the slot (nor the participant, through which the slot is reachable).
+
     Idempotent: the slot row is locked and ``notified_at`` set in the same
     transaction, so a redelivered task sends nothing twice.
     """
@@ -48,9 +52,14 @@ def allocation_notify(*, slot_id: int) -> int:
             )
         )
         context = {
-            "slot": slot,
-            "participant": participant,
+            "study_id": participant.study_id,
+            "site_code": participant.site.code,
+            "arm": slot.arm,
             "arm_label": slot.stratum.allocation_list.arm_label(slot.arm),
+            "randomized_at": slot.allocated_at,
+            "randomized_by": slot.allocated_by.get_username()
+            if slot.allocated_by
+            else "",
             "url": settings.SITE_URL
             + reverse("participant_detail", args=[participant.study_id]),
         }

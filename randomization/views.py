@@ -3,7 +3,9 @@
 Permissions are checked here (403 for a missing role), site scope in the
 selectors (404 for a participant at another site). A participant's arm is
 read only through ``selectors.allocation_shown_to``; unused slots and block
-data only through the statistician's list selectors.
+data only through the statistician's list selectors; within-stratum sequence
+numbers, and arms in the log, only where the selectors' rules allow
+(``block_data_shown_to``, ``log_arms_shown_to``).
 """
 
 import csv
@@ -27,7 +29,7 @@ from django.views.decorators.http import (
 from perform import selectors as core_selectors
 from perform.eligibility import eligibility_evaluate
 from perform.models import ConsentRecord
-from randomization import selectors, services, strata
+from randomization import concealment, selectors, services, strata
 from randomization.exceptions import ListInvalid, ListStateError, RandomizationError
 from randomization.forms import (
     ActionForm,
@@ -180,36 +182,29 @@ def participant_allocation_pdf(request, study_id):
 @permission_required("randomization.view_randomization_log", raise_exception=True)
 def randomization_log(request):
     """Every allocation in the user's scope, newest first; CSV with
-    ``?format=csv``."""
+    ``?format=csv``. The arm and sequence columns exist only for the roles the
+    selectors show them to (``log_arms_shown_to``, ``block_data_shown_to``)."""
     filters = LogFilterForm(
         request.GET or None, sites=core_selectors.sites_for(request.user)
     )
     site_code = (filters.cleaned_data.get("site") if filters.is_valid() else "") or None
     rows = selectors.randomization_log(request.user, site_code=site_code)
+    show_arms = selectors.log_arms_shown_to(request.user)
+    show_sequence = selectors.block_data_shown_to(request.user)
     if request.GET.get("format") == "csv":
+        columns = [
+            ("study_id", lambda row: row.study_id),
+            ("site", lambda row: row.site),
+            ("stratum", lambda row: row.stratum),
+            *([("arm", lambda row: row.arm)] if show_arms else []),
+            *([("sequence", lambda row: row.sequence)] if show_sequence else []),
+            ("randomized_at", lambda row: row.randomized_at.isoformat()),
+            ("randomized_by", lambda row: row.randomized_by),
+        ]
         return _csv_response(
             "randomization-log.csv",
-            [
-                "study_id",
-                "site",
-                "stratum",
-                "arm",
-                "sequence",
-                "randomized_at",
-                "randomized_by",
-            ],
-            (
-                [
-                    row.study_id,
-                    row.site,
-                    row.stratum,
-                    row.arm,
-                    row.sequence,
-                    row.randomized_at.isoformat(),
-                    row.randomized_by,
-                ]
-                for row in rows
-            ),
+            [name for name, _ in columns],
+            ([value(row) for _, value in columns] for row in rows),
         )
     query = request.GET.copy()
     query.pop("page", None)
@@ -221,6 +216,9 @@ def randomization_log(request):
             "filters": filters,
             "query": query.urlencode(),
             "csv_query": (f"site={site_code}&" if site_code else "") + "format=csv",
+            "show_arms": show_arms,
+            "show_sequence": show_sequence,
+            "column_count": 5 + show_arms + show_sequence,
         },
     )
 
@@ -229,6 +227,7 @@ def randomization_log(request):
 @permission_required("randomization.view_balance", raise_exception=True)
 def stratum_balance(request):
     allocation_list = selectors.active_list()
+    show_guessing = selectors.block_data_shown_to(request.user)
     return render(
         request,
         "randomization/balance.html",
@@ -237,6 +236,14 @@ def stratum_balance(request):
             "arms": allocation_list.arms if allocation_list else [],
             "rows": selectors.stratum_balance(request.user),
             "low_mark": settings.RANDOMIZATION["LOW_SLOTS_WARNING"],
+            "show_guessing": show_guessing,
+            # Columns beside the arm counts (for the empty row's colspan).
+            "column_extra": 8 if show_guessing else 6,
+            "chance_percent": (
+                float(concealment.chance_rate(allocation_list.ratio)) * 100
+                if allocation_list
+                else None
+            ),
         },
     )
 

@@ -1,6 +1,7 @@
 """Journey: the randomizer opens a consented participant waiting for
 randomization, checks the stratum on the confirmation page, confirms and sees
-the allocation; the coordinator of that site then sees the same arm on the
+the allocation (not its number within the stratum), finds it in the log
+without an arm; the coordinator of that site then sees the same arm on the
 participant page."""
 
 import pytest
@@ -83,8 +84,19 @@ def test_randomizer_confirms_and_the_site_coordinator_sees_the_arm(
     expect(page.get_by_role("alert")).to_contain_text(f"{study_id} has been randomized")
     expect(page.locator("#allocation-arm")).to_have_text(arm_text)
     expect(page.locator("#allocation-stratum")).to_have_text("TOR, complete")
-    expect(page.locator("#allocation-sequence")).to_have_text("1")
+    # The number within the stratum is for statisticians only (PROTOCOL §5).
+    expect(page.locator("#allocation-sequence")).to_have_count(0)
+    expect(page.locator("#content")).not_to_contain_text("Number within stratum")
     expect(page.locator("#allocation-by")).to_have_text("randomizer")
+
+    # The randomizer's log lists the allocation without its arm or number.
+    page.goto(f"{live_server.url}/randomization/log/")
+    log = page.locator("#randomization-log")
+    expect(log).to_contain_text(study_id)
+    expect(log).to_contain_text("TOR, complete")
+    expect(log.locator("thead")).not_to_contain_text("Arm")
+    expect(log.locator("thead")).not_to_contain_text("No. in stratum")
+    expect(log).not_to_contain_text(arm_text.split(" (")[0])
     assert problems == []
 
     coordinator = new_page()

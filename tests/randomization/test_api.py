@@ -16,10 +16,11 @@ ALLOCATION_KEYS = {
     "study_id",
     "arm",
     "stratum",
-    "sequence",
     "randomized_at",
     "randomized_by",
 }
+# The number within the stratum: statisticians only (PROTOCOL §5).
+STATISTICIAN_ALLOCATION_KEYS = ALLOCATION_KEYS | {"sequence"}
 NO_RANDOMIZE_PERMISSION = [
     "coordinator",
     "investigator",
@@ -93,7 +94,7 @@ def test_randomize_answers_201_then_200_with_the_same_body(
     assert body["study_id"] == participant.study_id
     assert body["arm"] == slot.arm
     assert body["stratum"] == "TOR|impending"
-    assert body["sequence"] == 1
+    assert "sequence" not in body  # the randomizer is not a statistician
     assert body["randomized_by"] == "randomizer"
 
     again = client.post(randomize_url(participant.study_id), {}, format="json")
@@ -309,6 +310,25 @@ def test_participant_detail_shows_the_allocation_once_made(
 
 
 @pytest.mark.django_db
+def test_only_the_statistician_gets_the_number_within_the_stratum(
+    api_as, site_a, active_list, consented
+):
+    first, second = consented(site_a), consented(site_a)
+    randomizer = api_as("randomizer")
+    randomizer.post(randomize_url(first.study_id))
+    made = randomizer.post(randomize_url(second.study_id)).json()
+    assert set(made) == ALLOCATION_KEYS
+
+    body = api_as("statistician").get(detail_url(second.study_id)).json()
+    assert set(body["allocation"]) == STATISTICIAN_ALLOCATION_KEYS
+    assert body["allocation"]["sequence"] == 2
+    assert body["allocation"] == {**made, "sequence": 2}
+    for username in ["coordinator", "investigator", "randomizer", "datamanager"]:
+        shown = api_as(username).get(detail_url(second.study_id)).json()
+        assert shown["allocation"] == made, username
+
+
+@pytest.mark.django_db
 def test_participant_detail_allocation_is_null_without_view_allocation(
     users, site_a, active_list, consented
 ):
@@ -373,5 +393,9 @@ def test_schema_describes_randomize_and_the_allocation(api_as):
         "422",
     }
     components = schema["components"]["schemas"]
-    assert set(components["AllocationOutput"]["properties"]) == ALLOCATION_KEYS
+    allocation = components["AllocationOutput"]
+    assert set(allocation["properties"]) == STATISTICIAN_ALLOCATION_KEYS
+    # Absent for every role but the statistician: documented, not required.
+    assert set(allocation["required"]) == ALLOCATION_KEYS
+    assert "Statisticians only" in allocation["properties"]["sequence"]["description"]
     assert "allocation" in components["ParticipantOutput"]["properties"]

@@ -4,6 +4,7 @@ Methods Centre log and balance, list management, and what each role sees."""
 import csv
 import io
 import re
+from fractions import Fraction
 
 import pytest
 from django.contrib import admin
@@ -121,7 +122,9 @@ def test_confirm_randomizes_once_and_a_repeated_post_returns_the_same_allocation
     assert f"{participant.study_id} was already randomized" in " ".join(
         messages_of(again)
     )
-    assert again.context["allocation"].sequence == 1
+    # The randomizer sees the arm, not the number within the stratum.
+    assert again.context["allocation"].arm == slot.arm
+    assert again.context["allocation"].sequence is None
 
     # The confirmation page now links to the result and offers no button.
     page = client.get(randomize_url(participant)).content.decode()
@@ -245,11 +248,16 @@ def test_result_page_shows_the_allocation_in_site_time(
     page = response.content.decode()
     assert f"{ARM_LABELS[slot.arm]} ({slot.arm})" in page
     assert re.search(r'id="allocation-stratum">TOR, impending<', page)
-    assert re.search(r'id="allocation-sequence">1<', page)
+    assert 'id="allocation-sequence"' not in page  # statisticians only
+    assert "Number within stratum" not in page
     assert re.search(r'id="allocation-by">randomizer<', page)
     assert "Randomized at (America/Toronto)" in page
     assert re.search(r"E[SD]T</dd>", page)  # Toronto time, not UTC
     assert response["Cache-Control"].startswith("max-age=0")
+
+    client.force_login(users["statistician"])
+    page = client.get(allocation_url(participant)).content.decode()
+    assert re.search(r'id="allocation-sequence">1<', page)
 
 
 @pytest.mark.django_db
@@ -272,6 +280,16 @@ def test_pdf_confirmation_names_the_participant_and_the_arm(
     assert "TOR, impending" in text
     assert "randomizer" in text
     assert re.search(r"generated \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", text)
+    assert "block" not in text.lower()
+    assert "within stratum" not in text
+
+    client.force_login(users["statistician"])
+    response = client.get(
+        reverse("randomization:allocation_pdf", args=[participant.study_id])
+    )
+    reader = PdfReader(io.BytesIO(response.content))
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    assert "Number within stratum 1" in text
     assert "block" not in text.lower()
 
 
@@ -330,7 +348,7 @@ def test_log_lists_allocations_filters_by_site_and_exports_csv(
 ):
     tor, _ = randomized(site_a)
     ham, ham_slot = randomized(site_b, "complete")
-    client.force_login(users["randomizer"])
+    client.force_login(users["datamanager"])
     url = reverse("randomization:log")
     page = client.get(url).content.decode()
     assert tor.study_id in page and ham.study_id in page
@@ -341,12 +359,12 @@ def test_log_lists_allocations_filters_by_site_and_exports_csv(
     response = client.get(url, {"site": "HAM", "format": "csv"})
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     rows = list(csv.reader(io.StringIO(response.content.decode())))
+    # The data manager sees arms (as on the balance page), not sequence numbers.
     assert rows[0] == [
         "study_id",
         "site",
         "stratum",
         "arm",
-        "sequence",
         "randomized_at",
         "randomized_by",
     ]
@@ -356,11 +374,43 @@ def test_log_lists_allocations_filters_by_site_and_exports_csv(
             "HAM",
             "HAM|complete",
             ham_slot.arm,
-            "1",
             ham_slot.allocated_at.isoformat(),
             "randomizer",
         ]
     ]
+
+
+def log_csv_rows(client, **params):
+    response = client.get(reverse("randomization:log"), {**params, "format": "csv"})
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+@pytest.mark.django_db
+def test_log_columns_follow_the_role(client, users, site_a, active_list, randomized):
+    """Arm for data manager and statistician, sequence for the statistician,
+    neither for the randomizer: in the page and in the CSV."""
+    randomized(site_a)
+    participant, slot = randomized(site_a)
+    base = ["study_id", "site", "stratum", "randomized_at", "randomized_by"]
+    expected = {
+        "randomizer": (base, False, False),
+        "datamanager": ([*base[:3], "arm", *base[3:]], True, False),
+        "statistician": ([*base[:3], "arm", "sequence", *base[3:]], True, True),
+    }
+    for role, (header, arms, sequence) in expected.items():
+        client.force_login(users[role])
+        rows = log_csv_rows(client)
+        assert rows[0] == header, role
+        newest = dict(zip(rows[0], rows[1], strict=True))
+        assert newest["study_id"] == participant.study_id
+        assert newest["stratum"] == "TOR|impending"
+        assert newest.get("arm") == (slot.arm if arms else None), role
+        assert newest.get("sequence") == ("2" if sequence else None), role
+        page = client.get(reverse("randomization:log")).content.decode()
+        assert ('<th scope="col">Arm</th>' in page) is arms, role
+        assert (f'title="{ARM_LABELS[slot.arm]}"' in page) is arms, role
+        assert ("No. in stratum" in page) is sequence, role
+        assert ("<td>2</td>" in page) is sequence, role
 
 
 @pytest.mark.django_db
@@ -391,6 +441,55 @@ def test_balance_shows_counts_imbalance_and_flags_low_strata(
     page = response.content.decode()
     assert 'data-stratum="TOR|impending" class="table-warning"' in page
     assert 'data-low="true"' in page
+
+
+@pytest.fixture
+def hand_list(users, site_a):
+    """An imported active list whose TOR|impending stratum is written out by
+    hand: [IF, RER] [RER, IF, IF, RER] [IF, IF, RER, RER]."""
+    arms = ["IF", "RER", "RER", "IF", "IF", "RER", "IF", "IF", "RER", "RER"]
+    blocks = [1, 1, 2, 2, 2, 2, 3, 3, 3, 3]
+    rows = [
+        f"TOR|impending,{n},{arm},{block}"
+        for n, (arm, block) in enumerate(zip(arms, blocks, strict=True), start=1)
+    ]
+    allocation_list = services.list_import(
+        actor=users["statistician"],
+        name="By hand",
+        csv_text="stratum,sequence,arm,block\n" + "\n".join(rows) + "\n",
+    )
+    return services.list_activate(
+        actor=users["statistician"], allocation_list=allocation_list
+    )
+
+
+@pytest.mark.django_db
+def test_balance_shows_the_statistician_the_convergence_guessing_rate(
+    client, users, site_a, hand_list, randomized
+):
+    """Eight allocations: IF RER | RER IF IF RER | IF IF. A guesser choosing
+    the arm allocated least so far (a tie half right) scores
+    0.5 + 1 + 0.5 + 1 + 0.5 + 1 + 0.5 + 0 = 5 of 8 = 62.5%; the design leads to
+    expect 1.5 (block of 2) + 17/6 (block of 4) + 7/6 (2 slots of a block of
+    4) = 5.5 of 8 = 68.75%."""
+    for _ in range(8):
+        randomized(site_a)
+    client.force_login(users["statistician"])
+    response = client.get(reverse("randomization:balance"))
+    row = next(r for r in response.context["rows"] if r.key == "TOR|impending")
+    assert (row.guessing.n, row.guessing.observed_score) == (8, 5)
+    assert row.guessing.expected_score == Fraction(11, 2)
+    page = response.content.decode()
+    assert re.search(r'data-guessing="observed">62\.5% .*\(n 8\)', page)
+    assert re.search(r'data-guessing="expected">68\.8% .*\(n 8\)', page)
+    assert "50.0% would be perfect concealment" in page
+
+    # The data manager sees the balance, not what is derived from blocks.
+    client.force_login(users["datamanager"])
+    response = client.get(reverse("randomization:balance"))
+    assert all(r.guessing is None for r in response.context["rows"])
+    page = response.content.decode()
+    assert "data-guessing" not in page and "guess" not in page.lower()
 
 
 RANDOMIZATION_PAGES = {"Randomization log", "Balance", "Allocation lists"}
