@@ -8,6 +8,9 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("perform", "0005_role_changes"),
+        # knox's own migrations create its table even though perform.ApiToken
+        # replaces (swaps) its model: dropped below, after they ran.
+        ("knox", "0009_extend_authtoken_field"),
     ]
 
     operations = [
@@ -53,6 +56,10 @@ class Migration(migrations.Migration):
         # is gone (perform.ApiToken replaces it), so is its table.
         migrations.RunSQL(
             "DROP TABLE IF EXISTS authtoken_token CASCADE",
+            reverse_sql=migrations.RunSQL.noop,
+        ),
+        migrations.RunSQL(
+            "DROP TABLE IF EXISTS knox_authtoken CASCADE",
             reverse_sql=migrations.RunSQL.noop,
         ),
     ]

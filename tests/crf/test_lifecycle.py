@@ -8,8 +8,6 @@ import datetime
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from crf import services
 from crf.exceptions import FormNotAllowed
@@ -20,6 +18,7 @@ from perform import services as core
 from perform.models import Participant, ParticipantStatus
 from tests.conftest import eligible_answers
 from tests.crf.bulk import form_kwargs
+from tests.factories import api_client_for
 
 # PROTOCOL §7, "operative onwards", less the protocol deviation (from consent).
 CLINICAL = [
@@ -111,10 +110,7 @@ def participant_in(users, site_a, screen):
 
 @pytest.fixture
 def api(users):
-    client = APIClient()
-    token, _ = Token.objects.get_or_create(user=users["coordinator"])
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
+    return api_client_for(users["coordinator"])
 
 
 # ---------------------------------------------------------------------------

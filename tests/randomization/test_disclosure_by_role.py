@@ -19,13 +19,12 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 from pypdf import PdfReader
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from perform.celery import app
 from perform.models import OutboundEmail
 from randomization import services, tasks
 from randomization.models import Slot
+from tests.factories import api_client_for
 
 SEQUENCE = 5
 ROLES = ["coordinator", "investigator", "datamanager", "randomizer", "statistician"]
@@ -76,10 +75,7 @@ def fifth_in_stratum(
 
 
 def api_client(user):
-    client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
+    return api_client_for(user)
 
 
 def pdf_text(content: bytes) -> str:
