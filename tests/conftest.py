@@ -117,3 +117,24 @@ def no_server_errors():
     yield
     got_request_exception.disconnect(record)
     assert not errors, f"requests raised server errors: {errors}"
+
+
+@pytest.fixture(scope="session")
+def collected_static(tmp_path_factory):
+    """A STATIC_ROOT filled by ``collectstatic`` under the production settings
+    (WhiteNoise's manifest storage), as a deployment has it."""
+    from tests.production import manage
+
+    root = tmp_path_factory.mktemp("static")
+    result = manage(
+        "collectstatic",
+        "--noinput",
+        "--verbosity",
+        "0",
+        DEBUG="false",
+        SECRET_KEY="collectstatic-only-" + "s3cr3t" * 10,
+        STATIC_ROOT=str(root),
+    )
+    assert result.returncode == 0, result.stderr
+    assert (root / "staticfiles.json").is_file()
+    return root
