@@ -8,7 +8,8 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Fieldset, Layout, Submit
 from django import forms
 from django.conf import settings
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.core.validators import MaxLengthValidator
 from django.template import loader
 from django.utils import timezone
 
@@ -265,6 +266,21 @@ class ParticipantFilterForm(forms.Form):
         self.helper.form_class = "row row-cols-lg-auto g-2 align-items-end"
         self.helper.form_id = "participant-filter"
         self.helper.add_input(Submit("", "Filter", css_class="btn-secondary"))
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, refusing a username longer than the column holds.
+
+    ``AuthenticationForm`` shows the length in the HTML but does not validate
+    it, so any length reached ``authenticate`` and django-axes' failure record.
+    A longer name cannot be an account: it is a form error, nothing is
+    recorded and no lockout is counted.
+    """
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length))
 
 
 class TaskPasswordResetForm(PasswordResetForm):

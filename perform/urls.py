@@ -6,7 +6,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from perform import notification_views, views
-from perform.forms import TaskPasswordResetForm
+from perform.forms import LoginForm, TaskPasswordResetForm
+
+# Bad requests as a page, or JSON under /api/; a body too large is a 413.
+handler400 = "perform.http_errors.bad_request"
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -37,6 +40,11 @@ urlpatterns = [
     path("screening/summary/", views.screening_summary, name="screening_summary"),
     path("randomization/", include("randomization.urls")),
     path("reports/", include("outcomes.urls")),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=LoginForm),
+        name="login",
+    ),
     path(
         "accounts/password_reset/",
         auth_views.PasswordResetView.as_view(form_class=TaskPasswordResetForm),

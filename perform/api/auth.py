@@ -10,7 +10,6 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -19,6 +18,8 @@ from perform.api.common import (
     ApiErrorSerializer,
     JsonApiMixin,
 )
+from perform.api.parsers import LimitedJSONParser
+from perform.models import User
 
 
 # -----------------------------------------------------------------------------
@@ -26,6 +27,18 @@ from perform.api.common import (
 # -----------------------------------------------------------------------------
 class TokenOutputSerializer(serializers.Serializer):
     token = serializers.CharField()
+
+
+class TokenInputSerializer(AuthTokenSerializer):
+    """DRF's credentials serializer, refusing a username longer than the
+    column holds: such a name cannot be an account, so it is a 400 on
+    ``username`` and never reaches ``authenticate`` or django-axes."""
+
+    username = serializers.CharField(
+        label="Username",
+        write_only=True,
+        max_length=User._meta.get_field(User.USERNAME_FIELD).max_length,
+    )
 
 
 class TokenObtainApi(JsonApiMixin, ObtainAuthToken):
@@ -41,13 +54,14 @@ class TokenObtainApi(JsonApiMixin, ObtainAuthToken):
 
     authentication_classes = ()
     permission_classes = ()
-    parser_classes = (JSONParser,)
+    parser_classes = (LimitedJSONParser,)
     renderer_classes = (JSONRenderer,)
+    serializer_class = TokenInputSerializer
 
     @extend_schema(
         operation_id="auth_token_obtain",
         auth=[],
-        request=AuthTokenSerializer,
+        request=TokenInputSerializer,
         responses={
             200: TokenOutputSerializer,
             400: VALIDATION_ERROR_RESPONSE,

@@ -1,0 +1,259 @@
+"""Bad input is answered with a 4xx and a clear message, never a server error.
+
+One test per kind of bad input: over-long usernames, NUL characters, bodies
+over the upload limit, deeply nested JSON, over-long CSV fields, a missing
+static files manifest, clinical dates outside the trial, and numbers too large
+for their database columns. The autouse ``no_server_errors`` fixture fails any
+of them that makes a request raise; each also asserts the status and message.
+"""
+
+import datetime
+
+import pytest
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.test import override_settings
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from perform.api.common import exception_handler
+from perform.models import Participant
+from tests.crf import conftest as crf_fixtures
+from tests.perform.test_views import screening_post
+
+TOKEN_URL = "/api/v1/auth/token/"
+PARTICIPANTS_URL = "/api/v1/participants/"
+TOO_LONG_USERNAME = "u" * 300
+TRIAL_START = "01 Feb 2025"
+BEFORE_TRIAL = f"The date cannot be before the start of the trial ({TRIAL_START})."
+IN_FUTURE = "The date cannot be in the future."
+
+# A consented participant randomized today (the CRF tests' fixture).
+randomized = crf_fixtures.randomized
+
+
+@pytest.fixture
+def api_as(users):
+    """``api_as("coordinator")``: a client sending that user's API token."""
+
+    def _api_as(username):
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=users[username])
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return _api_as
+
+
+def json_of(response) -> dict:
+    assert response["Content-Type"].startswith("application/json"), response.content
+    return response.json()
+
+
+def screening_payload(**overrides) -> dict:
+    payload = {
+        "site": "TOR",
+        "screening_date": (
+            timezone.localdate() - datetime.timedelta(days=1)
+        ).isoformat(),
+        "age_at_screening": 70,
+        "sex": "male",
+        "fracture_status": "complete",
+        "answers": {},
+    }
+    return payload | overrides
+
+
+# -----------------------------------------------------------------------------
+# 1. Usernames longer than any account (django-axes stores at most 255)
+# -----------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_a_username_over_255_characters_is_a_form_error_and_records_nothing(
+    client, users, password
+):
+    assert settings.DEBUG is False
+    response = client.post(
+        reverse("login"), {"username": TOO_LONG_USERNAME, "password": password}
+    )
+    assert response.status_code == 200
+    assert "at most 150 characters (it has 300)" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert not AccessAttempt.objects.exists()
+
+    api = APIClient()
+    response = api.post(
+        TOKEN_URL, {"username": TOO_LONG_USERNAME, "password": password}, format="json"
+    )
+    assert response.status_code == 400
+    assert json_of(response) == {
+        "username": ["Ensure this field has no more than 150 characters."]
+    }
+    assert not Token.objects.exists()
+
+    # The admin's own login form has no such limit: axes stores the username
+    # cut to what its column holds, and the login fails as any other would.
+    response = client.post(
+        reverse("admin:login"), {"username": TOO_LONG_USERNAME, "password": "x"}
+    )
+    assert response.status_code == 200
+    attempt = AccessAttempt.objects.get()
+    assert attempt.username == TOO_LONG_USERNAME[:255]
+
+
+# -----------------------------------------------------------------------------
+# 2. NUL characters (PostgreSQL text cannot hold them)
+# -----------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_a_nul_character_is_a_404_in_a_path_and_a_400_elsewhere(
+    client, users, site_a, screen, api_as
+):
+    participant = screen(users["coordinator"], site_a)
+    client.force_login(users["coordinator"])
+    api = api_as("coordinator")
+
+    response = client.get(f"/participants/{participant.study_id}%00/")
+    assert response.status_code == 404
+    assert b'id="error-404"' in response.content
+    response = api.get(f"{PARTICIPANTS_URL}{participant.study_id}%00/")
+    assert response.status_code == 404
+    assert json_of(response) == {"detail": "Not found.", "code": "not_found"}
+
+    response = client.get("/screening/log/?site=%00")
+    assert response.status_code == 400
+    assert "The query string contains a NUL character." in response.content.decode()
+    response = api.get(f"{PARTICIPANTS_URL}?search=a%00")
+    assert response.status_code == 400
+    assert json_of(response) == {
+        "detail": "The query string contains a NUL character.",
+        "code": "nul_character",
+    }
+
+    # Headers: the token a client sends, a browser's User-Agent (django-axes
+    # stores it with every failed login).
+    response = APIClient().get(PARTICIPANTS_URL, HTTP_AUTHORIZATION="Token a\x00b")
+    assert response.status_code == 400
+    assert json_of(response)["code"] == "nul_character"
+    response = client.post(
+        reverse("login"),
+        {"username": "coordinator", "password": "wrong"},
+        HTTP_USER_AGENT="Mozilla\x00",
+    )
+    assert response.status_code == 400
+    assert not AccessAttempt.objects.exists()
+
+    # In a form field or a JSON string the field itself refuses it.
+    response = client.post(
+        reverse("participant_screen"),
+        screening_post(site_a, screening_notes="a\x00b"),
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["screening_notes"] == [
+        "Null characters are not allowed."
+    ]
+    response = api.post(
+        PARTICIPANTS_URL, screening_payload(screening_notes="a\x00b"), format="json"
+    )
+    assert response.status_code == 400
+    assert json_of(response) == {
+        "screening_notes": ["Null characters are not allowed."]
+    }
+    assert Participant.objects.count() == 1
+
+
+# -----------------------------------------------------------------------------
+# 3. Bodies over DATA_UPLOAD_MAX_MEMORY_SIZE
+# -----------------------------------------------------------------------------
+FIVE_MB = "x" * (5 * 1024 * 1024)
+
+
+@pytest.mark.django_db
+def test_a_body_over_the_upload_limit_is_a_413_before_it_is_read(
+    client, users, site_a, api_as
+):
+    client.force_login(users["coordinator"])
+    response = client.post(
+        reverse("participant_screen"), screening_post(site_a, screening_notes=FIVE_MB)
+    )
+    assert response.status_code == 413
+    page = response.content.decode()
+    assert 'id="error-413"' in page
+    assert "larger than the 2.5\xa0MB the platform accepts" in page
+    assert response["Content-Security-Policy"]
+
+    response = api_as("coordinator").post(
+        PARTICIPANTS_URL, screening_payload(screening_notes=FIVE_MB), format="json"
+    )
+    assert response.status_code == 413
+    body = json_of(response)
+    assert body["code"] == "request_too_large"
+    assert "larger than the 2.5\xa0MB the platform accepts" in body["detail"]
+    assert not Participant.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_body_found_too_large_only_when_read_is_a_413_too(
+    client, users, site_a, api_as
+):
+    """Without the early check (a body with no declared length, another
+    server), Django raises RequestDataTooBig when the view reads the body."""
+    early = "perform.middleware.RequestGuardMiddleware"
+    assert early in settings.MIDDLEWARE
+    client.force_login(users["coordinator"])
+    with override_settings(MIDDLEWARE=[m for m in settings.MIDDLEWARE if m != early]):
+        response = client.post(
+            reverse("participant_screen"),
+            screening_post(site_a, screening_notes=FIVE_MB),
+        )
+        assert response.status_code == 413
+        assert 'id="error-413"' in response.content.decode()
+        response = api_as("coordinator").post(
+            PARTICIPANTS_URL, screening_payload(screening_notes=FIVE_MB), format="json"
+        )
+        assert response.status_code == 413
+        assert json_of(response)["code"] == "request_too_large"
+    response = exception_handler(RequestDataTooBig("too big"), {})
+    assert response.status_code == 413
+    assert not Participant.objects.exists()
+
+
+# -----------------------------------------------------------------------------
+# 4. Deeply nested JSON
+# -----------------------------------------------------------------------------
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("depth", [33, 50_000], ids=["over-the-limit", "50000-deep"])
+def test_json_nested_too_deep_is_a_400_for_every_api_post(
+    api_as,
+    randomized,
+    depth,
+):
+    study_id = randomized.study_id
+    urls = [
+        PARTICIPANTS_URL,
+        f"{PARTICIPANTS_URL}{study_id}/forms/adverse-event/",
+    ]
+    for client, url in [(APIClient(), TOKEN_URL)] + [
+        (api_as("coordinator"), url) for url in urls
+    ]:
+        body = '{"fields": {"term": ' + nested(depth) + "}}"
+        response = client.post(url, body, content_type="application/json")
+        assert response.status_code == 400, url
+        assert json_of(response) == {
+            "detail": "JSON parse error - malformed or too deeply nested JSON "
+            "(at most 32 levels).",
+            "code": "parse_error",
+        }, url
+    # Nesting within the limit is parsed (and refused for what it says).
+    response = api_as("coordinator").post(
+        PARTICIPANTS_URL,
+        '{"answers": ' + nested(30) + "}",
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "answers" in json_of(response)
