@@ -13,6 +13,7 @@ import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +22,7 @@ from rest_framework.test import APIClient
 
 from perform.api.common import exception_handler
 from perform.models import Participant
+from randomization.models import AllocationList, Slot
 from tests.crf import conftest as crf_fixtures
 from tests.perform.test_views import screening_post
 
@@ -257,3 +259,79 @@ def test_json_nested_too_deep_is_a_400_for_every_api_post(
     )
     assert response.status_code == 400
     assert "answers" in json_of(response)
+
+
+# -----------------------------------------------------------------------------
+# 5. Over-long fields: CSV import and API strings
+# -----------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_a_csv_field_over_the_csv_limit_is_a_row_numbered_form_error(
+    client, users, site_a, api_as
+):
+    client.force_login(users["statistician"])
+    text = (
+        "stratum,sequence,arm,block\n"
+        "TOR|impending,1,IF,1\n"
+        f"TOR|impending,2,{'R' * 131_073},1\n"
+    )
+    response = client.post(
+        reverse("randomization:list_import"),
+        {"name": "External", "file": SimpleUploadedFile("list.csv", text.encode())},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == [
+        "Row 3: a field is longer than 131,072 characters."
+    ]
+    assert not AllocationList.objects.exists()
+
+    # API strings longer than their column are field errors.
+    api = api_as("coordinator")
+    long_text = "x" * 200_000
+    response = api.post(
+        PARTICIPANTS_URL, screening_payload(site=long_text), format="json"
+    )
+    assert response.status_code == 400
+    assert json_of(response)["site"] == [
+        "Ensure this field has no more than 3 characters."
+    ]
+    response = api.get(PARTICIPANTS_URL, {"search": long_text})
+    assert response.status_code == 400
+    assert "search" in json_of(response)
+
+
+# -----------------------------------------------------------------------------
+# Found on the way: numbers too large for their column
+# -----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_allocation_numbers_too_large_to_store_are_form_errors(client, users, site_a):
+    client.force_login(users["statistician"])
+    response = client.post(
+        reverse("randomization:list_generate"),
+        {
+            "name": "Huge blocks",
+            "seed": "1",
+            "arms": "IF: Internal fixation\nRER: Resection",
+            "ratio": "1:1",
+            "block_sizes": "40000",
+            "factors": ["site"],
+            "slots_per_stratum": "4",
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == [
+        "Block sizes cannot be larger than 32767."
+    ]
+
+    text = "stratum,sequence,arm,block\nTOR|impending,1,IF,99999999999\n"
+    text += "TOR|impending,2,RER,99999999999\n"
+    response = client.post(
+        reverse("randomization:list_import"),
+        {"name": "External", "file": SimpleUploadedFile("list.csv", text.encode())},
+    )
+    assert response.status_code == 200
+    errors = response.context["form"].non_field_errors()
+    assert errors[0] == "Row 2: block 99999999999 is larger than 2147483647."
+    assert not AllocationList.objects.exists()
+    assert not Slot.objects.exists()
