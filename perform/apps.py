@@ -20,3 +20,4 @@ class PerformConfig(AppConfig):
         post_migrate.connect(
             _roles_sync_after_migrate, dispatch_uid="perform_roles_sync"
         )
+        from perform import checks  # noqa: F401 - registers the system check

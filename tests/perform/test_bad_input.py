@@ -12,8 +12,10 @@ import datetime
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.core.checks import run_checks
 from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +27,7 @@ from perform.models import Participant
 from randomization.models import AllocationList, Slot
 from tests.crf import conftest as crf_fixtures
 from tests.perform.test_views import screening_post
+from tests.production import production_python
 
 TOKEN_URL = "/api/v1/auth/token/"
 PARTICIPANTS_URL = "/api/v1/participants/"
@@ -297,6 +300,52 @@ def test_a_csv_field_over_the_csv_limit_is_a_row_numbered_form_error(
     response = api.get(PARTICIPANTS_URL, {"search": long_text})
     assert response.status_code == 400
     assert "search" in json_of(response)
+
+
+# -----------------------------------------------------------------------------
+# 6. A missing static files manifest is a start-up error, not a 500 per page
+# -----------------------------------------------------------------------------
+MANIFEST_STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+
+def manifest_errors():
+    return [e for e in run_checks(tags=["perform"]) if e.id == "perform.E001"]
+
+
+def test_a_missing_static_manifest_fails_the_system_check_until_collectstatic(
+    tmp_path,
+):
+    with override_settings(STATIC_ROOT=tmp_path, STORAGES=MANIFEST_STORAGES):
+        (error,) = manifest_errors()
+        assert str(tmp_path / "staticfiles.json") in error.msg
+        assert "collectstatic" in error.hint
+
+        call_command("collectstatic", interactive=False, verbosity=0)
+        assert manifest_errors() == []
+    # The test settings' plain storage needs no manifest.
+    assert manifest_errors() == []
+
+
+def test_the_wsgi_application_refuses_to_start_without_the_manifest(
+    tmp_path, collected_static
+):
+    empty = tmp_path / "static"
+    empty.mkdir()
+    refused = production_python("-c", "import perform.wsgi", STATIC_ROOT=str(empty))
+    assert refused.returncode != 0
+    assert "ImproperlyConfigured" in refused.stderr
+    assert f"{empty / 'staticfiles.json'} is missing" in refused.stderr
+
+    started = production_python(
+        "-c", "import perform.wsgi; print('ready')", STATIC_ROOT=str(collected_static)
+    )
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.strip() == "ready"
 
 
 # -----------------------------------------------------------------------------
