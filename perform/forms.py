@@ -13,6 +13,7 @@ from django.core.validators import MaxLengthValidator
 from django.template import loader
 from django.utils import timezone
 
+from perform.clinical_dates import clinical_date_error
 from perform.models import EligibilityCriterion, FractureStatus, Participant, Sex
 
 YES_NO_UNKNOWN = [("yes", "Yes"), ("no", "No"), ("", "Not yet known")]
@@ -29,9 +30,10 @@ class DateInput(forms.DateInput):
         super().__init__(attrs, format=format)
 
 
-def _not_in_future(value: datetime.date) -> datetime.date:
-    if value and value > timezone.localdate():
-        raise forms.ValidationError("The date cannot be in the future.")
+def _clinical_date(value: datetime.date) -> datetime.date:
+    """``value`` if it may be a clinical date (``perform.clinical_dates``)."""
+    if problem := clinical_date_error(value):
+        raise forms.ValidationError(problem)
     return value
 
 
@@ -140,7 +142,7 @@ class ScreeningForm(forms.Form):
         return f"criterion_{criterion.code}"
 
     def clean_screening_date(self):
-        return _not_in_future(self.cleaned_data["screening_date"])
+        return _clinical_date(self.cleaned_data["screening_date"])
 
     def clean(self):
         cleaned = super().clean()
@@ -213,7 +215,7 @@ class ConsentForm(forms.Form):
         self.helper.add_input(Submit("submit", "Record consent", css_id="save-consent"))
 
     def clean_decision_date(self):
-        value = _not_in_future(self.cleaned_data["decision_date"])
+        value = _clinical_date(self.cleaned_data["decision_date"])
         if value < self.participant.screening_date:
             raise forms.ValidationError(
                 f"The date cannot be before screening "

@@ -22,8 +22,11 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from crf.registry import FORMS, PER_VISIT, form_url
+from crf.rules import DATE_FIELDS
 from perform.api.common import exception_handler
-from perform.models import Participant
+from perform.exceptions import TrialError
+from perform.models import Participant, ParticipantStatus
 from randomization.models import AllocationList, Slot
 from tests.crf import conftest as crf_fixtures
 from tests.perform.test_views import screening_post
@@ -346,6 +349,102 @@ def test_the_wsgi_application_refuses_to_start_without_the_manifest(
     )
     assert started.returncode == 0, started.stderr
     assert started.stdout.strip() == "ready"
+
+
+# -----------------------------------------------------------------------------
+# 7. Clinical dates before the trial (or after today)
+# -----------------------------------------------------------------------------
+EXTREMES = {"0001-01-01": BEFORE_TRIAL, "9999-12-31": IN_FUTURE}
+CRF_DATES = [
+    (key, name) for key, spec in FORMS.items() for name in DATE_FIELDS[spec.model]
+]
+
+
+def _crf_web_url(study_id, key):
+    spec = FORMS[key]
+    return form_url(study_id, spec, visit="2w" if spec.kind == PER_VISIT else None)
+
+
+@pytest.mark.django_db
+def test_screening_and_consent_dates_are_refused_before_the_trial_or_in_future(
+    client, users, site_a, screen, api_as
+):
+    client.force_login(users["coordinator"])
+    eligible = screen(users["coordinator"], site_a)
+    for value, message in EXTREMES.items():
+        response = client.post(
+            reverse("participant_screen"), screening_post(site_a, screening_date=value)
+        )
+        assert response.status_code == 200, value
+        assert response.context["form"].errors["screening_date"] == [message]
+
+        response = api_as("coordinator").post(
+            PARTICIPANTS_URL, screening_payload(screening_date=value), format="json"
+        )
+        assert response.status_code == 400, value
+        assert json_of(response) == {"screening_date": [message]}
+
+        for page in ("participant_consent", "participant_decline"):
+            response = client.post(
+                reverse(page, args=[eligible.study_id]),
+                {"decision_date": value, "form_version": "v1", "obtained_by": "Dr A"},
+            )
+            assert response.status_code == 200, (page, value)
+            assert response.context["form"].errors["decision_date"] == [message]
+    assert Participant.objects.get().status == ParticipantStatus.ELIGIBLE
+    # The services refuse them too (the demo and any other caller).
+    with pytest.raises(TrialError, match=r"start of the trial \(01 Feb 2025\)"):
+        screen(users["coordinator"], site_a, screening_date=datetime.date(1, 1, 1))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("key", "name"), CRF_DATES)
+def test_crf_dates_are_refused_before_the_trial_or_in_future(
+    client,
+    users,
+    api_as,
+    randomized,
+    key,
+    name,
+):
+    client.force_login(users["coordinator"])
+    model = FORMS[key].model
+    for value, message in EXTREMES.items():
+        response = client.post(
+            _crf_web_url(randomized.study_id, key), {name: value, "save_draft": "1"}
+        )
+        assert response.status_code == 200, value
+        assert response.context["form"].errors[name][0] == message
+
+        body = {"fields": {name: value}}
+        if FORMS[key].kind == PER_VISIT:
+            body["visit"] = "2w"
+        response = api_as("coordinator").post(
+            f"{PARTICIPANTS_URL}{randomized.study_id}/forms/{key}/", body, format="json"
+        )
+        assert response.status_code == 400, value
+        assert json_of(response)["fields"][name][0] == message
+    assert not model.objects.exists()
+
+
+def test_dates_of_medical_history_may_precede_the_trial_back_to_1900():
+    """PROTOCOL §7: the date of primary cancer diagnosis (and of previous
+    treatments) may be before the trial; only year 1900 bounds it."""
+    from perform.clinical_dates import clinical_date_error
+
+    today = datetime.date(2026, 6, 1)
+    before_trial = datetime.date(2019, 3, 1)
+    assert clinical_date_error(before_trial, today=today) == BEFORE_TRIAL
+    assert clinical_date_error(before_trial, today=today, history=True) is None
+    assert (
+        clinical_date_error(datetime.date(1899, 12, 31), today=today, history=True)
+        == "The date cannot be before 1900."
+    )
+    assert (
+        clinical_date_error(datetime.date(2026, 6, 2), today=today, history=True)
+        == IN_FUTURE
+    )
+    assert clinical_date_error(datetime.date(2025, 2, 1), today=today) is None
 
 
 # -----------------------------------------------------------------------------
