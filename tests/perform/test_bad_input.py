@@ -450,6 +450,12 @@ def test_dates_of_medical_history_may_precede_the_trial_back_to_1900():
 # -----------------------------------------------------------------------------
 # Found on the way: numbers too large for their column
 # -----------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_a_page_number_beyond_any_offset_shows_the_last_page(client, users):
+    client.force_login(users["coordinator"])
+    response = client.get(reverse("dashboards:site"), {"page": "9" * 20})
+    assert response.status_code == 200
+    assert response.context["page"].number == 1
 
 
 @pytest.mark.django_db
