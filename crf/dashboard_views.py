@@ -16,6 +16,8 @@ from crf import dashboard
 from perform.selectors import sites_for, user_sees_all_sites
 
 PAGE_SIZE = 50
+# The largest page number whose first row is a valid SQL OFFSET (bigint).
+MAX_PAGE_NUMBER = (2**63 - 1) // PAGE_SIZE
 
 
 class TaskFilterForm(forms.Form):
@@ -63,6 +65,10 @@ def site_dashboard(request):
         number = max(1, int(request.GET.get("page", 1)))
     except ValueError:
         number = 1
+    # Only a guess of the rows to fetch with the counts (the paginator shows
+    # the last page for a number past the end), but it becomes an SQL OFFSET:
+    # keep it within PostgreSQL's bigint.
+    number = min(number, MAX_PAGE_NUMBER)
     tasks = dashboard.site_tasks(
         user=request.user,
         site_code=criteria.get("site"),

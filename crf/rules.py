@@ -28,6 +28,7 @@ from crf.models.events import ClavienDindo
 from crf.registry import FROM_CONSENT, FROM_RANDOMIZATION, FROM_SCREENING, FormSpec
 from crf.schedule import VisitState
 from crf.scoring import MIRELS_IMPENDING_THRESHOLD
+from perform.clinical_dates import clinical_date_error
 from perform.models import Participant
 from perform.models import ParticipantStatus as S
 
@@ -133,13 +134,14 @@ def form_rule_errors(
     def add(name: str, message: str) -> None:
         errors.setdefault(name, []).append(message)
 
-    # Every clinical date: not in the future, not before screening.
+    # Every clinical date: within the trial and not in the future
+    # (perform.clinical_dates), and not before screening.
     for name in DATE_FIELDS.get(type(form), []):
         value = getattr(form, name)
         if value is None:
             continue
-        if value > context.today:
-            add(name, "The date cannot be in the future.")
+        if problem := clinical_date_error(value, today=context.today):
+            add(name, problem)
         elif value < context.screening_date:
             add(
                 name,

@@ -8,10 +8,12 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Fieldset, Layout, Submit
 from django import forms
 from django.conf import settings
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.core.validators import MaxLengthValidator
 from django.template import loader
 from django.utils import timezone
 
+from perform.clinical_dates import clinical_date_error
 from perform.models import EligibilityCriterion, FractureStatus, Participant, Sex
 
 YES_NO_UNKNOWN = [("yes", "Yes"), ("no", "No"), ("", "Not yet known")]
@@ -28,9 +30,10 @@ class DateInput(forms.DateInput):
         super().__init__(attrs, format=format)
 
 
-def _not_in_future(value: datetime.date) -> datetime.date:
-    if value and value > timezone.localdate():
-        raise forms.ValidationError("The date cannot be in the future.")
+def _clinical_date(value: datetime.date) -> datetime.date:
+    """``value`` if it may be a clinical date (``perform.clinical_dates``)."""
+    if problem := clinical_date_error(value):
+        raise forms.ValidationError(problem)
     return value
 
 
@@ -139,7 +142,7 @@ class ScreeningForm(forms.Form):
         return f"criterion_{criterion.code}"
 
     def clean_screening_date(self):
-        return _not_in_future(self.cleaned_data["screening_date"])
+        return _clinical_date(self.cleaned_data["screening_date"])
 
     def clean(self):
         cleaned = super().clean()
@@ -212,7 +215,7 @@ class ConsentForm(forms.Form):
         self.helper.add_input(Submit("submit", "Record consent", css_id="save-consent"))
 
     def clean_decision_date(self):
-        value = _not_in_future(self.cleaned_data["decision_date"])
+        value = _clinical_date(self.cleaned_data["decision_date"])
         if value < self.participant.screening_date:
             raise forms.ValidationError(
                 f"The date cannot be before screening "
@@ -265,6 +268,21 @@ class ParticipantFilterForm(forms.Form):
         self.helper.form_class = "row row-cols-lg-auto g-2 align-items-end"
         self.helper.form_id = "participant-filter"
         self.helper.add_input(Submit("", "Filter", css_class="btn-secondary"))
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, refusing a username longer than the column holds.
+
+    ``AuthenticationForm`` shows the length in the HTML but does not validate
+    it, so any length reached ``authenticate`` and django-axes' failure record.
+    A longer name cannot be an account: it is a form error, nothing is
+    recorded and no lockout is counted.
+    """
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length))
 
 
 class TaskPasswordResetForm(PasswordResetForm):

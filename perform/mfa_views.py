@@ -21,10 +21,16 @@ from two_factor.views import ProfileView as TwoFactorProfileView
 from two_factor.views import SetupView as TwoFactorSetupView
 
 from perform import api_tokens, mfa
+from perform.forms import LoginForm
 
 
 class LoginView(TwoFactorLoginView):
     CODE_STEPS = (TwoFactorLoginView.TOKEN_STEP, TwoFactorLoginView.BACKUP_STEP)
+    # The password step refuses an over-long username before authenticate().
+    form_list = (
+        (TwoFactorLoginView.AUTH_STEP, LoginForm),
+        *TwoFactorLoginView.form_list[1:],
+    )
 
     def _credentials(self) -> dict | None:
         user = self.get_user()

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from perform.clinical_dates import clinical_date_error
 from perform.eligibility import EligibilityResult, eligibility_evaluate
 from perform.exceptions import InvalidTransition, SiteNotAllowed, TrialError
 from perform.models import (
@@ -98,9 +99,8 @@ def participant_status_change(
 
 
 def _check_clinical_date(value: datetime.date, *, field: str, not_before=None) -> None:
-    today = timezone.localdate()
-    if value > today:
-        raise TrialError("The date cannot be in the future.", field=field)
+    if problem := clinical_date_error(value):
+        raise TrialError(problem, field=field)
     if not_before and value < not_before:
         raise TrialError(
             f"The date cannot be before the screening date ({not_before:%d %b %Y}).",

@@ -78,6 +78,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "perform.middleware.PermissionsPolicyMiddleware",
+    # Header-only middleware before RequestGuard, so its 400/404/413 pages carry
+    # the same security headers as every other page.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # NUL characters and over-long bodies are refused before anything reads them.
+    "perform.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -87,8 +93,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "perform.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     "perform.middleware.AuditContextMiddleware",
     # AxesMiddleware must be last (django-axes docs).
     "axes.middleware.AxesMiddleware",
@@ -180,6 +184,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# The username axes records, cut to the length its table holds (a login form
+# without a length limit, such as the admin's, would otherwise be a 500).
+AXES_USERNAME_CALLABLE = "perform.auth.lockout_username"
 
 # Two-factor authentication (perform.mfa): required for Methods Centre,
 # investigator, DSMB, administrator and system-owner accounts. The demo may
@@ -331,7 +338,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["perform.api.parsers.LimitedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -351,6 +358,9 @@ REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
 }
 API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=5)
+# JSON bodies nested deeper than this are refused (400) before any view reads
+# them; the deepest the API expects is 3 (a CRF's "fields" and their values).
+API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=32)
 SPECTACULAR_SETTINGS = {
     "TITLE": "PERFORM trial data platform API",
     "DESCRIPTION": "Site-scoped access to the PERFORM trial (NCT06863129).",

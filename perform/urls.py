@@ -11,6 +11,9 @@ from two_factor.views import BackupTokensView, QRGeneratorView, SetupCompleteVie
 from perform import mfa_views, notification_views, role_views, views
 from perform.forms import TaskPasswordResetForm
 
+# Bad requests as a page, or JSON under /api/; a body too large is a 413.
+handler400 = "perform.http_errors.bad_request"
+
 # django-two-factor-auth's pages (names in its "two_factor" namespace, which
 # its views and templates use), with perform.mfa_views' versions where the
 # trial adds a rule.

@@ -135,3 +135,24 @@ def django_db_setup(django_db_setup, django_db_blocker):
     use_role("app")
     yield
     use_role("owner")
+
+
+@pytest.fixture(scope="session")
+def collected_static(tmp_path_factory):
+    """A STATIC_ROOT filled by ``collectstatic`` under the production settings
+    (WhiteNoise's manifest storage), as a deployment has it."""
+    from tests.production import manage
+
+    root = tmp_path_factory.mktemp("static")
+    result = manage(
+        "collectstatic",
+        "--noinput",
+        "--verbosity",
+        "0",
+        DEBUG="false",
+        SECRET_KEY="collectstatic-only-" + "s3cr3t" * 10,
+        STATIC_ROOT=str(root),
+    )
+    assert result.returncode == 0, result.stderr
+    assert (root / "staticfiles.json").is_file()
+    return root

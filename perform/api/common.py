@@ -3,6 +3,7 @@
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.utils import (
@@ -17,6 +18,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from perform.exceptions import InvalidTransition, TrialError
+from perform.http_errors import request_too_large_message
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +37,23 @@ def exception_handler(exc, context):
     * Django ``ValidationError`` → 400 in DRF's field-dict shape;
     * ``Http404`` → 404 ``{"detail": "Not found."}`` (the model is not named);
     * Django ``PermissionDenied`` → 403 ``{"detail": ...}``;
+    * malformed or too deeply nested JSON → 400 ``{"detail", "code": "parse_error"}``;
+    * a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` found when read → 413, any
+      other ``SuspiciousOperation`` (too many fields, ...) → 400, both
+      ``{"detail", "code"}`` and logged as Django logs them;
     * anything unexpected is logged with its traceback and answers 500 JSON.
     """
+    if isinstance(exc, SuspiciousOperation):
+        logging.getLogger(f"django.security.{type(exc).__name__}").warning(str(exc))
+        if isinstance(exc, RequestDataTooBig):
+            return Response(
+                {"detail": request_too_large_message(), "code": "request_too_large"},
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        return Response(
+            {"detail": "The request could not be understood.", "code": "bad_request"},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, InvalidTransition):
         set_rollback()
         return Response(
@@ -68,6 +85,8 @@ def exception_handler(exc, context):
         )
     if isinstance(exc, exceptions.ValidationError) and isinstance(response.data, list):
         response.data = {NON_FIELD_ERRORS: response.data}
+    if isinstance(exc, exceptions.ParseError):
+        response.data["code"] = "parse_error"
     return response
 
 

@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
@@ -21,6 +20,7 @@ from perform.api.common import (
     JsonApiMixin,
     StrictNullBooleanField,
 )
+from perform.clinical_dates import clinical_date_error
 from perform.eligibility import eligibility_evaluate
 from perform.models import FractureStatus, ParticipantStatus, Sex
 from randomization.api import AllocationOutputSerializer, allocation_data
@@ -165,8 +165,8 @@ class ParticipantScreenInputSerializer(serializers.Serializer):
         return site
 
     def validate_screening_date(self, value):
-        if value > timezone.localdate():
-            raise serializers.ValidationError("The date cannot be in the future.")
+        if problem := clinical_date_error(value):
+            raise serializers.ValidationError(problem)
         return value
 
     def validate_answers(self, answers):

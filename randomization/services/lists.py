@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from perform.models import (
@@ -118,7 +118,17 @@ def _scheme_defaults(arms, ratio, block_sizes, factors, slots_per_stratum):
         raise ListInvalid([str(error)]) from error
     if slots < 1:
         raise ListInvalid(["The list length per stratum must be at least 1."])
+    largest = _column_max("block_size")
+    if max(block_sizes) > largest:
+        raise ListInvalid([f"Block sizes cannot be larger than {largest}."])
     return arms, ratio, block_sizes, factors, slots
+
+
+def _column_max(name: str) -> int:
+    """The largest number the slot table's integer column ``name`` holds: a
+    larger one would only fail when the list is written."""
+    field = Slot._meta.get_field(name)
+    return connection.ops.integer_field_range(field.get_internal_type())[1]
 
 
 def _site_for(levels: dict, sites_by_code: dict) -> Site | None:
@@ -200,26 +210,41 @@ IMPORT_COLUMNS = ["stratum", "sequence", "arm", "block"]
 
 def _import_rows(csv_text: str) -> list[tuple[int, dict]]:
     reader = csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff")))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    if header != IMPORT_COLUMNS:
-        raise ListInvalid(
-            [
-                f"Row 1: the header must be {','.join(IMPORT_COLUMNS)}, not "
-                f"{','.join(header) or '(empty)'}."
-            ]
-        )
-    # line_num, not a counter: DictReader skips blank lines, and the row numbers
-    # in error messages must be those a spreadsheet shows.
-    rows = [
-        (
-            reader.line_num,
-            {k.strip().lower(): (v or "").strip() for k, v in row.items() if k},
-        )
-        for row in reader
-    ]
+    try:
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+        if header != IMPORT_COLUMNS:
+            raise ListInvalid(
+                [
+                    f"Row 1: the header must be {','.join(IMPORT_COLUMNS)}, not "
+                    f"{','.join(header) or '(empty)'}."
+                ]
+            )
+        # line_num, not a counter: DictReader skips blank lines, and the row
+        # numbers in error messages must be those a spreadsheet shows.
+        rows = [
+            (
+                reader.line_num,
+                {k.strip().lower(): (v or "").strip() for k, v in row.items() if k},
+            )
+            for row in reader
+        ]
+    except csv.Error as error:
+        # DictReader's own line_num is set only after a row was read whole;
+        # its csv reader's counts the line that failed.
+        row = reader.reader.line_num
+        raise ListInvalid([_csv_error_message(row, error)]) from error
     if not rows:
         raise ListInvalid(["The file has a header but no rows."])
     return rows
+
+
+def _csv_error_message(row: int, error: csv.Error) -> str:
+    """A row the csv module cannot read, in words a statistician can act on."""
+    if "field larger than field limit" in str(error):
+        return (
+            f"Row {row}: a field is longer than {csv.field_size_limit():,} characters."
+        )
+    return f"Row {row}: the file cannot be read as CSV ({error})."
 
 
 @transaction.atomic
@@ -249,6 +274,10 @@ def list_import(
     valid_levels = {f: set(strata.FACTORS[f].levels(None)) for f in factors}
     errors: list[str] = []
     by_stratum: dict[str, list[tuple[int, int, str, int]]] = defaultdict(list)
+    largest_numbers = {
+        "sequence": _column_max("sequence"),
+        "block": _column_max("block_number"),
+    }
     for number, row in _import_rows(csv_text):
         problems = []
         key = row.get("stratum", "")
@@ -260,15 +289,16 @@ def list_import(
         except ValueError as error:
             problems.append(str(error).rstrip("."))
         values = {}
-        for column in ("sequence", "block"):
+        for column, largest in largest_numbers.items():
+            text = row.get(column, "")
             try:
-                values[column] = int(row.get(column, ""))
-                if values[column] < 1:
-                    raise ValueError
+                values[column] = int(text)
             except ValueError:
-                problems.append(
-                    f"{column} '{row.get(column, '')}' is not a whole number ≥ 1"
-                )
+                values[column] = 0
+            if values[column] < 1:
+                problems.append(f"{column} '{text}' is not a whole number ≥ 1")
+            elif values[column] > largest:
+                problems.append(f"{column} {values[column]} is larger than {largest}")
         arm = row.get("arm", "")
         if arm not in arm_codes:
             problems.append(f"arm '{arm}' is not one of {', '.join(arm_codes)}")

@@ -1,11 +1,7 @@
 """Deployment settings, security headers, sessions, lockout, password rules."""
 
-import os
 import secrets
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -13,36 +9,10 @@ from django.contrib.sessions.models import Session
 from django.urls import reverse
 from django.utils import timezone
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.production import manage
 
 
-def manage(*args, **env):
-    environment = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in {
-            "DEBUG",
-            "SECRET_KEY",
-            "DJANGO_SETTINGS_MODULE",
-            "SECURE_SSL_REDIRECT",
-            "SESSION_COOKIE_SECURE",
-            "CSRF_COOKIE_SECURE",
-        }
-    }
-    environment.update(env)
-    return subprocess.run(  # noqa: S603 - fixed interpreter and arguments
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def test_check_deploy_is_clean_under_production_settings():
+def test_check_deploy_is_clean_under_production_settings(collected_static):
     result = manage(
         "check",
         "--deploy",
@@ -51,6 +21,7 @@ def test_check_deploy_is_clean_under_production_settings():
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(64),
         ALLOWED_HOSTS="perform.example.org",
+        STATIC_ROOT=str(collected_static),
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout

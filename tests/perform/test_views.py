@@ -97,10 +97,11 @@ def test_consent_moves_eligible_participant_to_consented(client, users, site_a, 
     participant = screen(users["coordinator"], site_a)
     client.force_login(users["coordinator"])
     url = reverse("participant_consent", args=[participant.study_id])
+    day_before_screening = participant.screening_date - datetime.timedelta(days=1)
     bad = client.post(
         url,
         {
-            "decision_date": "2000-01-01",
+            "decision_date": day_before_screening.isoformat(),
             "form_version": "v2.1",
             "obtained_by": "Dr Who",
         },

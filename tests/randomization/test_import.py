@@ -414,3 +414,23 @@ def test_a_stratum_error_is_one_sentence(users, site_a, site_b):
     assert error.value.errors[0] == (
         "Row 11: Stratum 'TOR' should have 2 parts (site | fracture_status)."
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "line",
+    [
+        "TOR|impending,3,{long},2",  # the long field in the middle of the row
+        "TOR|impending,3,RER,{long}",  # the long field last on the row
+    ],
+    ids=["middle", "last"],
+)
+def test_a_field_longer_than_the_csv_limit_is_named_by_its_row(users, site_a, line):
+    lines = ["TOR|impending,1,IF,1", "TOR|impending,2,RER,1"]
+    lines.append(line.format(long="R" * (csv.field_size_limit() + 1)))
+    lines.append("TOR|impending,4,IF,2")
+    before = counts()
+    with pytest.raises(ListInvalid) as error:
+        _import(users, "stratum,sequence,arm,block\n" + "\n".join(lines) + "\n")
+    assert error.value.errors == ["Row 4: a field is longer than 131,072 characters."]
+    assert counts() == before
