@@ -91,8 +91,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    "perform.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "perform.middleware.TwoFactorRequiredMiddleware",
     "perform.middleware.AuditContextMiddleware",
     # AxesMiddleware must be last (django-axes docs).
     "axes.middleware.AxesMiddleware",
