@@ -4,12 +4,14 @@ The sweep's rules are tested first without workers: a build that stopped
 beating is re-queued as the next attempt, a live one is left alone, a ready
 report is never touched, the attempt limit fails the report with its reason,
 an unclaimed queued report is sent again; an old attempt's task (redelivered
-by the broker) does nothing, and of two builds only the one holding the claim
+by the broker) does nothing, the lost attempt's own task redelivered before
+any sweep recovers it, and of two builds only the one holding the claim
 stores files and e-mails the DSMB.
 
 Then the real thing (marked ``worker``): a ``celery worker`` process is
 SIGKILLed mid-build, and a fresh worker plus a real ``celery beat`` finish the
-report with nobody acting.
+report with nobody acting. The first worker is stopped at a fixed point by a
+table lock the test holds (no test-only knob in the application code).
 """
 
 import datetime
@@ -362,6 +364,18 @@ def test_statistician_sees_the_recovery_history_on_the_report_and_list_pages(
     page = client.get(reverse("outcomes:report_detail", args=[report.pk]))
     assert page.status_code == 200
     assert b"report-recoveries" not in page.content
+
+    unclaimed = report_in("queued", kind="open", queued_at=ago(hours=1))
+    for _ in range(2):
+        sweep(django_capture_on_commit_callbacks)
+        Report.objects.filter(pk=unclaimed.pk).update(queued_at=ago(hours=1))
+    client.force_login(users["statistician"])
+    page = client.get(reverse("outcomes:report_detail", args=[unclaimed.pk]))
+    history = " ".join(page.content.decode().split())
+    assert (
+        "no worker had picked up attempt 1; sent to the workers again "
+        "(2 times, the last shown)." in history
+    )
 
 
 # --- With real processes ------------------------------------------------------
