@@ -7,13 +7,14 @@
   not exist (404), so site staff and data managers cannot learn that a closed
   report was made, nor anything of its contents.
 * Reports still in the making (or failed) are listed only to those who may
-  request reports; readers see ready reports.
+  request reports; readers see ready reports. So is what the recovery sweep
+  did to a report (``recoveries_for``).
 """
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 
-from outcomes.models import Report, ReportDownload
+from outcomes.models import Report, ReportDownload, ReportRecovery
 
 
 def report_kinds_for(user) -> list[str]:
@@ -31,12 +32,25 @@ def reports_for(user) -> QuerySet[Report]:
     reports = Report.objects.filter(kind__in=report_kinds_for(user))
     if not user.has_perm("outcomes.request_report"):
         reports = reports.filter(status=Report.Status.READY)
-    return reports.select_related("requested_by")
+    # Meta.ordering does not apply to an aggregate (GROUP BY) query: restated.
+    return (
+        reports.select_related("requested_by")
+        .annotate(recovery_count=Count("recoveries"))
+        .order_by(*Report._meta.ordering)
+    )
 
 
 def report_get(*, user, report_id: int) -> Report:
     """One report in ``user``'s scope, or 404."""
     return get_object_or_404(reports_for(user), pk=report_id)
+
+
+def recoveries_for(*, user, report: Report) -> QuerySet[ReportRecovery] | None:
+    """What the recovery sweep did to ``report``, oldest first; None for
+    users who may not request reports (they are not shown it)."""
+    if not user.has_perm("outcomes.request_report"):
+        return None
+    return report.recoveries.all()
 
 
 def downloads_for(user) -> QuerySet[ReportDownload]:

@@ -7,8 +7,15 @@
 * ``report_generate`` is the worker's job: it claims the report, builds the
   content, PDF and JSON, stores the files, marks it ready and e-mails the DSMB
   members a link (through the outbox, in the same transaction). It is
-  idempotent: a ready report is left alone, and a build interrupted by a
-  killed worker is simply redone when the task is redelivered.
+  idempotent and safe under double delivery: each task names the build
+  attempt it is for, a report is claimed only while queued and only for that
+  attempt, and the files and the ready state are stored only by the build
+  that still holds its claim (checked under a row lock). A ready report is
+  never rebuilt; a task redelivered after its build was recovered, or a
+  second copy of one, does nothing (a task redelivered for a build whose
+  worker was lost, before the sweep saw it, recovers it as the sweep would).
+  Each progress stage is also the build's heartbeat, by which the recovery
+  sweep (``outcomes.recovery``) finds builds whose worker was lost.
 * ``report_file`` returns a file to someone allowed to see the report and logs
   the download.
 """
@@ -24,6 +31,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Now
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -112,7 +120,7 @@ def report_request(*, actor, kind: str, cutoff: datetime.date) -> Report:
             report = Report.objects.create(kind=kind, cutoff=cutoff, requested_by=actor)
     except IntegrityError:
         return in_progress.get()
-    transaction.on_commit(lambda: _enqueue(report.pk), robust=True)
+    report_enqueue(report)
     return report
 
 
@@ -133,68 +141,104 @@ def reports_monthly_request(*, today: datetime.date) -> list[Report]:
     ]
 
 
-def _enqueue(report_id: int) -> None:
-    from outcomes.tasks import report_generate_task
+def report_enqueue(report: Report) -> None:
+    """Ask a worker to build ``report``'s current attempt once this commits."""
+    report_id, attempt = report.pk, report.attempt
 
-    report_generate_task.delay(report_id=report_id)
+    def send():
+        from outcomes.tasks import report_generate_task
+
+        report_generate_task.delay(report_id=report_id, attempt=attempt)
+
+    transaction.on_commit(send, robust=True)
 
 
-def _progress_setter(report_id: int):
+class ReportSuperseded(Exception):
+    """The build no longer holds its claim: the recovery sweep re-queued the
+    report as a later attempt (or it is not running any more)."""
+
+
+def _claimed(report_id: int, attempt: int):
+    return Report.objects.filter(
+        pk=report_id, status=Report.Status.RUNNING, attempt=attempt
+    )
+
+
+def _progress_setter(report_id: int, attempt: int):
     def progress(percent: int, stage: str) -> None:
         # Committed at once (the task runs in autocommit), so the page that
-        # polls the report sees each stage while the build goes on.
-        Report.objects.filter(pk=report_id, status=Report.Status.RUNNING).update(
-            progress=percent, stage=stage
+        # polls the report sees each stage while the build goes on, and the
+        # recovery sweep sees a heartbeat (database time, so the clocks of
+        # worker and beat hosts do not matter). If the sweep has given the
+        # report to another attempt, this build stops here.
+        updated = _claimed(report_id, attempt).update(
+            progress=percent, stage=stage, heartbeat_at=Now()
         )
+        if not updated:
+            raise ReportSuperseded(f"Report {report_id}, attempt {attempt}")
 
     return progress
 
 
-def _claim(report_id: int) -> Report | None:
-    with transaction.atomic():
-        report = Report.objects.select_for_update().filter(pk=report_id).first()
-        if report is None or report.status == Report.Status.READY:
-            return None
-        report.status = Report.Status.RUNNING
-        report.progress, report.stage, report.error = 1, "Starting", ""
-        report.started_at = timezone.now()
-        report.save(
-            update_fields=["status", "progress", "stage", "error", "started_at"]
+def _claim(report_id: int, attempt: int | None) -> Report | None:
+    """Mark the queued report running for ``attempt`` (None: whichever attempt
+    is queued, for tasks sent before attempts were numbered). One conditional
+    UPDATE: of two deliveries of one task, the second finds it running."""
+    queued = Report.objects.filter(pk=report_id, status=Report.Status.QUEUED)
+    if attempt is not None:
+        queued = queued.filter(attempt=attempt)
+    claimed = queued.update(
+        status=Report.Status.RUNNING,
+        progress=1,
+        stage="Starting",
+        error="",
+        started_at=Now(),
+        heartbeat_at=Now(),
+    )
+    report = Report.objects.filter(pk=report_id).first()
+    if not claimed:
+        log.info(
+            "Report %s attempt %s not claimed: %s",
+            report_id,
+            attempt,
+            f"{report.status}, attempt {report.attempt}" if report else "gone",
         )
-        return report
-
-
-def _store(report: Report, built: BuiltReport) -> None:
-    root = Path(settings.REPORTS_ROOT)
-    folder = root / report.kind
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = f"perform-dsmb-{report.kind}-{report.cutoff}-{report.pk}"
-    (folder / f"{stem}.pdf").write_bytes(built.pdf)
-    (folder / f"{stem}.json").write_text(json.dumps(built.content, indent=1))
-    report.pdf_name = f"{report.kind}/{stem}.pdf"
-    report.json_name = f"{report.kind}/{stem}.json"
-
-
-def report_generate(*, report_id: int) -> Report | None:
-    """Build and store report ``report_id`` (the worker's task body)."""
-    report = _claim(report_id)
-    if report is None:
         return None
-    try:
-        built = report_build(
-            kind=report.kind,
-            cutoff=report.cutoff,
-            progress=_progress_setter(report.pk),
-        )
-        _progress_setter(report.pk)(90, "Storing the report")
-        _store(report, built)
-    except Exception as error:
-        log.exception("Report %s failed", report_id)
-        Report.objects.filter(pk=report_id).update(
-            status=Report.Status.FAILED, error=f"{type(error).__name__}: {error}"
-        )
-        raise
+    return report
+
+
+STORED_FIELDS = [
+    "pdf_name",
+    "json_name",
+    "status",
+    "progress",
+    "stage",
+    "generated_at",
+    "platform_version",
+    "dataset_sha256",
+    "pdf_sha256",
+    "pdf_size",
+    "participants",
+]
+
+
+def _store(report: Report, built: BuiltReport) -> bool:
+    """Write the files, mark the report ready and e-mail the DSMB, if this
+    build still holds its claim. The row stays locked until the commit, so a
+    recovery (or another build) waits and then finds the report ready."""
     with transaction.atomic():
+        if not _claimed(report.pk, report.attempt).select_for_update().exists():
+            return False
+        # The same names for every attempt: a build killed after writing its
+        # files leaves one set, which the next attempt overwrites.
+        root = Path(settings.REPORTS_ROOT)
+        folder = root / report.kind
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = f"perform-dsmb-{report.kind}-{report.cutoff}-{report.pk}"
+        (folder / f"{stem}.pdf").write_bytes(built.pdf)
+        (folder / f"{stem}.json").write_text(json.dumps(built.content, indent=1))
+        report.pdf_name = f"{report.kind}/{stem}.pdf"
+        report.json_name = f"{report.kind}/{stem}.json"
         report.status = Report.Status.READY
         report.progress, report.stage = 100, "Ready"
         report.generated_at = datetime.datetime.fromisoformat(
@@ -205,8 +249,44 @@ def report_generate(*, report_id: int) -> Report | None:
         report.pdf_sha256 = hashlib.sha256(built.pdf).hexdigest()
         report.pdf_size = len(built.pdf)
         report.participants = built.content["participants"]
-        report.save()
+        report.save(update_fields=STORED_FIELDS)
         _notify_dsmb(report)
+    return True
+
+
+def report_generate(*, report_id: int, attempt: int | None = None) -> Report | None:
+    """Build and store report ``report_id`` as build ``attempt`` (the worker's
+    task body). Returns the ready report, or None when this task had nothing
+    to do or lost its claim to a later attempt."""
+    report = _claim(report_id, attempt)
+    if report is None:
+        # Perhaps the broker redelivered the task of a build whose worker was
+        # lost, before the recovery sweep noticed (or with beat stopped):
+        # recover it the sweep's way. Does nothing to a live or ready report.
+        from outcomes.recovery import report_recover
+
+        report_recover(report_id=report_id)
+        return None
+    progress = _progress_setter(report.pk, report.attempt)
+    try:
+        built = report_build(kind=report.kind, cutoff=report.cutoff, progress=progress)
+        progress(90, "Storing the report")
+        stored = _store(report, built)
+    except ReportSuperseded:
+        stored = False
+    except Exception as error:
+        log.exception("Report %s attempt %s failed", report_id, report.attempt)
+        _claimed(report_id, report.attempt).update(
+            status=Report.Status.FAILED, error=f"{type(error).__name__}: {error}"
+        )
+        raise
+    if not stored:
+        log.warning(
+            "Report %s attempt %s superseded by a later attempt; result discarded",
+            report_id,
+            report.attempt,
+        )
+        return None
     return report
 
 

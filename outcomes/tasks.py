@@ -4,14 +4,26 @@ from celery import shared_task
 from django.utils import timezone
 
 from outcomes import services
+from outcomes.recovery import reports_recover
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=1800)
-def report_generate_task(*, report_id: int) -> dict:
-    """Build and store one requested report. Idempotent (see
-    ``services.report_generate``): safe to redeliver after a worker crash."""
-    report = services.report_generate(report_id=report_id)
-    return {"report_id": report_id, "built": report is not None}
+def report_generate_task(*, report_id: int, attempt: int | None = None) -> dict:
+    """Build and store attempt ``attempt`` of one requested report.
+
+    Idempotent and safe under double delivery (see
+    ``services.report_generate``): a copy redelivered after its worker was
+    killed, or after the recovery sweep re-queued the report, does nothing.
+    """
+    report = services.report_generate(report_id=report_id, attempt=attempt)
+    return {"report_id": report_id, "attempt": attempt, "built": report is not None}
+
+
+@shared_task(acks_late=True, soft_time_limit=50, time_limit=60)
+def reports_recover_task() -> dict:
+    """Re-queue report builds whose worker was lost, resend those no worker
+    claimed (every minute, by beat; ``outcomes.recovery``). Idempotent."""
+    return reports_recover()
 
 
 @shared_task(acks_late=True)

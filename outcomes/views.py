@@ -5,6 +5,7 @@ Which reports a user sees is decided in ``outcomes.selectors`` (404 for the
 rest); these views check the page-level permission (403) and stay thin.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -71,7 +72,12 @@ def report_detail(request, report_id: int):
     return render(
         request,
         "outcomes/report_detail.html",
-        {"report": report, "downloads": downloads},
+        {
+            "report": report,
+            "downloads": downloads,
+            "recoveries": selectors.recoveries_for(user=request.user, report=report),
+            "max_attempts": settings.REPORT_RECOVERY["MAX_ATTEMPTS"],
+        },
     )
 
 

@@ -440,6 +440,16 @@ OUTCOMES = {
 # Where report files (PDF and JSON) are kept: a private directory, never served
 # as static or media files; downloads go through the access-checked view.
 REPORTS_ROOT = env.path("REPORTS_ROOT", default=BASE_DIR / "var" / "reports")
+# Recovery of report builds whose worker was lost (outcomes.recovery, run every
+# minute by beat). A running build records a heartbeat at each stage; silent
+# for STALE_SECONDS, it is re-queued (the longest stage of a 20,000-participant
+# report takes about 6 s), and marked failed at the MAX_ATTEMPTS-th lost
+# build. A queued report no worker claimed for UNCLAIMED_SECONDS is sent again.
+REPORT_RECOVERY = {
+    "STALE_SECONDS": env.int("REPORT_STALE_SECONDS", default=120),
+    "UNCLAIMED_SECONDS": env.int("REPORT_QUEUED_SECONDS", default=600),
+    "MAX_ATTEMPTS": env.int("REPORT_MAX_ATTEMPTS", default=3),
+}
 
 LOGGING = {
     "version": 1,

@@ -5,7 +5,8 @@ what it receives, and Celery workers run as separate processes (the
 Each test process uses a queue of its own, so parallel test runs sharing the
 Redis database never take each other's messages. A worker process can be
 killed with SIGKILL (its whole process group, as a crash or the OOM killer
-would) and another one started.
+would) and another one started. ``BeatProcess`` runs ``celery beat`` with the
+database scheduler on the test database, publishing to the same queue.
 """
 
 import asyncio
@@ -161,6 +162,9 @@ class WorkerProcess:
     """``celery worker`` in a process group of its own, consuming ``QUEUE``,
     on the test database, sending mail to ``smtp_port``."""
 
+    name = "worker"
+    ready_text = "ready."  # in the log once it consumes
+
     def __init__(self, *, smtp_port: int, log_dir: Path, env: dict | None = None):
         self.smtp_port = smtp_port
         self.log_dir = log_dir
@@ -186,32 +190,29 @@ class WorkerProcess:
             **self.extra_env,
         }
 
+    def argv(self) -> list[str]:
+        return [
+            "worker",
+            "-Q",
+            QUEUE,
+            "-P",
+            "prefork",
+            "-c",
+            "1",
+            "-n",
+            f"test-{os.getpid()}-{self.started}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+
     def start(self) -> "WorkerProcess":
         self.started += 1
-        self.log_path = self.log_dir / f"worker-{self.started}.log"
+        self.log_path = self.log_dir / f"{self.name}-{self.started}.log"
         log = self.log_path.open("w")
         self.process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "perform",
-                "worker",
-                "-Q",
-                QUEUE,
-                "-P",
-                "prefork",
-                "-c",
-                "1",
-                "-n",
-                f"test-{os.getpid()}-{self.started}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-l",
-                "INFO",
-            ],
+            [sys.executable, "-m", "celery", "-A", "perform", *self.argv()]
+            + ["-l", "INFO"],
             cwd=ROOT,
             env=self.env(),
             stdout=log,
@@ -220,7 +221,7 @@ class WorkerProcess:
         )
         log.close()
         ready = wait_for(
-            lambda: "ready." in self.log() or self.process.poll() is not None
+            lambda: self.ready_text in self.log() or self.process.poll() is not None
         )
         assert ready and self.process.poll() is None, self.log()
         return self
@@ -241,6 +242,21 @@ class WorkerProcess:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.kill()
+
+
+class BeatProcess(WorkerProcess):
+    """``celery beat`` with django-celery-beat's database scheduler, reading the
+    periodic task rows of the test database and publishing to ``QUEUE``."""
+
+    name = "beat"
+    ready_text = "beat: Starting..."
+
+    def argv(self) -> list[str]:
+        return [
+            "beat",
+            "-S",
+            "django_celery_beat.schedulers:DatabaseScheduler",
+        ]
 
 
 def queue_purge() -> None:
