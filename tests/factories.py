@@ -67,13 +67,33 @@ ALL_ROLES = [
 ]
 
 
+_API_TOKENS: dict[tuple[int, str], str] = {}
+
+
 def api_client_for(user: User, *, client: str = "tests"):
-    """A DRF test client sending a fresh API token of ``user``."""
+    """A DRF test client sending an API token of ``user`` (issued once per
+    user and client within a test: a new one would revoke the first)."""
+    from knox.crypto import hash_token
     from rest_framework.test import APIClient
 
     from perform.api_tokens import api_token_issue
+    from perform.models import ApiToken
 
-    _row, token = api_token_issue(user=user, client=client)
+    key = (user.pk, client)
+    token = _API_TOKENS.get(key)
+    if token is None or not ApiToken.objects.filter(digest=hash_token(token)).exists():
+        _row, token = api_token_issue(user=user, client=client)
+        _API_TOKENS[key] = token
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return api
+
+
+def login_post_data(username: str, password: str) -> dict:
+    """What the log-in page (django-two-factor-auth's wizard, password step)
+    posts for ``username`` and ``password``."""
+    return {
+        "login_view-current_step": "auth",
+        "auth-username": username,
+        "auth-password": password,
+    }

@@ -1,5 +1,6 @@
 """The OpenAPI schema and the JSON 404 for unknown API paths."""
 
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from drf_spectacular.utils import (
     extend_schema,
 )
@@ -12,6 +13,13 @@ from rest_framework.views import APIView
 from perform.api.common import (
     JsonApiMixin,
 )
+
+
+class ApiTokenScheme(KnoxTokenScheme):
+    """``Authorization: Token <token>`` (perform.api_tokens), in the schema."""
+
+    target_class = "perform.api_tokens.ApiTokenAuthentication"
+    name = "tokenAuth"
 
 
 # -----------------------------------------------------------------------------

@@ -117,4 +117,5 @@ def test_two_factor_set_up_log_in_recovery_code_and_lockout(
     password_step(page, live_server, password)
     expect(page.locator("#current-user")).to_have_count(0)
     expect(page.locator("#locked-out")).to_be_visible()
-    assert problems == []
+    # The lockout pages answer 429, which Chromium logs as a failed load.
+    assert [p for p in problems if "status of 429" not in p] == []

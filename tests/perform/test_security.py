@@ -9,6 +9,7 @@ from django.contrib.sessions.models import Session
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.factories import login_post_data
 from tests.production import manage
 
 
@@ -71,9 +72,7 @@ def test_session_expires_after_thirty_idle_minutes_and_activity_renews_it(
     client, users, password
 ):
     assert settings.SESSION_COOKIE_AGE == 30 * 60
-    login = client.post(
-        reverse("login"), {"username": "coordinator", "password": password}
-    )
+    login = client.post(reverse("login"), login_post_data("coordinator", password))
     assert login.status_code == 302
     session = Session.objects.get()
     remaining = session.expire_date - timezone.now()
@@ -94,20 +93,20 @@ def test_session_expires_after_thirty_idle_minutes_and_activity_renews_it(
 def test_repeated_failed_logins_lock_the_account(client, users, password):
     url = reverse("login")
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
-        response = client.post(url, {"username": "coordinator", "password": "wrong"})
+        response = client.post(url, login_post_data("coordinator", "wrong"))
         assert response.status_code == 200
         assert (
             "Please enter a correct username and password" in response.content.decode()
         )
-    locked = client.post(url, {"username": "coordinator", "password": "wrong"})
+    locked = client.post(url, login_post_data("coordinator", "wrong"))
     assert locked.status_code == 429
     assert b"Too many failed log-in attempts" in locked.content
     # Even the right password is refused while locked.
-    again = client.post(url, {"username": "coordinator", "password": password})
+    again = client.post(url, login_post_data("coordinator", password))
     assert again.status_code == 429
     assert "_auth_user_id" not in client.session
     # Another user from the same address is not locked out.
-    other = client.post(url, {"username": "investigator", "password": password})
+    other = client.post(url, login_post_data("investigator", password))
     assert other.status_code == 302
 
 

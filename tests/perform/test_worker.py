@@ -22,7 +22,7 @@ from django.urls import reverse
 
 from perform.celery import app
 from perform.tasks import email_send, email_send_on_commit
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, UserFactory, login_post_data
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -145,14 +145,10 @@ def test_password_reset_email_is_sent_by_the_worker_and_its_link_sets_a_password
     assert done.status_code == 302
     assert done["Location"] == reverse("password_reset_complete")
 
-    old = client.post(
-        reverse("login"), {"username": member.username, "password": PASSWORD}
-    )
+    old = client.post(reverse("login"), login_post_data(member.username, PASSWORD))
     assert old.status_code == 200
     assert not old.wsgi_request.user.is_authenticated
-    new = client.post(
-        reverse("login"), {"username": member.username, "password": NEW_PASSWORD}
-    )
+    new = client.post(reverse("login"), login_post_data(member.username, NEW_PASSWORD))
     assert new.status_code == 302
     assert client.get(reverse("home")).wsgi_request.user == member
 
