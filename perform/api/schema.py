@@ -85,7 +85,7 @@ def error_responses_hook(result, generator, request, public):
     API answers. A declared 400 (field errors) also admits the
     ``{"detail", "code"}`` body of a parse error."""
     for operations in result.get("paths", {}).values():
-        for method, operation in operations.items():
+        for operation in operations.values():
             responses = operation.setdefault("responses", {})
             codes = ["400"]
             if operation.get("security"):
@@ -96,7 +96,7 @@ def error_responses_hook(result, generator, request, public):
                 for parameter in operation.get("parameters", [])
             ):
                 codes.append("404")
-            if method in {"post", "put", "patch"}:
+            if "requestBody" in operation:
                 codes += ["413", "415"]
             for code in codes:
                 if code not in responses:

@@ -17,11 +17,7 @@ from crf import services as crf_services
 from crf.models import AdverseEvent, Death, VisitReminder
 from perform import services
 from perform.models import OutboundEmail, User
-from tests.crf import conftest as crf_fixtures
 from tests.crf.bulk import participants_add
-
-randomize = crf_fixtures.randomize
-randomized = crf_fixtures.randomized
 
 DAY = datetime.timedelta(days=1)
 SETTINGS_URL = "/account/notifications/"
