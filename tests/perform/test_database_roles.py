@@ -301,3 +301,19 @@ def test_the_settings_default_database_login_is_the_application_role():
         check=True,
     )
     assert result.stdout.split() == ["perform_app", "perform_app"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_check_warns_about_a_role_fit_only_to_migrate():
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    from tests.dbsupport.roles import use_role
+
+    call_command("check", "--database", "default", "--fail-level", "WARNING")
+    use_role("owner")
+    try:
+        with pytest.raises(SystemCheckError, match=r"perform\.W002.*owns tables"):
+            call_command("check", "--database", "default", "--fail-level", "WARNING")
+    finally:
+        use_role("app")
