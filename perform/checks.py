@@ -1,5 +1,4 @@
-"""System checks: the static files manifest exists where the storage needs one;
-the database role the application connects as cannot erase the record.
+"""System check: the static files manifest exists where the storage needs one.
 
 With DEBUG off the static files are served by WhiteNoise's
 ``CompressedManifestStaticFilesStorage``, which looks every ``{% static %}``
@@ -13,7 +12,7 @@ refuses to create the application, so gunicorn does not boot.
 """
 
 from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import Error, register
 
 STATIC_MANIFEST_ERROR = "perform.E001"
 
@@ -51,26 +50,3 @@ def static_manifest_check(app_configs=None, **kwargs):
     if problem is None:
         return []
     return [Error(problem, hint=FIX_HINT, id=STATIC_MANIFEST_ERROR)]
-
-
-DATABASE_ROLE_WARNING = "perform.W002"
-
-
-@register(Tags.database)
-def database_role_check(app_configs=None, databases=None, **kwargs):
-    """``manage.py check --database default``: a serving role that is a
-    superuser, owns tables or may change audit rows (``perform.database``)."""
-    from perform.database import database_role_problems
-
-    if not databases:
-        return []
-    return [
-        Warning(
-            f"The database login {problem}.",
-            hint="Serve with the application role (README: Database roles); "
-            "only migrations run as the owner.",
-            id=DATABASE_ROLE_WARNING,
-        )
-        for alias in databases
-        for problem in database_role_problems(using=alias)
-    ]

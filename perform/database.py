@@ -214,11 +214,13 @@ def database_role_problems(*, using: str = DEFAULT_DB_ALIAS) -> list[str]:
             problems.append("owns tables (migrations must run as the owner role)")
         for table in audit_tables():
             cursor.execute(
-                "SELECT has_table_privilege(current_user, %s, 'UPDATE'), "
-                "has_table_privilege(current_user, %s, 'DELETE'), "
-                "has_table_privilege(current_user, %s, 'TRUNCATE')",
-                [table, table, table],
+                "SELECT has_table_privilege(current_user, c.oid, 'UPDATE'), "
+                "has_table_privilege(current_user, c.oid, 'DELETE'), "
+                "has_table_privilege(current_user, c.oid, 'TRUNCATE') "
+                "FROM pg_class c WHERE c.oid = to_regclass(%s)",
+                [table],
             )
-            if any(cursor.fetchone()):
+            row = cursor.fetchone()
+            if row is not None and any(row):
                 problems.append(f"may update, delete or truncate {table}")
     return problems

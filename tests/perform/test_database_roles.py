@@ -304,16 +304,20 @@ def test_the_settings_default_database_login_is_the_application_role():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_database_check_warns_about_a_role_fit_only_to_migrate():
+def test_the_database_role_check_command_refuses_a_role_fit_only_to_migrate():
+    from io import StringIO
+
     from django.core.management import call_command
-    from django.core.management.base import SystemCheckError
+    from django.core.management.base import CommandError
 
     from tests.dbsupport.roles import use_role
 
-    call_command("check", "--database", "default", "--fail-level", "WARNING")
+    out = StringIO()
+    call_command("database_role_check", stdout=out)
+    assert "fit to serve" in out.getvalue()
     use_role("owner")
     try:
-        with pytest.raises(SystemCheckError, match=r"perform\.W002.*owns tables"):
-            call_command("check", "--database", "default", "--fail-level", "WARNING")
+        with pytest.raises(CommandError, match="owns tables"):
+            call_command("database_role_check")
     finally:
         use_role("app")
