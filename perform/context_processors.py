@@ -22,8 +22,12 @@ NAVIGATION = [
     ("E-mail log", "email_log", "perform.view_outboundemail"),
     ("Roles", "role_accounts", "perform.view_role_history"),
     ("DSMB reports", "outcomes:report_list", "outcomes.view_open_report"),
-    ("E-mail settings", "notification_settings", ()),
-    ("Account security", "two_factor:profile", ()),
+]
+# The account menu (under the user's name): everyone's own settings.
+ACCOUNT_MENU = [
+    ("Account security", "two_factor:profile"),
+    ("E-mail settings", "notification_settings"),
+    ("Change password", "password_change"),
 ]
 
 
@@ -37,6 +41,12 @@ def navigation(request):
                 items.append({"label": label, "url": reverse(url_name)})
     return {
         "nav_items": items,
+        "account_items": [
+            {"label": label, "url": reverse(url_name)}
+            for label, url_name in ACCOUNT_MENU
+        ]
+        if user is not None and user.is_authenticated
+        else [],
         "platform_version": settings.PLATFORM_VERSION,
         "trial": settings.TRIAL,
         "two_factor_off": not settings.TWO_FACTOR_REQUIRED,

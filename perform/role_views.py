@@ -40,7 +40,10 @@ class AccountSearchForm(forms.Form):
 
 class RoleChangeForm(forms.Form):
     action = forms.ChoiceField(
-        choices=RoleChange.Action.choices,
+        choices=[
+            (RoleChange.Action.GRANT, "Grant"),
+            (RoleChange.Action.REVOKE, "Revoke"),
+        ],
         widget=forms.RadioSelect,
         initial=RoleChange.Action.GRANT,
     )

@@ -56,11 +56,8 @@ def allocation_confirmation_pdf(
         ("Study ID", allocation.study_id),
         ("Site", f"{site.code} – {site.name}"),
         ("Stratum", allocation.stratum_label),
-        *(
-            [("Number within stratum", str(allocation.sequence))]
-            if allocation.sequence is not None
-            else []
-        ),
+        # Never the number within the stratum, even for a statistician: the
+        # confirmation is filed at the site (PROTOCOL §5).
         ("Allocated arm", f"{allocation.arm_label} ({allocation.arm})"),
         (
             "Randomized at (UTC)",

@@ -114,8 +114,10 @@ class Command(BaseCommand):
         out.write("\nUsers:")
         for user in result.users:
             where = f" @ {', '.join(user.site_codes)}" if user.site_codes else ""
-            flags = " (superuser)" if user.is_superuser else ""
-            out.write(f"  {user.username:<14} {', '.join(user.roles)}{where}{flags}")
+            roles = ", ".join(user.roles) or (
+                "System owner (superuser)" if user.is_superuser else ""
+            )
+            out.write(f"  {user.username:<14} {roles}{where}")
         out.write(
             self.style.WARNING(
                 f"\nEvery demo user's password is: {options['password']}\n"
