@@ -6,8 +6,8 @@ change. Audit events are shown read-only; the database refuses to update or
 delete them in any case (pghistory append-only triggers).
 """
 
+from django import forms
 from django.contrib import admin
-from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from perform.mfa import second_factor_reset
 from perform.models import (
     ConsentRecord,
     EligibilityCriterion,
@@ -25,7 +26,13 @@ from perform.models import (
     Site,
     User,
 )
-from perform.role_admin import account_manageable_by, is_system_owner
+from perform.role_admin import (
+    account_email_change_notify,
+    account_manageable_by,
+    account_password_link_send,
+    account_password_prepare,
+    is_system_owner,
+)
 from perform.selectors import participants_for
 
 
@@ -59,16 +66,39 @@ class SiteAdmin(admin.ModelAdmin):
         return False
 
 
+class AccountCreationForm(forms.ModelForm):
+    """A new account: who it is, never a password (the holder chooses it
+    through the e-mailed link, ``role_admin.account_password_link_send``)."""
+
+    class Meta:
+        model = User
+        fields = ["username", "first_name", "last_name", "email"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+        self.fields[
+            "email"
+        ].help_text = "The holder receives a link here to choose a password."
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    """Accounts. Roles, sites, staff and superuser status are shown, never
-    edited, here: they change only on the role pages, through
+    """Accounts. Roles, sites, staff, superuser and safety-contact status are
+    shown, never edited, here: they change only on the role pages, through
     ``perform.role_admin`` (separation of duties, a reason, the role history).
     An account is editable only by those ``account_manageable_by`` allows:
-    never one's own, and a privileged account by the system owner alone.
-    Accounts are deactivated, never deleted (the audit trail points at them).
+    never one's own, and a privileged account by the system owner alone; its
+    username and e-mail (where reset links go) by the system owner alone, and
+    the old address is told of a change. Nobody sets another person's password:
+    new accounts and lost passwords get a link by e-mail. Accounts are
+    deactivated, never deleted (the audit trail points at them).
     """
 
+    add_form = AccountCreationForm
+    add_fieldsets = [
+        (None, {"fields": ["username", "first_name", "last_name", "email"]}),
+    ]
     list_display = [
         "username",
         "email",
@@ -79,15 +109,15 @@ class UserAdmin(DjangoUserAdmin):
     ]
     list_filter = ["is_active", "is_staff", "groups", "safety_contact"]
     fieldsets = [
-        (None, {"fields": ["username", "password"]}),
+        (None, {"fields": ["username"]}),
         ("Personal info", {"fields": ["first_name", "last_name", "email"]}),
         ("Account", {"fields": ["is_active", "last_login", "date_joined"]}),
         (
             "Roles (change them on the role page)",
             {"fields": ["roles_link", "role_names", "site_codes", "is_staff",
-                        "is_superuser"]},
+                        "is_superuser", "safety_contact"]},
         ),
-        ("E-mail", {"fields": ["receives_visit_reminders", "safety_contact"]}),
+        ("E-mail", {"fields": ["receives_visit_reminders"]}),
     ]  # fmt: skip
     readonly_fields = [
         "roles_link",
@@ -95,9 +125,11 @@ class UserAdmin(DjangoUserAdmin):
         "site_codes",
         "is_staff",
         "is_superuser",
+        "safety_contact",
         "last_login",
         "date_joined",
     ]
+    actions = ["send_password_link"]
 
     @admin.display(description="Roles")
     def role_names(self, obj):
@@ -114,6 +146,12 @@ class UserAdmin(DjangoUserAdmin):
         url = reverse("role_account", args=[obj.pk])
         return format_html('<a href="{}">Roles, sites and history</a>', url)
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not is_system_owner(request.user):
+            fields += ["username", "email"]
+        return fields
+
     def has_change_permission(self, request, obj=None):
         if not super().has_change_permission(request, obj):
             return False
@@ -122,15 +160,36 @@ class UserAdmin(DjangoUserAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def save_model(self, request, obj, form, change):
+        if not change:
+            account_password_prepare(obj)
+            super().save_model(request, obj, form, change)
+            account_password_link_send(user=obj, new_account=True)
+            return
+        old_email = (
+            User.objects.filter(pk=obj.pk).values_list("email", flat=True).first()
+        )
+        super().save_model(request, obj, form, change)
+        account_email_change_notify(
+            actor=request.user, user=obj, old_email=old_email or ""
+        )
+
     def user_change_password(self, request, id, form_url=""):
-        """Setting another person's password: the system owner only (everyone
-        else resets their own by e-mail); never one's own here."""
-        user = self.get_object(request, unquote(id))
-        if user is None or not (
-            is_system_owner(request.user) and account_manageable_by(request.user, user)
-        ):
-            raise PermissionDenied
-        return super().user_change_password(request, id, form_url)
+        """Nobody sets another person's password here, the system owner
+        included (it would let them log in as that person): send the account
+        a link instead (the list's action)."""
+        raise PermissionDenied
+
+    @admin.action(description="E-mail a link to choose a new password")
+    def send_password_link(self, request, queryset):
+        sent = 0
+        for user in queryset:
+            if account_manageable_by(request.user, user):
+                account_password_link_send(user=user, new_account=False)
+                sent += 1
+        self.message_user(
+            request, f"{sent} link{'s' if sent != 1 else ''} to choose a password sent."
+        )
 
 
 admin.site.unregister(Group)
@@ -230,6 +289,16 @@ class SecondFactorAdmin(ReadOnlyAdmin):
         return is_system_owner(request.user) and (
             obj is None or obj.user_id != request.user.pk
         )
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        second_factor_reset(user=obj.user)
+
+    def delete_queryset(self, request, queryset):
+        users = {device.user for device in queryset.select_related("user")}
+        super().delete_queryset(request, queryset)
+        for user in users:
+            second_factor_reset(user=user)
 
 
 admin.site.register(TOTPDevice, SecondFactorAdmin)

@@ -106,7 +106,13 @@ class ApiTokenAuthentication(TokenAuthentication):
     def renew_token(self, auth_token) -> None:
         before = auth_token.expiry
         super().renew_token(auth_token)
-        if auth_token.expiry != before or auth_token.last_used_at is None:
+        # knox saves the new expiry only when it moved by more than
+        # MIN_REFRESH_INTERVAL: the last use is recorded on the same writes.
+        moved = (auth_token.expiry - before).total_seconds()
+        if (
+            moved > knox_settings.MIN_REFRESH_INTERVAL
+            or auth_token.last_used_at is None
+        ):
             type(auth_token).objects.filter(pk=auth_token.pk).update(
                 last_used_at=timezone.now()
             )

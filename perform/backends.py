@@ -33,3 +33,8 @@ class RoleModelBackend(ModelBackend):
                 names |= set(roles.SYSTEM_OWNER_PERMISSIONS)
             setattr(user_obj, cache_name, names)
         return getattr(user_obj, cache_name)
+
+    async def _aget_permissions(self, user_obj, obj, from_name):
+        from asgiref.sync import sync_to_async
+
+        return await sync_to_async(self._get_permissions)(user_obj, obj, from_name)

@@ -23,7 +23,11 @@ remembering to) on the owner's connection. It
    whoever asks, the owner included (pghistory's own append-only triggers are
    row-level and do not fire on TRUNCATE);
 3. replaces pghistory's ``_pgh_attach_context()`` with an INSERT-only version
-   (see ``CONTEXT_FUNCTION_SQL``).
+   (see ``CONTEXT_FUNCTION_SQL``), and pgtrigger's ``_pgtrigger_should_ignore``
+   with one that lets only the owner skip a trigger (``IGNORE_FUNCTION_SQL``);
+4. takes from the application role what it never needs and an attacker holding
+   its password could use to hide a change: UPDATE of role memberships and
+   temporary tables.
 
 Nothing here can be done by a library: pghistory protects rows, not tables or
 privileges, and Django has no notion of a second database role.
@@ -75,6 +79,39 @@ RETURNS pghistory_context.id%TYPE AS $$
     END;
 $$ LANGUAGE plpgsql;
 """
+
+# pgtrigger lets any session skip any trigger by naming it in the setting
+# ``pgtrigger.ignore`` (``_pgtrigger_should_ignore``), pghistory's event
+# triggers included: the application role could change rows and leave no
+# event. Here only the owner role (migrations, a DBA's repair) may; for
+# everyone else the setting is ignored. pgtrigger re-creates its version
+# whenever a migration installs a trigger, so this runs after every migrate.
+IGNORE_FUNCTION_SQL = """
+CREATE OR REPLACE FUNCTION public._pgtrigger_should_ignore(trigger_name NAME)
+RETURNS BOOLEAN AS $$
+    DECLARE
+        _pgtrigger_ignore TEXT[];
+    BEGIN
+        IF current_user <> {owner} THEN
+            RETURN FALSE;
+        END IF;
+        BEGIN
+            SELECT INTO _pgtrigger_ignore CURRENT_SETTING('pgtrigger.ignore');
+            EXCEPTION WHEN OTHERS THEN
+        END;
+        RETURN COALESCE(trigger_name = ANY(_pgtrigger_ignore), FALSE);
+    END;
+$$ LANGUAGE plpgsql;
+"""
+
+# Many-to-many rows of roles and permissions: inserted and deleted (and
+# audited: perform.models), never updated in place, where an UPDATE of a
+# group id would change a role and leave no event.
+MEMBERSHIP_TABLES = [
+    "perform_user_groups",
+    "perform_user_user_permissions",
+    "auth_group_permissions",
+]
 
 TRUNCATE_FUNCTION_SQL = f"""
 CREATE OR REPLACE FUNCTION {TRUNCATE_FUNCTION}() RETURNS trigger AS $$
@@ -134,6 +171,11 @@ def database_privileges_apply(*, using: str = DEFAULT_DB_ALIAS) -> bool:
         if not _is_owner(cursor):
             return False
         cursor.execute(CONTEXT_FUNCTION_SQL)
+        cursor.execute(
+            sql.SQL(IGNORE_FUNCTION_SQL).format(
+                owner=sql.Literal(_current_user(cursor))
+            )
+        )
         cursor.execute(TRUNCATE_FUNCTION_SQL)
         audit = audit_tables()
         for table in audit:
@@ -183,7 +225,28 @@ def database_privileges_apply(*, using: str = DEFAULT_DB_ALIAS) -> bool:
         cursor.execute(
             sql.SQL("REVOKE INSERT ON django_migrations FROM {}").format(role)
         )
+        for table in MEMBERSHIP_TABLES:
+            cursor.execute(
+                sql.SQL("REVOKE UPDATE ON {} FROM {}").format(
+                    sql.Identifier(table), role
+                )
+            )
+        # A temporary table named like an event table would take that
+        # session's events (triggers name their tables unqualified, and a
+        # session's temporary tables come first): no temporary tables for the
+        # application. Needs the database's owner, which the owner role is.
+        database = sql.Identifier(connection.settings_dict["NAME"])
+        cursor.execute(
+            sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC, {}").format(
+                database, role
+            )
+        )
     return True
+
+
+def _current_user(cursor) -> str:
+    cursor.execute("SELECT current_user")
+    return cursor.fetchone()[0]
 
 
 def database_role_problems(*, using: str = DEFAULT_DB_ALIAS) -> list[str]:
@@ -212,6 +275,12 @@ def database_role_problems(*, using: str = DEFAULT_DB_ALIAS) -> list[str]:
         )
         if cursor.fetchone()[0]:
             problems.append("owns tables (migrations must run as the owner role)")
+        cursor.execute(
+            "SELECT has_database_privilege(current_user, current_database(), "
+            "'TEMPORARY')"
+        )
+        if cursor.fetchone()[0]:
+            problems.append("may create temporary tables")
         for table in audit_tables():
             cursor.execute(
                 "SELECT has_table_privilege(current_user, c.oid, 'UPDATE'), "

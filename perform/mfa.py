@@ -77,3 +77,21 @@ def api_login_refusal(request, *, user, code: str) -> str | None:
         otp_failure(request, username=user.get_username())
         return "That code is not valid (or a recovery code already used)."
     return None
+
+
+def second_factor_reset(*, user) -> None:
+    """After ``user``'s authenticator was deleted (a lost phone): end their
+    sessions and revoke their API tokens, so that only someone who logs in
+    with the password again, and sets up a new authenticator, gets in."""
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from perform.api_tokens import api_tokens_revoke
+
+    api_tokens_revoke(user_id=user.pk, why="second factor reset")
+    ended = [
+        session.pk
+        for session in Session.objects.filter(expire_date__gt=timezone.now())
+        if session.get_decoded().get("_auth_user_id") == str(user.pk)
+    ]
+    Session.objects.filter(pk__in=ended).delete()

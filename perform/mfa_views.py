@@ -65,7 +65,19 @@ class LoginView(TwoFactorLoginView):
 
 
 class SetupView(TwoFactorSetupView):
-    """The library's set-up wizard, saying when the role requires it."""
+    """The library's set-up wizard, saying when the role requires it, and
+    only while the account has no authenticator: a second one would let a
+    stolen session (verified or not) add its own device without a code."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and mfa.otp_enabled(request.user):
+            messages.info(
+                request,
+                "Your account already has an authenticator. To change phones, "
+                "ask the system owner to reset it.",
+            )
+            return redirect("two_factor:profile")
+        return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, form, **kwargs):
         context = super().get_context_data(form, **kwargs)

@@ -117,7 +117,7 @@ class TwoFactorRequiredMiddleware:
     asking for the token (``perform.api.auth``).
     """
 
-    OPEN_VIEWS = {
+    OPEN_WITHOUT_DEVICE = {
         "login",
         "logout",
         "healthz",
@@ -126,6 +126,8 @@ class TwoFactorRequiredMiddleware:
         "two_factor:setup_complete",
         "two_factor:backup_tokens",
     }
+    # With an authenticator the only way on is to log in with its code.
+    OPEN_WITH_DEVICE = {"login", "logout", "healthz"}
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -142,12 +144,16 @@ class TwoFactorRequiredMiddleware:
                 view_name = resolve(request.path_info).view_name
             except Resolver404:
                 view_name = None
-            if view_name not in self.OPEN_VIEWS:
-                return self._refuse(request, user)
+            has_device = mfa.otp_enabled(user)
+            open_views = (
+                self.OPEN_WITH_DEVICE if has_device else self.OPEN_WITHOUT_DEVICE
+            )
+            if view_name not in open_views:
+                return self._refuse(request, user, has_device=has_device)
         return self.get_response(request)
 
     @staticmethod
-    def _refuse(request, user):
+    def _refuse(request, user, *, has_device: bool):
         if request.path_info.startswith("/api/"):
             return JsonResponse(
                 {
@@ -157,7 +163,7 @@ class TwoFactorRequiredMiddleware:
                 },
                 status=403,
             )
-        if mfa.otp_enabled(user):
+        if has_device:
             logout(request)
             query = urlencode({"next": request.get_full_path()})
             return redirect(f"{reverse('login')}?{query}")

@@ -13,6 +13,9 @@ import zoneinfo
 import pghistory
 from django.contrib.auth.models import (
     AbstractUser,
+    Group,
+    _auser_has_module_perms,
+    _auser_has_perm,
     _user_has_module_perms,
     _user_has_perm,
 )
@@ -99,6 +102,14 @@ class User(AbstractUser):
     def has_module_perms(self, app_label):
         return _user_has_module_perms(self, app_label) if self.is_active else False
 
+    async def ahas_perm(self, perm, obj=None):
+        return await _auser_has_perm(self, perm, obj) if self.is_active else False
+
+    async def ahas_module_perms(self, app_label):
+        if not self.is_active:
+            return False
+        return await _auser_has_module_perms(self, app_label)
+
 
 # Group and permission memberships of users are audited at the database level
 # too (whatever path changes them: the role page, a shell, raw SQL); the reason
@@ -115,6 +126,14 @@ class UserPermissions(User.user_permissions.through):
         proxy = True
 
 
+class GroupPermissions(Group.permissions.through):
+    """The permissions of each role group (set from perform.roles after
+    every migrate; audited wherever else they change)."""
+
+    class Meta:
+        proxy = True
+
+
 pghistory.track(
     pghistory.InsertEvent("role.add"),
     pghistory.DeleteEvent("role.remove"),
@@ -127,6 +146,12 @@ pghistory.track(
     obj_field=None,
     model_name="UserPermissionEvent",
 )(UserPermissions)
+pghistory.track(
+    pghistory.InsertEvent("group_permission.add"),
+    pghistory.DeleteEvent("group_permission.remove"),
+    obj_field=None,
+    model_name="GroupPermissionEvent",
+)(GroupPermissions)
 
 
 class RoleChange(models.Model):

@@ -20,26 +20,48 @@ The rules:
   account that holds a Methods Centre, DSMB or administrator role, staff or
   superuser status is managed by the system owner alone (its e-mail, password
   and roles), so nobody can take over a colleague's account to act in its name;
+* the safety-contact flag (who receives every expedited SAE alert) is granted
+  like a blinded role, with a reason, never ticked in the admin;
 * everyone else changes nothing.
+
+Accounts are opened without a password anyone knows: the holder receives a
+link to choose one (``account_password_link_send``), and nobody, the system
+owner included, sets another person's password. A changed e-mail address is
+reported to the old one.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from django.contrib.auth.models import Group
+from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from perform import roles
 from perform.exceptions import TrialError
+from perform.forms import TaskPasswordResetForm
 from perform.models import RoleChange, Site, SiteMembership, User
+from perform.outbox import Email, emails_queue
 from perform.services import audit_context
 
 # Pseudo-roles: what RoleChange.role records besides group names.
 SITE_ACCESS = "Site access"
 STAFF_STATUS = "Staff status (Django admin)"
 SYSTEM_OWNER = "System owner (superuser)"
-STATUSES = {STAFF_STATUS: "is_staff", SYSTEM_OWNER: "is_superuser"}
+SAFETY_CONTACT = "Safety contact (expedited alerts)"
+STATUSES = {
+    STAFF_STATUS: "is_staff",
+    SYSTEM_OWNER: "is_superuser",
+    SAFETY_CONTACT: "safety_contact",
+}
+# Granted by the system owner alone, like the unblinded roles.
+OWNER_GRANTED_STATUSES = {STAFF_STATUS, SYSTEM_OWNER}
 
 
 class RoleChangeRefused(TrialError):
@@ -84,7 +106,7 @@ def role_change_refusal(*, actor, user: User, role: str) -> str | None:
         )
     if is_system_owner(actor):
         return None
-    if role in STATUSES or role in roles.OWNER_GRANTED_ROLES:
+    if role in OWNER_GRANTED_STATUSES or role in roles.OWNER_GRANTED_ROLES:
         return f"Only the system owner grants or revokes “{role}”."
     if not actor.has_perm("perform.manage_roles"):
         return "You may not grant or revoke roles."
@@ -98,7 +120,7 @@ def role_change_refusal(*, actor, user: User, role: str) -> str | None:
 
 def grantable_roles(*, actor, user: User) -> list[str]:
     """The roles and statuses ``actor`` may grant or revoke for ``user``."""
-    candidates = [*roles.ROLE_PERMISSIONS, SITE_ACCESS, STAFF_STATUS, SYSTEM_OWNER]
+    candidates = [*roles.ROLE_PERMISSIONS, SITE_ACCESS, *STATUSES]
     return [
         role
         for role in candidates
@@ -212,3 +234,63 @@ def role_history(*, user: User | None = None):
     if user is not None:
         changes = changes.filter(user=user)
     return changes
+
+
+# ---------------------------------------------------------------------------
+# Accounts: passwords only their holders know; e-mail changes reported
+# ---------------------------------------------------------------------------
+def account_password_prepare(user: User) -> None:
+    """A new account's password: random and never shown, so that only the
+    holder, through the link ``account_password_link_send`` e-mails, ever
+    knows a password of theirs (an unusable password would refuse the link)."""
+    user.set_password(secrets.token_urlsafe(32))
+
+
+def account_password_link_send(*, user: User, new_account: bool) -> None:
+    """E-mail ``user`` a link to choose their password (Django's reset token,
+    valid ``PASSWORD_RESET_TIMEOUT``), after the current transaction commits."""
+    if not user.email or not user.is_active:
+        return
+    prefix = (
+        "registration/account_created" if new_account else "registration/password_reset"
+    )
+    context = {
+        "email": user.email,
+        "user": user,
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user),
+    }
+    TaskPasswordResetForm().send_mail(
+        f"{prefix}_subject.txt",
+        f"{prefix}_email.txt" if new_account else f"{prefix}_email.html",
+        context,
+        None,
+        user.email,
+    )
+
+
+def account_email_change_notify(*, actor: User, user: User, old_email: str) -> None:
+    """Tell the old address that the account's e-mail was changed (reset
+    links go to the new one: an unexpected change is a take-over attempt)."""
+    if not old_email or old_email == user.email:
+        return
+    when = timezone.now()
+    emails_queue(
+        [
+            Email(
+                key=f"email-changed:{user.pk}:{when.isoformat()}",
+                kind="account_email_changed",
+                to=[old_email],
+                subject="PERFORM trial platform: your e-mail address was changed",
+                body_text=render_to_string(
+                    "registration/email_changed.txt",
+                    {
+                        "user": user,
+                        "new_email": user.email,
+                        "actor": actor.get_username(),
+                        "when": when,
+                    },
+                ),
+            )
+        ]
+    )

@@ -184,6 +184,18 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# axes keeps each failed attempt's form data; it masks "password" only, and the
+# two-factor log-in posts "auth-password" and the codes under other names.
+AXES_SENSITIVE_PARAMETERS = [
+    "auth-password",
+    "token-otp_token",
+    "backup-otp_token",
+    "generator-token",
+    "otp_token",
+    "old_password",
+    "new_password1",
+    "new_password2",
+]
 # The username axes records, cut to the length its table holds (a login form
 # without a length limit, such as the admin's, would otherwise be a 500).
 AXES_USERNAME_CALLABLE = "perform.auth.lockout_username"
@@ -423,6 +435,9 @@ RANDOMIZATION = {
     "SITE_STAFF_MAY_RANDOMIZE": env.bool("SITE_STAFF_MAY_RANDOMIZE", default=False),
     # Strata with this few unused slots left are flagged on the balance page.
     "LOW_SLOTS_WARNING": 20,
+    # The randomizer sees the arm of an allocation it made for this long
+    # (randomization.selectors._arm_shown_to); site staff always see theirs.
+    "RANDOMIZER_SEES_ARM_HOURS": env.int("RANDOMIZER_SEES_ARM_HOURS", default=24),
 }
 
 # PROTOCOL §10–11: what the DSMB reports estimate and show. The Methods Centre

@@ -21,6 +21,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
@@ -95,9 +96,24 @@ def allocation_shown_to(user, participant: Participant) -> AllocationView | None
         .select_related("stratum__allocation_list", "allocated_by", "participant__site")
         .first()
     )
-    if slot is None:
+    if slot is None or not _arm_shown_to(user, slot):
         return None
     return _view(slot, show_arm=True, show_sequence=block_data_shown_to(user))
+
+
+def _arm_shown_to(user, slot: Slot) -> bool:
+    """Site staff see their participants' arms (surgery needs them), and so
+    do the roles that see the balance (``view_log_arms``). A Methods Centre
+    role without it, the randomizer, sees the arm of the allocations it made
+    itself, for ``RANDOMIZATION["RANDOMIZER_SEES_ARM_HOURS"]`` (to pass it on,
+    as PROTOCOL §5 e-mails it): not every arm of every stratum, one page after
+    another, which is the running balance the log withholds."""
+    if log_arms_shown_to(user) or not user.has_perm("perform.view_all_sites"):
+        return True
+    hours = settings.RANDOMIZATION["RANDOMIZER_SEES_ARM_HOURS"]
+    return slot.allocated_by_id == user.pk and (
+        slot.allocated_at >= timezone.now() - datetime.timedelta(hours=hours)
+    )
 
 
 def allocations_for(user) -> QuerySet[Slot]:
@@ -156,7 +172,6 @@ def stratum_balance(user) -> list[StratumBalance]:
     allocation_list = active_list()
     if allocation_list is None:
         return []
-    from django.conf import settings
 
     arms = allocation_list.arm_codes
     rows = (

@@ -321,3 +321,51 @@ def test_the_database_role_check_command_refuses_a_role_fit_only_to_migrate():
             call_command("database_role_check")
     finally:
         use_role("app")
+
+
+@pytest.mark.django_db
+def test_the_application_role_cannot_skip_the_audit_triggers(users, site_a, screen):
+    """pgtrigger lets a session name triggers to skip; not this role."""
+    participant = screen(users["coordinator"], site_a)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT array_agg(tgname) FROM pg_trigger "
+            "WHERE tgrelid = 'perform_participant'::regclass AND NOT tgisinternal"
+        )
+        (names,) = cursor.fetchone()
+        assert names
+        cursor.execute(
+            "SELECT set_config('pgtrigger.ignore', %s, true)",
+            ["{" + ",".join(names) + "}"],
+        )
+        cursor.execute(
+            "UPDATE perform_participant SET screening_notes = 'quietly' WHERE id = %s",
+            [participant.pk],
+        )
+    assert ParticipantEvent.objects.filter(
+        pgh_obj_id=participant.pk, screening_notes="quietly"
+    ).exists()
+
+
+@pytest.mark.django_db
+def test_the_application_role_can_neither_shadow_tables_nor_rewrite_memberships(
+    users,
+):
+    assert refused("CREATE TEMPORARY TABLE perform_participantevent (id int)")
+    for table in ("perform_user_groups", "auth_group_permissions"):
+        assert refused(f"UPDATE {table} SET id = id")  # noqa: S608
+
+
+@pytest.mark.django_db
+def test_a_role_groups_permissions_changed_anywhere_are_audited(users):
+    from django.contrib.auth.models import Group, Permission
+
+    from perform.models import GroupPermissionEvent
+
+    group = Group.objects.get(name="Data manager")
+    closed = Permission.objects.get(codename="view_closed_report")
+    group.permissions.add(closed)
+    event = GroupPermissionEvent.objects.get(
+        group_id=group.pk, permission_id=closed.pk, pgh_label="group_permission.add"
+    )
+    assert event.pgh_created_at is not None

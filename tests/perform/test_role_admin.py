@@ -310,9 +310,107 @@ def test_grantable_roles_follow_the_rule(db, users, owner):
         roles.DATA_MANAGER,
         roles.RANDOMIZER,
         role_admin.SITE_ACCESS,
+        role_admin.SAFETY_CONTACT,
     }
     assert role_admin.grantable_roles(actor=users["admin"], user=newcomer) == []
     assert role_admin.grantable_roles(actor=users["datamanager"], user=owner) == []
     by_owner = role_admin.grantable_roles(actor=owner, user=newcomer)
     assert set(by_owner) >= {*ESCALATIONS, roles.ADMINISTRATOR}
     assert role_admin.grantable_roles(actor=owner, user=owner) == []
+
+
+@pytest.mark.django_db
+def test_a_new_account_gets_a_link_and_nobody_knows_its_password(
+    client, users, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from perform.celery import app
+
+    monkeypatch.setattr(app.conf, "task_always_eager", True)
+    client.force_login(users["datamanager"])
+    page = client.get(reverse("admin:perform_user_add")).content.decode()
+    assert 'name="password1"' not in page and 'name="usable_password"' not in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:perform_user_add"),
+            {
+                "username": "newcoord",
+                "first_name": "Nora",
+                "last_name": "Lee",
+                "email": "nora@example.org",
+                "_save": "Save",
+            },
+        )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    user = User.objects.get(username="newcoord")
+    assert user.has_usable_password()
+    assert not user.check_password("")
+    [message] = [m for m in mail.outbox if m.to == ["nora@example.org"]]
+    assert "Choose your password" in message.body
+    assert "/accounts/reset/" in message.body
+    # Nobody sets another person's password, the system owner included.
+    for actor in (users["datamanager"], users["owner"]):
+        client.force_login(actor)
+        response = client.post(
+            f"/admin/perform/user/{user.pk}/password/",
+            {"password1": "Take-over-123456", "password2": "Take-over-123456"},
+        )
+        assert response.status_code == 403
+    user.refresh_from_db()
+    assert not user.check_password("Take-over-123456")
+
+
+@pytest.mark.django_db
+def test_only_the_owner_changes_an_email_and_the_old_address_is_told(client, users):
+    from perform.models import OutboundEmail
+
+    coordinator = users["coordinator"]
+    base = {
+        "username": coordinator.username,
+        "first_name": "Priya",
+        "last_name": "Raman",
+        "email": "thief@example.org",
+        "is_active": "on",
+        "receives_visit_reminders": "on",
+    }
+    client.force_login(users["datamanager"])
+    client.post(reverse("admin:perform_user_change", args=[coordinator.pk]), base)
+    coordinator.refresh_from_db()
+    assert coordinator.email == "coordinator@example.org"
+    assert coordinator.first_name == "Priya"  # the rest of the form was saved
+
+    client.force_login(users["owner"])
+    response = client.post(
+        reverse("admin:perform_user_change", args=[coordinator.pk]),
+        {**base, "email": "priya.raman@example.org"},
+    )
+    assert response.status_code == 302
+    coordinator.refresh_from_db()
+    assert coordinator.email == "priya.raman@example.org"
+    notice = OutboundEmail.objects.get(kind="account_email_changed")
+    assert notice.to == ["coordinator@example.org"]
+    assert "priya.raman@example.org" in notice.body_text
+
+
+@pytest.mark.django_db
+def test_the_safety_contact_flag_is_granted_with_a_reason_not_ticked(
+    client, users, owner
+):
+    statistician = users["statistician"]
+    client.force_login(users["admin"])
+    client.post(
+        reverse("admin:perform_user_change", args=[users["coordinator"].pk]),
+        {
+            "username": "coordinator",
+            "email": "coordinator@example.org",
+            "is_active": "on",
+            "safety_contact": "on",
+        },
+    )
+    assert not User.objects.get(username="coordinator").safety_contact
+    response = role_page_post(client, owner, statistician, role_admin.SAFETY_CONTACT)
+    assert response.status_code == 302
+    statistician.refresh_from_db()
+    assert statistician.safety_contact
+    assert RoleChange.objects.get(user=statistician).role == role_admin.SAFETY_CONTACT

@@ -2,6 +2,7 @@
 an unverified session may reach, and the demo's switch."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -137,3 +138,69 @@ def test_every_page_says_when_the_requirement_is_off(
     client.logout()
     page = client.get(reverse("login")).content.decode()
     assert ('id="two-factor-off"' in page) is not required_setting
+
+
+@pytest.mark.django_db
+def test_an_account_with_an_authenticator_cannot_add_a_second_one(
+    client, users, required
+):
+    """Neither an unverified session (sent to log in again) nor a verified
+    one (sent back to the security page) reaches the set-up wizard."""
+    device = TOTPDevice.objects.create(user=users["statistician"], name="default")
+    client.force_login(users["statistician"])
+    response = client.get(reverse("two_factor:setup"))
+    assert response["Location"].startswith(reverse("login"))
+    client.force_login(users["statistician"])
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    response = client.post(
+        reverse("two_factor:setup"), {"setup_view-current_step": "welcome"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("two_factor:profile")
+    assert TOTPDevice.objects.filter(user=users["statistician"]).count() == 1
+
+
+@pytest.mark.django_db
+def test_resetting_a_lost_authenticator_ends_sessions_and_tokens(
+    client, users, required
+):
+    from django.contrib.sessions.models import Session
+
+    from perform.models import ApiToken
+    from tests.factories import api_client_for
+
+    coordinator = users["coordinator"]
+    device = TOTPDevice.objects.create(user=coordinator, name="default")
+    api_client_for(coordinator)
+    other = Client()
+    other.force_login(coordinator)
+    assert Session.objects.count() == 1
+
+    owner = users["owner"]
+    owner_device = TOTPDevice.objects.create(user=owner, name="default")
+    client.force_login(owner)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = owner_device.persistent_id
+    session.save()
+    response = client.post(
+        reverse("admin:otp_totp_totpdevice_delete", args=[device.pk]),
+        {"post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not ApiToken.objects.filter(user=coordinator).exists()
+    remaining = [s.get_decoded().get("_auth_user_id") for s in Session.objects.all()]
+    assert str(coordinator.pk) not in remaining and str(owner.pk) in remaining
+
+
+@pytest.mark.django_db
+def test_failed_log_ins_keep_no_password_in_the_lockout_records(client, users):
+    from axes.models import AccessAttempt
+
+    from tests.factories import login_post_data
+
+    client.post(reverse("login"), login_post_data("coordinator", "Wrong-but-close-1"))
+    attempt = AccessAttempt.objects.get()
+    assert "Wrong-but-close-1" not in attempt.post_data
+    assert "auth-password" in attempt.post_data

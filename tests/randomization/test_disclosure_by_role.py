@@ -18,6 +18,7 @@ import re
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 from pypdf import PdfReader
 
 from perform.celery import app
@@ -231,3 +232,38 @@ def test_the_allocation_emails_carry_no_sequence_or_block_data(
     for row in OutboundEmail.objects.all():
         for text in (row.subject, row.body_text, row.body_html):
             assert_no_block_words(text, row.key)
+
+
+@pytest.mark.django_db
+def test_the_randomizer_sees_only_the_arms_it_allocated_and_only_for_a_day(
+    client, users, site_a, active_list, consented, settings
+):
+    """Page after page, every arm of every stratum would be the running
+    balance the log withholds from the randomizer (PROTOCOL §5)."""
+    from perform import roles
+    from tests.factories import user_with_role
+
+    participant = consented(site_a)
+    services.participant_randomize(actor=users["randomizer"], participant=participant)
+    url = reverse("randomization:allocation", args=[participant.study_id])
+    api_url = f"/api/v1/participants/{participant.study_id}/"
+    client.force_login(users["randomizer"])
+    assert client.get(url).status_code == 200
+    assert api_client_for(users["randomizer"]).get(api_url).json()["allocation"]
+
+    colleague = user_with_role(roles.RANDOMIZER, username="randomizer2")
+    client.force_login(colleague)
+    assert client.get(url).status_code == 404
+    assert api_client_for(colleague).get(api_url).json()["allocation"] is None
+
+    hours = settings.RANDOMIZATION["RANDOMIZER_SEES_ARM_HOURS"]
+    Slot.objects.filter(participant=participant).update(
+        allocated_at=timezone.now() - datetime.timedelta(hours=hours, minutes=1)
+    )
+    client.force_login(users["randomizer"])
+    assert client.get(url).status_code == 404
+    assert api_client_for(users["randomizer"]).get(api_url).json()["allocation"] is None
+    # Those who need it still see it: the site (surgery) and the balance roles.
+    for role in ("coordinator", "datamanager", "statistician"):
+        client.force_login(users[role])
+        assert client.get(url).status_code == 200, role
