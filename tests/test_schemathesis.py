@@ -32,22 +32,11 @@ from schemathesis.specs.openapi.checks import (
 from crf import services as crf_services
 from crf.models import AdverseEvent
 from perform.api_tokens import api_token_issue
+from tests.test_role_url_matrix import ROLES
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "12"))
-ROLES = [
-    "anonymous",
-    "coordinator",
-    "coordinator2",
-    "investigator",
-    "datamanager",
-    "randomizer",
-    "statistician",
-    "dsmb",
-    "admin",
-    "owner",
-]
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
