@@ -8,8 +8,12 @@ owns the two rules they do not:
 * **who must use it**: every Methods Centre account (data manager, randomizer,
   statistician), site investigators, DSMB members, the administrator and the
   system owner (any staff or superuser account); site coordinators may turn it
-  on. ``settings.TWO_FACTOR_REQUIRED`` switches the requirement off for the
-  demo, and every page then says so;
+  on. Decided by what the account may do (``OTP_REQUIRED_PERMISSIONS``: see
+  every site, sign forms, read closed reports), not by group names: a new
+  role with such a permission needs it at once, and the check reads the
+  permission cache every page fills anyway, so it costs no query per request.
+  ``settings.TWO_FACTOR_REQUIRED`` switches the requirement off for the demo,
+  and every page then says so;
 * **a wrong code counts toward the lockout**: it is reported to django-axes as
   a failed login for that username from that address, exactly like a wrong
   password, so five wrong codes lock the account for the cool-off.
@@ -21,16 +25,15 @@ from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django_otp import devices_for_user, match_token
 
-from perform import roles
-
-OTP_REQUIRED_ROLES = {
-    roles.DATA_MANAGER,
-    roles.RANDOMIZER,
-    roles.STATISTICIAN,
-    roles.DSMB_MEMBER,
-    roles.SITE_INVESTIGATOR,
-    roles.ADMINISTRATOR,
-}
+# Holding any of these makes an account need a second factor: every site's
+# data (data manager, randomizer, statistician), the investigator's signature,
+# unblinded reports (DSMB, statistician). Staff and superusers (administrator,
+# system owner) need it too.
+OTP_REQUIRED_PERMISSIONS = (
+    "perform.view_all_sites",
+    "crf.sign_forms",
+    "outcomes.view_closed_report",
+)
 
 
 def otp_required(user) -> bool:
@@ -39,7 +42,7 @@ def otp_required(user) -> bool:
         return False
     if user.is_staff or user.is_superuser:
         return True
-    return user.groups.filter(name__in=OTP_REQUIRED_ROLES).exists()
+    return any(user.has_perm(perm) for perm in OTP_REQUIRED_PERMISSIONS)
 
 
 def otp_enabled(user) -> bool:

@@ -18,6 +18,14 @@ def required(settings):
     settings.TWO_FACTOR_REQUIRED = True
 
 
+def verify_session(client, device):
+    """Mark the client's session as verified with ``device`` (what the
+    log-in wizard does after a good code)."""
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", REQUIRED)
 def test_the_roles_of_the_protocol_need_a_second_factor(users, required, role):
@@ -62,9 +70,7 @@ def test_a_session_without_its_code_is_sent_back_to_log_in(client, users, requir
 def test_a_verified_session_reaches_its_pages(client, users, required):
     device = TOTPDevice.objects.create(user=users["statistician"], name="default")
     client.force_login(users["statistician"])
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
+    verify_session(client, device)
     assert client.get("/reports/").status_code == 200
 
 
@@ -72,9 +78,7 @@ def test_a_verified_session_reaches_its_pages(client, users, required):
 def test_a_required_second_factor_cannot_be_turned_off(client, users, required):
     device = TOTPDevice.objects.create(user=users["datamanager"], name="default")
     client.force_login(users["datamanager"])
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
+    verify_session(client, device)
     response = client.post(reverse("two_factor:disable"), {"understand": "on"})
     assert response.status_code == 403
     assert TOTPDevice.objects.filter(user=users["datamanager"]).exists()
@@ -97,9 +101,7 @@ def test_nobody_sees_or_copies_another_persons_authenticator_key(
     owner = users["owner"]
     owner_device = TOTPDevice.objects.create(user=owner, name="default")
     client.force_login(owner)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = owner_device.persistent_id
-    session.save()
+    verify_session(client, owner_device)
     page = client.get(
         reverse("admin:otp_totp_totpdevice_change", args=[device.pk])
     ).content.decode()
@@ -151,9 +153,7 @@ def test_an_account_with_an_authenticator_cannot_add_a_second_one(
     response = client.get(reverse("two_factor:setup"))
     assert response["Location"].startswith(reverse("login"))
     client.force_login(users["statistician"])
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
+    verify_session(client, device)
     response = client.post(
         reverse("two_factor:setup"), {"setup_view-current_step": "welcome"}
     )
@@ -181,9 +181,7 @@ def test_resetting_a_lost_authenticator_ends_sessions_and_tokens(
     owner = users["owner"]
     owner_device = TOTPDevice.objects.create(user=owner, name="default")
     client.force_login(owner)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = owner_device.persistent_id
-    session.save()
+    verify_session(client, owner_device)
     response = client.post(
         reverse("admin:otp_totp_totpdevice_delete", args=[device.pk]),
         {"post": "yes"},
@@ -204,3 +202,21 @@ def test_failed_log_ins_keep_no_password_in_the_lockout_records(client, users):
     attempt = AccessAttempt.objects.get()
     assert "Wrong-but-close-1" not in attempt.post_data
     assert "auth-password" in attempt.post_data
+
+
+@pytest.mark.django_db
+def test_the_requirement_costs_no_query_for_accounts_that_need_no_code(
+    client, users, settings
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(users["coordinator"])
+    counts = {}
+    for required_setting in (False, True):
+        settings.TWO_FACTOR_REQUIRED = required_setting
+        client.get(reverse("participant_list"))  # warm caches
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("participant_list")).status_code == 200
+        counts[required_setting] = len(queries)
+    assert counts[True] == counts[False]
