@@ -228,6 +228,10 @@ def test_the_data_manager_gives_site_staff_their_roles_and_sites(
         assert response.status_code == 302, response.content.decode()[:2000]
     assert state(newcomer)[0] == [roles.SITE_COORDINATOR]
     assert state(newcomer)[4] == ["HAM"]
+    again = role_page_post(client, datamanager, newcomer, roles.SITE_COORDINATOR)
+    assert again.status_code == 400
+    # Said once, above the form, not twice.
+    assert again.content.decode().count("already holds") == 1
     assert RoleChange.objects.filter(actor=datamanager, user=newcomer).count() == 2
     assert RoleChange.objects.get(site=site_b).role == role_admin.SITE_ACCESS
 
