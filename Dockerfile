@@ -31,5 +31,5 @@ RUN mkdir -p var/static var/media /srv/reports \
 USER perform
 
 EXPOSE 8000
-CMD ["gunicorn", "perform.wsgi", "-b", "0.0.0.0:8000", "--workers", "3", \
+CMD ["gunicorn", "config.wsgi", "-b", "0.0.0.0:8000", "--workers", "3", \
      "--access-logfile", "-"]

@@ -336,7 +336,7 @@ def main() -> int:
         "--profile", action="store_true", help="print a profile of each page"
     )
     args = parser.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "perform.settings_test")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     url = os.environ.get("DATABASE_URL", DEFAULT_URL)
     params = server_params(url)
     scratch = f"perform_bench_pages_{os.getpid()}"

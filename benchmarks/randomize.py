@@ -283,7 +283,7 @@ ENQUEUE = {"ms": 0.0, "calls": 0}  # mean enqueue time of main-thread calls
 def enqueue_setup() -> str:
     """Send ``allocation_notify.delay`` to a private Redis queue if Redis answers,
     else to an in-memory list; time it on the main thread. Returns a description."""
-    from perform.celery import app
+    from config.celery_app import app
     from randomization import tasks
 
     try:
@@ -329,7 +329,7 @@ def broker_pools_reset(*, close: bool) -> None:
     parent's sockets, nor shut them down under the parent (Celery's own
     after-fork hook already drops the pools; this makes sure of it).
     """
-    from perform.celery import app
+    from config.celery_app import app
 
     amqp = app.__dict__.get("amqp")  # a cached property; only if already made
     producers = getattr(amqp, "_producer_pool", None) if amqp else None
@@ -344,7 +344,7 @@ def broker_pools_reset(*, close: bool) -> None:
 
 def enqueued_count() -> int | None:
     """Messages waiting in the private Redis queue (None without one)."""
-    from perform.celery import app
+    from config.celery_app import app
 
     queue_name = app.conf.task_default_queue
     if not queue_name.startswith(QUEUE_PREFIX):
@@ -360,7 +360,7 @@ def enqueued_count() -> int | None:
 
 def enqueue_cleanup() -> None:
     """Delete the private queue and its kombu binding keys from Redis."""
-    from perform.celery import app
+    from config.celery_app import app
 
     queue_name = app.conf.task_default_queue
     if not queue_name.startswith(QUEUE_PREFIX):
@@ -848,7 +848,7 @@ def main() -> int:
     levels = [int(w) for w in args.workers.split(",")]
     modes = list(MODES) if args.mode == "both" else [args.mode]
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "perform.settings_test")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     url = os.environ.get("DATABASE_URL", DEFAULT_URL)
     params = server_params(url)
     scratch = f"perform_bench_{os.getpid()}"

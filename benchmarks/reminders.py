@@ -192,8 +192,8 @@ def benchmark(*, visits: int) -> int:
     from django.db import connection
     from django.test.utils import override_settings
 
+    from config.celery_app import app
     from crf.models import Operative
-    from perform.celery import app
     from perform.models import Participant, Site
 
     def queue_purge():
@@ -271,7 +271,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--visits", type=int, default=100_000)
     args = parser.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "perform.settings_test")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"perform-bench-{os.getpid()}"
     url = os.environ.get("DATABASE_URL", DEFAULT_URL)
     params = server_params(url)

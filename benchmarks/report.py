@@ -404,7 +404,7 @@ def main() -> int:
     if args.build_only:  # the child process of ``benchmark``
         print(json.dumps(build_once()))
         return 0
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "perform.settings_test")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     # report_build writes no file; the setting only has to exist.
     os.environ.setdefault("REPORTS_ROOT", str(ROOT / "var" / "bench-reports"))
     url = os.environ.get("DATABASE_URL", DEFAULT_URL)

@@ -34,9 +34,9 @@ from django.utils import timezone
 
 from crf.models import AdverseEvent, CrfForm, Death, Reoperation, SafetyAlert
 from crf.registry import form_url, spec_for_model
+from infrastructure.outbox import Email, emails_queue
 from perform import roles
 from perform.models import User
-from perform.outbox import Email, emails_queue
 
 LATE_AFTER_DAYS = 2  # local entry date minus awareness date, see above
 

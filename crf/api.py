@@ -39,7 +39,7 @@ from crf.registry import FORMS, PER_VISIT, REPEATABLE, FormSpec
 from crf.rules import form_allowed_for, form_not_allowed_message, form_rule_errors
 from crf.selectors import participant_clinical_context, participant_schedule
 from crf.services import form_save
-from perform.api.common import (
+from infrastructure.api.common import (
     FORBIDDEN_RESPONSE,
     NON_FIELD_ERRORS,
     NOT_FOUND_RESPONSE,

@@ -34,9 +34,10 @@ from crf import schedule
 from crf.models import UNRESOLVED_QUERY_STATUSES, DataQuery, VisitReminder
 from crf.registry import FORMS, form_url
 from crf.schedule_sql import site_days, visit_rows_sql
+from infrastructure.models import OutboundEmail
+from infrastructure.outbox import Email, emails_queue
 from perform import roles
-from perform.models import OutboundEmail, Site, User
-from perform.outbox import Email, emails_queue
+from perform.models import Site, User
 from perform.selectors import participants_for_system
 
 REASON_ORDER = [

@@ -147,6 +147,14 @@ def _read_only_fieldsets(spec: FormSpec, instance: CrfForm | None):
 # ---------------------------------------------------------------- the hub
 
 
+def participant_forms_panel(user, participant: Participant) -> dict | None:
+    """The forms section of the participant page (``perform.panels``): shown to
+    users who may view forms."""
+    if not user.has_perm("crf.view_forms"):
+        return None
+    return participant_forms_context(user, participant)
+
+
 def participant_forms_context(user, participant: Participant) -> dict:
     """What the CRF hub shows (also embedded in the participant page): the visit
     timeline, every single form with its status, the repeatable forms as lists

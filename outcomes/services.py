@@ -36,12 +36,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from infrastructure.outbox import Email, emails_queue
 from outcomes.inputs import inputs_digest, report_inputs
 from outcomes.models import Report, ReportDownload
 from outcomes.report.content import report_content
 from outcomes.report.pdf import report_pdf
 from outcomes.selectors import report_get
-from perform.outbox import Email, emails_queue
 from perform.roles import DSMB_MEMBER
 
 log = logging.getLogger(__name__)

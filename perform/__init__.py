@@ -1,8 +1,7 @@
-"""PERFORM trial platform: project package and trial core.
+"""The trial core: sites, staff and roles, participants, screening, eligibility
+and consent, the site-scoped access door and the audit context.
 
-Holds settings, URLs, the Celery app, and the core: sites, participants, roles.
+It builds on ``infrastructure`` only; the apps above (randomization, crf,
+outcomes) contribute their parts of a participant's page and API resource
+through ``perform.panels``.
 """
-
-from perform.celery import app as celery_app
-
-__all__ = ("celery_app",)

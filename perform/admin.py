@@ -16,11 +16,11 @@ from django.utils.html import format_html
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from infrastructure.admin import ReadOnlyAdmin
 from perform.mfa import second_factor_reset
 from perform.models import (
     ConsentRecord,
     EligibilityCriterion,
-    OutboundEmail,
     Participant,
     ParticipantStatusChange,
     Site,
@@ -34,17 +34,6 @@ from perform.role_admin import (
     is_system_owner,
 )
 from perform.selectors import participants_for
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Site)
@@ -251,16 +240,6 @@ class ParticipantStatusChangeAdmin(ParticipantScopedAdmin):
 @admin.register(ConsentRecord)
 class ConsentRecordAdmin(ParticipantScopedAdmin):
     list_display = ["participant", "decision", "decision_date", "form_version"]
-
-
-@admin.register(OutboundEmail)
-class OutboundEmailAdmin(ReadOnlyAdmin):
-    """The outbox: every e-mail the platform sent, is sending or gave up on."""
-
-    list_display = ["created_at", "kind", "subject", "status", "attempts", "sent_at"]
-    list_filter = ["status", "kind"]
-    search_fields = ["key", "subject", "to"]
-    date_hierarchy = "created_at"
 
 
 # Second factors (django-otp). The library's admin shows a device's secret (its

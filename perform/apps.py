@@ -50,4 +50,3 @@ class PerformConfig(AppConfig):
         user_locked_out.connect(
             api_tokens.user_locked_out, dispatch_uid="perform_api_tokens_lockout"
         )
-        from perform import checks  # noqa: F401 - registers the system check

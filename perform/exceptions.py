@@ -1,19 +1,16 @@
 """Domain errors, phrased for a site coordinator. Views and the API turn them
-into a form error or a 4xx JSON body."""
+into a form error or a 4xx JSON body (``infrastructure.errors``)."""
+
+from infrastructure.errors import Conflict, DomainError
 
 
-class TrialError(Exception):
+class TrialError(DomainError):
     """Base class: a request the trial rules do not allow."""
 
     code = "trial_error"
 
-    def __init__(self, message, *, field=None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
-
-class InvalidTransition(TrialError):
+class InvalidTransition(TrialError, Conflict):
     code = "invalid_transition"
 
 

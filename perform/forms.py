@@ -297,7 +297,7 @@ class TaskPasswordResetForm(PasswordResetForm):
         to_email,
         html_email_template_name=None,
     ):
-        from perform.tasks import email_send_on_commit
+        from infrastructure.tasks import email_send_on_commit
 
         # Links in e-mails come from SITE_URL, never from the request's Host.
         site = urlsplit(settings.SITE_URL)

@@ -43,11 +43,11 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from infrastructure.outbox import Email, emails_queue
 from perform import roles
 from perform.exceptions import TrialError
 from perform.forms import TaskPasswordResetForm
 from perform.models import RoleChange, Site, SiteMembership, User
-from perform.outbox import Email, emails_queue
 from perform.services import audit_context
 
 # Pseudo-roles: what RoleChange.role records besides group names.

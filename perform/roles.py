@@ -54,7 +54,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "crf.lock_forms",
         "crf.raise_queries",
         # What the workers sent: the e-mail log, reminders and safety alerts.
-        "perform.view_outboundemail",
+        "infrastructure.view_outboundemail",
         "crf.view_visitreminder",
         "crf.view_safetyalert",
         # The pooled report only: nothing by arm (PROTOCOL §11).

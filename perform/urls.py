@@ -1,18 +1,12 @@
-"""Top-level URLconf. Every page requires login (LoginRequiredMiddleware) unless
-its view is marked ``login_not_required``."""
+"""The trial core's pages: participants, screening, consent, accounts, log-in
+and two-factor set-up, roles. Included at the root by ``config.urls``."""
 
-from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
-from django.views.generic import RedirectView
 from two_factor.views import BackupTokensView, QRGeneratorView, SetupCompleteView
 
 from perform import mfa_views, notification_views, role_views, views
 from perform.forms import TaskPasswordResetForm
-
-# Bad requests as a page, or JSON under /api/; a body too large is a 413.
-handler400 = "perform.http_errors.bad_request"
 
 # django-two-factor-auth's pages (names in its "two_factor" namespace, which
 # its views and templates use), with perform.mfa_views' versions where the
@@ -56,8 +50,6 @@ urlpatterns = [
     ),
     path("screening/log/", views.screening_log, name="screening_log"),
     path("screening/summary/", views.screening_summary, name="screening_summary"),
-    path("randomization/", include("randomization.urls")),
-    path("reports/", include("outcomes.urls")),
     path(
         "accounts/password_reset/",
         auth_views.PasswordResetView.as_view(form_class=TaskPasswordResetForm),
@@ -68,7 +60,6 @@ urlpatterns = [
         notification_views.notification_settings,
         name="notification_settings",
     ),
-    path("emails/", notification_views.email_log, name="email_log"),
     path("roles/", role_views.role_accounts, name="role_accounts"),
     path("roles/history/", role_views.role_history, name="role_history"),
     path("roles/<int:user_id>/", role_views.role_account, name="role_account"),
@@ -81,16 +72,4 @@ urlpatterns = [
         name="api_tokens_revoke",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("", include("crf.urls")),
-    path("", include("crf.query_urls")),
-    path("", include("crf.dashboard_urls")),
-    path("api/v1/", include("perform.api_urls")),
-    # The admin's own login form would skip the second factor.
-    path(
-        "admin/login/",
-        login_not_required(
-            RedirectView.as_view(pattern_name="login", query_string=True)
-        ),
-    ),
-    path("admin/", admin.site.urls),
 ]

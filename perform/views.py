@@ -15,12 +15,11 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from crf.views import participant_forms_context
 from perform import selectors, services
 from perform.exceptions import TrialError
 from perform.forms import ConsentForm, DeclineForm, ParticipantFilterForm, ScreeningForm
 from perform.models import ParticipantStatus
-from randomization.selectors import allocation_shown_to
+from perform.panels import participant_panels_for
 
 PAGE_SIZE = 25
 
@@ -131,13 +130,9 @@ def participant_detail(request, study_id):
         for criterion in selectors.criteria_active()
     ]
     can_screen = request.user.has_perm("perform.screen_participant")
-    # The arm is shown only through allocation_shown_to (role and scope rules).
-    allocation = allocation_shown_to(request.user, participant)
-    forms = (
-        participant_forms_context(request.user, participant)
-        if request.user.has_perm("crf.view_forms")
-        else {}
-    )
+    # The apps above the core add their sections (the allocation, the forms),
+    # each applying its own access rules (perform.panels).
+    panels, panel_context = participant_panels_for(request.user, participant)
     return render(
         request,
         "perform/participant_detail.html",
@@ -152,17 +147,8 @@ def participant_detail(request, study_id):
             in {ParticipantStatus.ELIGIBLE, ParticipantStatus.DECLINED},
             "can_decline": can_screen
             and participant.status == ParticipantStatus.ELIGIBLE,
-            "allocation": allocation,
-            "can_randomize": allocation is None
-            and participant.status == ParticipantStatus.CONSENTED
-            and request.user.has_perms(
-                [
-                    "randomization.randomize_participant",
-                    "randomization.view_allocation",
-                ]
-            ),
-            "can_view_forms": bool(forms),
-            **forms,
+            "panels": panels,
+            **panel_context,
         },
     )
 

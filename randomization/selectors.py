@@ -26,7 +26,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
-from perform.models import Participant
+from perform.models import Participant, ParticipantStatus
 from perform.selectors import participants_for
 from randomization import concealment, strata
 from randomization.models import AllocationList, ListEvent, Slot, Stratum
@@ -79,6 +79,20 @@ def _view(slot: Slot, *, show_arm: bool, show_sequence: bool) -> AllocationView:
         site=slot.participant.site.code,
         site_time_zone=slot.participant.site.time_zone,
     )
+
+
+def participant_allocation_panel(user, participant) -> dict:
+    """The allocation section of the participant page (``perform.panels``):
+    the allocation as ``user`` may see it, and whether they may randomize now."""
+    allocation = allocation_shown_to(user, participant)
+    return {
+        "allocation": allocation,
+        "can_randomize": allocation is None
+        and participant.status == ParticipantStatus.CONSENTED
+        and user.has_perms(
+            ["randomization.randomize_participant", "randomization.view_allocation"]
+        ),
+    }
 
 
 def allocation_shown_to(user, participant: Participant) -> AllocationView | None:

@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from perform.tasks import email_send
+from infrastructure.tasks import email_send
 from randomization.models import ListEvent, Slot, Stratum
 
 User = get_user_model()

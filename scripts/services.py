@@ -457,7 +457,7 @@ def environment(profile: str) -> dict[str, str]:
         result["TWO_FACTOR_REQUIRED"] = os.environ.get("TWO_FACTOR_REQUIRED", "false")
     elif profile == "bench":
         result["DJANGO_SETTINGS_MODULE"] = os.environ.get(
-            "DJANGO_SETTINGS_MODULE", "perform.settings_test"
+            "DJANGO_SETTINGS_MODULE", "config.settings.test"
         )
     return result
 

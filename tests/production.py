@@ -1,5 +1,5 @@
 """Run Python in a child process under the production settings
-(``perform.settings``, not the test settings), as a server would start."""
+(``config.settings.base``, not the test settings), as a server would start."""
 
 import os
 import secrets

@@ -151,7 +151,7 @@ EXPECTED = {
     "queries/<int:query_id>/": only(SITE_STAFF | METHODS_CENTRE, coordinator2=404),
     "queries/new/": only({"datamanager"}),
     # E-mail: everyone's own reminder opt-out; the outbox log for the data
-    # manager (perform.view_outboundemail).
+    # manager (infrastructure.view_outboundemail).
     "account/notifications/": logged_in(200),
     # Role administration (perform.role_views): those who keep the roles;
     # ``user_id`` is the site A coordinator.

@@ -26,7 +26,7 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from django.db import connection
 
-from perform.celery import app
+from config.celery_app import app
 
 ROOT = Path(__file__).resolve().parent.parent
 QUEUE = f"perform-test-{os.getpid()}-mail"
@@ -176,7 +176,7 @@ class WorkerProcess:
     def env(self) -> dict:
         return {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "perform.settings_test",
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
             "DATABASE_URL": _database_url(),
             "CELERY_TASK_DEFAULT_QUEUE": QUEUE,
             "CELERY_TASK_ALWAYS_EAGER": "false",

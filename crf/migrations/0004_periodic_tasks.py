@@ -18,7 +18,7 @@ PERIODIC_TASKS = {
         "digest an earlier sweep left unsent.",
     ),
     "outbox-flush": (
-        "perform.tasks.outbox_flush",
+        "infrastructure.tasks.outbox_flush",
         ("every", 60),
         "Every minute: (re)send outbox e-mails whose send task was lost or "
         "whose retry time has come.",

@@ -8,7 +8,8 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
-from perform.models import OutboundEmail, Participant, Site
+from infrastructure.models import OutboundEmail
+from perform.models import Participant, Site
 
 
 class VisitReminder(models.Model):

@@ -17,6 +17,6 @@ lifecycle transition the protocol forbids, or a write the current state refuses
 form; see ``crf.api``), 429 login locked out by django-axes.
 """
 
-from perform.api.common import exception_handler
+from infrastructure.api.common import exception_handler
 
 __all__ = ["exception_handler"]

@@ -17,13 +17,13 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from perform import api_tokens, mfa
-from perform.api.common import (
+from infrastructure.api.common import (
     UNAUTHENTICATED_RESPONSE,
     VALIDATION_ERROR_RESPONSE,
     ApiErrorSerializer,
     JsonApiMixin,
 )
+from perform import api_tokens, mfa
 
 
 class TokenRequestSerializer(serializers.Serializer):

@@ -10,8 +10,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from perform import selectors, services
-from perform.api.common import (
+from infrastructure.api.common import (
     FORBIDDEN_RESPONSE,
     NOT_FOUND_RESPONSE,
     UNAUTHENTICATED_RESPONSE,
@@ -20,10 +19,11 @@ from perform.api.common import (
     JsonApiMixin,
     StrictNullBooleanField,
 )
+from perform import selectors, services
 from perform.clinical_dates import clinical_date_error
 from perform.eligibility import eligibility_evaluate
 from perform.models import FractureStatus, ParticipantStatus, Sex
-from randomization.api import AllocationOutputSerializer, allocation_data
+from perform.panels import participant_resource_parts
 
 
 # -----------------------------------------------------------------------------
@@ -99,12 +99,14 @@ class StatusChangeOutputSerializer(serializers.Serializer):
 
 class ParticipantOutputSerializer(ParticipantSummaryOutputSerializer):
     """One participant; needs ``context["criteria"]`` (the active checklist) and
-    ``context["request"]`` (whose user decides whether the allocation shows)."""
+    ``context["request"]`` (whose user decides what the apps' parts show).
+
+    The apps above the core add their fields (the allocation, ...) through
+    ``perform.panels``; each is documented by the schema its app gives."""
 
     eligibility = serializers.SerializerMethodField()
     consents = ConsentOutputSerializer(many=True)
     status_history = StatusChangeOutputSerializer(source="status_changes", many=True)
-    allocation = serializers.SerializerMethodField()
 
     @extend_schema_field(EligibilityOutputSerializer)
     def get_eligibility(self, participant):
@@ -123,10 +125,25 @@ class ParticipantOutputSerializer(ParticipantSummaryOutputSerializer):
             }
         ).data
 
-    @extend_schema_field(AllocationOutputSerializer(allow_null=True))
-    def get_allocation(self, participant):
-        """Null until randomized, and for roles that may not see allocations."""
-        return allocation_data(self.context["request"].user, participant)
+    def get_fields(self):
+        fields = super().get_fields()
+        for part in participant_resource_parts():
+            fields[part.name] = extend_schema_field(part.schema)(
+                ParticipantPartField(part)
+            )
+        return fields
+
+
+class ParticipantPartField(serializers.Field):
+    """A field an app contributes to the participant resource (its value from
+    ``part.value(user, participant)``, read-only)."""
+
+    def __init__(self, part):
+        self.part = part
+        super().__init__(source="*", read_only=True)
+
+    def to_representation(self, participant):
+        return self.part.value(self.context["request"].user, participant)
 
 
 class ParticipantScreenInputSerializer(serializers.Serializer):

@@ -6,11 +6,11 @@ from drf_spectacular.utils import (
 from rest_framework import generics, serializers
 from rest_framework.response import Response
 
-from perform import selectors
-from perform.api.common import (
+from infrastructure.api.common import (
     UNAUTHENTICATED_RESPONSE,
     JsonApiMixin,
 )
+from perform import selectors
 from perform.models import Site
 
 

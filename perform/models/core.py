@@ -18,7 +18,6 @@ from django.contrib.auth.models import (
     _user_has_module_perms,
     _user_has_perm,
 )
-from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -328,53 +327,3 @@ class ConsentRecord(models.Model):
 
     def __str__(self):
         return f"{self.participant}: {self.get_decision_display()} {self.decision_date}"
-
-
-class OutboundEmail(models.Model):
-    """One e-mail the platform must send: written in the transaction that
-    decides it, sent by a worker afterwards (an outbox).
-
-    ``key`` says what the e-mail is for (a site's digest for a day, the alert
-    of one event), so deciding twice writes one row, and a worker sends a row
-    only while it is pending, under a row lock: a redelivered or repeated task
-    sends nothing twice. ``message_id`` is fixed per row, so even a resend
-    after a crash between the SMTP server's acceptance and the commit (which
-    no sender can rule out) carries the same Message-ID and mail clients
-    show it once.
-    """
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        # Never to be sent (e.g. the demo's made-up history).
-        CANCELLED = "cancelled", "Not sent"
-
-    key = models.CharField(max_length=200, unique=True)
-    kind = models.CharField(max_length=40)
-    to = ArrayField(models.EmailField(), default=list)
-    subject = models.CharField(max_length=300)
-    body_text = models.TextField()
-    body_html = models.TextField(blank=True)
-    message_id = models.CharField(max_length=200)
-    status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.PENDING
-    )
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [
-            models.Index(
-                fields=["next_attempt_at"],
-                condition=Q(status="pending"),
-                name="outbound_email_pending",
-            )
-        ]
-
-    def __str__(self):
-        return f"{self.kind} {self.key} ({self.status})"

@@ -24,9 +24,11 @@ from crf.models import (
     Reoperation,
     SafetyAlert,
 )
-from perform import roles, tasks
-from perform.models import OutboundEmail, Participant, SiteMembership
-from perform.outbox import email_deliver
+from infrastructure import tasks
+from infrastructure.models import OutboundEmail
+from infrastructure.outbox import email_deliver
+from perform import roles
+from perform.models import Participant, SiteMembership
 from tests.factories import UserFactory, user_with_role
 
 DAY = datetime.timedelta(days=1)

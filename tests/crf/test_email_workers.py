@@ -20,8 +20,8 @@ from crf import services
 from crf.models import AdverseEvent, Operative, SafetyAlert, VisitReminder
 from crf.schedule import site_today
 from crf.tasks import reminders_sweep_task
-from perform.models import OutboundEmail
-from perform.tasks import outbox_flush
+from infrastructure.models import OutboundEmail
+from infrastructure.tasks import outbox_flush
 from tests.crf.bulk import form_kwargs, participants_add
 from tests.factories import UserFactory
 from tests.workers import (

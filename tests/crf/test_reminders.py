@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 
 from crf.models import FollowUp, Operative, VisitReminder
 from crf.reminders import reminders_sweep
-from perform.models import OutboundEmail
+from infrastructure.models import OutboundEmail
 from tests.crf.bulk import form_kwargs, participants_add
 from tests.factories import UserFactory
 

@@ -8,9 +8,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from infrastructure.models import OutboundEmail
 from outcomes.models import Report, ReportDownload
 from outcomes.services import report_generate, report_request
-from perform.models import OutboundEmail
 from tests.outcomes.conftest import CUTOFF
 
 NOT_ALLOWED_CLOSED = [
@@ -202,7 +202,7 @@ def test_monthly_schedule_is_a_beat_row(db):
     task = PeriodicTask.objects.get(name="dsmb-reports-monthly")
     assert task.task == "outcomes.tasks.reports_monthly_task"
     assert (task.crontab.day_of_month, task.crontab.hour) == ("1", "5")
-    from perform.celery import app
+    from config.celery_app import app
 
     app.loader.import_default_modules()
     assert task.task in app.tasks

@@ -29,12 +29,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from infrastructure.models import OutboundEmail
 from outcomes import services
 from outcomes.models import Report, ReportRecovery
 from outcomes.recovery import reports_recover
 from outcomes.services import report_generate, report_request
 from perform import roles
-from perform.models import OutboundEmail
 from tests.factories import user_with_role
 from tests.outcomes.conftest import CUTOFF, trial_build
 from tests.workers import (

@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 
 from crf.registry import FORMS, PER_VISIT, form_url
 from crf.rules import DATE_FIELDS
-from perform.api.common import exception_handler
+from infrastructure.api.common import exception_handler
 from perform.exceptions import TrialError
 from perform.models import ApiToken, Participant, ParticipantStatus
 from randomization.models import AllocationList, Slot
@@ -200,7 +200,7 @@ def test_a_body_found_too_large_only_when_read_is_a_413_too(
 ):
     """Without the early check (a body with no declared length, another
     server), Django raises RequestDataTooBig when the view reads the body."""
-    early = "perform.middleware.RequestGuardMiddleware"
+    early = "infrastructure.middleware.RequestGuardMiddleware"
     assert early in settings.MIDDLEWARE
     client.force_login(users["coordinator"])
     with override_settings(MIDDLEWARE=[m for m in settings.MIDDLEWARE if m != early]):
@@ -332,13 +332,13 @@ def test_the_wsgi_application_refuses_to_start_without_the_manifest(
 ):
     empty = tmp_path / "static"
     empty.mkdir()
-    refused = production_python("-c", "import perform.wsgi", STATIC_ROOT=str(empty))
+    refused = production_python("-c", "import config.wsgi", STATIC_ROOT=str(empty))
     assert refused.returncode != 0
     assert "ImproperlyConfigured" in refused.stderr
     assert f"{empty / 'staticfiles.json'} is missing" in refused.stderr
 
     started = production_python(
-        "-c", "import perform.wsgi; print('ready')", STATIC_ROOT=str(collected_static)
+        "-c", "import config.wsgi; print('ready')", STATIC_ROOT=str(collected_static)
     )
     assert started.returncode == 0, started.stderr
     assert started.stdout.strip() == "ready"

@@ -15,8 +15,9 @@ from pghistory.models import Events
 
 from crf import services as crf_services
 from crf.models import AdverseEvent, Death, VisitReminder
+from infrastructure.models import OutboundEmail
 from perform import services
-from perform.models import OutboundEmail, User
+from perform.models import User
 from tests.crf.bulk import participants_add
 
 DAY = datetime.timedelta(days=1)

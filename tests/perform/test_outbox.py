@@ -1,4 +1,4 @@
-"""The outbox (perform.outbox): a row per e-mail written in the caller's
+"""The outbox (infrastructure.outbox): a row per e-mail written in the caller's
 transaction, sent once under a row lock, retried with backoff, given up on
 after EMAIL_RETRY["ATTEMPTS"] failures, and found again by the flush when its
 send task was lost."""
@@ -12,9 +12,15 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
-from perform import tasks
-from perform.models import OutboundEmail
-from perform.outbox import Email, email_deliver, emails_due, emails_queue, retry_delay
+from infrastructure import tasks
+from infrastructure.models import OutboundEmail
+from infrastructure.outbox import (
+    Email,
+    email_deliver,
+    emails_due,
+    emails_queue,
+    retry_delay,
+)
 
 SECONDS = datetime.timedelta(seconds=1)
 THIS_MODULE = __name__

@@ -7,7 +7,7 @@ import pytest
 from django.apps import apps
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-from perform.celery import app
+from config.celery_app import app
 
 migration = importlib.import_module("crf.migrations.0004_periodic_tasks")
 # The outcomes app's rows, one per migration.

@@ -329,7 +329,7 @@ def test_a_new_account_gets_a_link_and_nobody_knows_its_password(
 ):
     from django.core import mail
 
-    from perform.celery import app
+    from config.celery_app import app
 
     monkeypatch.setattr(app.conf, "task_always_eager", True)
     client.force_login(users["datamanager"])
@@ -367,7 +367,7 @@ def test_a_new_account_gets_a_link_and_nobody_knows_its_password(
 
 @pytest.mark.django_db
 def test_only_the_owner_changes_an_email_and_the_old_address_is_told(client, users):
-    from perform.models import OutboundEmail
+    from infrastructure.models import OutboundEmail
 
     coordinator = users["coordinator"]
     base = {

@@ -31,7 +31,8 @@ from crf.models import (
 from crf.registry import FORMS
 from crf.schedule import OVERDUE
 from crf.selectors import participant_schedule
-from perform import demo, roles
+from demo import trial as demo
+from perform import roles
 from perform.models import (
     ConsentRecord,
     EligibilityAnswer,

@@ -20,8 +20,8 @@ from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 
-from perform.celery import app
-from perform.tasks import email_send, email_send_on_commit
+from config.celery_app import app
+from infrastructure.tasks import email_send, email_send_on_commit
 from tests.factories import PASSWORD, UserFactory, login_post_data
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

@@ -386,7 +386,7 @@ def test_schema_describes_randomize_and_the_allocation(api_as):
     assert set(post["responses"]) == {
         "200",
         "201",
-        "400",  # a NUL character in the query string (perform.api.schema)
+        "400",  # a NUL character in the query string (infrastructure.api.schema)
         "401",
         "403",
         "404",

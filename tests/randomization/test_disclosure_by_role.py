@@ -21,8 +21,8 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
-from perform.celery import app
-from perform.models import OutboundEmail
+from config.celery_app import app
+from infrastructure.models import OutboundEmail
 from randomization import services, tasks
 from randomization.models import Slot
 from tests.factories import api_client_for

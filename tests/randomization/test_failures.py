@@ -12,8 +12,8 @@ from django.core import mail
 from django.db import DatabaseError, IntegrityError, connection
 from kombu.exceptions import OperationalError
 
+from config.celery_app import app
 from perform import roles
-from perform.celery import app
 from perform.models import Participant, ParticipantStatus, ParticipantStatusChange
 from randomization import services, tasks
 from randomization.exceptions import RandomizationClosed, StratumExhausted

@@ -14,9 +14,9 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
 
+from config.celery_app import app
+from infrastructure.tasks import email_send
 from perform import roles
-from perform.celery import app
-from perform.tasks import email_send
 from randomization import services, tasks
 from randomization.exceptions import NotRandomizable
 from randomization.models import Slot
