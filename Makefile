@@ -95,10 +95,11 @@ test: $(DEV_STAMP) /usr/bin/chromium  ## Run pytest (PYTEST_ARGS="-k name -x")
 	exit "$$status"
 
 .PHONY: lint
-lint: $(DEV_STAMP)  ## ruff check + ruff format --check
+lint: $(DEV_STAMP)  ## ruff check + ruff format --check + the layer check (lint-imports)
 	@status=0; \
 	$(VENV)/bin/ruff check . || status=1; \
 	$(VENV)/bin/ruff format --check . || status=1; \
+	$(VENV)/bin/lint-imports --no-cache || status=1; \
 	exit "$$status"
 
 .PHONY: bench

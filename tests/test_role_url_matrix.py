@@ -48,7 +48,8 @@ ROLE_KEEPERS = {"datamanager", "admin", "owner"}  # see the role pages
 LOGIN = ("redirect", "/accounts/login/")
 # The admin's app-index route: one alternative per app with a registered model.
 ADMIN_APP_INDEX = (
-    r"^(?P<app_label>django_celery_beat|axes|perform|auth|otp_totp|otp_static|crf)/$"
+    r"^(?P<app_label>django_celery_beat|axes|infrastructure|perform|auth|otp_totp"
+    r"|otp_static|crf)/$"
 )
 ADMIN_LOGIN = ("redirect", "/admin/login/")
 
@@ -335,7 +336,7 @@ ADMIN_EXPECTED = {
     ),
     # What the workers sent: the data manager reads it, the administrator not.
     **model_rows(
-        "perform/outboundemail", admin=NONE, datamanager=VIEW_ONLY, owner=NONE
+        "infrastructure/outboundemail", admin=NONE, datamanager=VIEW_ONLY, owner=NONE
     ),
     **model_rows(
         "crf/visitreminder",
@@ -507,7 +508,7 @@ def objects(users, site_a, screen):
         "site_pk": site_a.pk,
         "adverse_event_pk": adverse_event.pk,
         "query_id": data_query.pk,
-        "perform/outboundemail": alert.email_id,
+        "infrastructure/outboundemail": alert.email_id,
         "crf/safetyalert": alert.pk,
         "crf/visitreminder": reminder.pk,
         "report_id": report.pk,
