@@ -61,7 +61,7 @@ def seed(participants: int):
     from django.utils import timezone
 
     from crf.models import Baseline, DataQuery, FollowUp, FormStatus, Operative
-    from crf.schedule import site_today, visit_definitions
+    from crf.schedule.visits import site_today, visit_definitions
     from perform import roles
     from perform.models import (
         Participant,

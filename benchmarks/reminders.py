@@ -1,5 +1,5 @@
 """Wall time and SQL query count of the daily reminder sweep
-(``crf.reminders.reminders_sweep``) over 100,000 scheduled visits at 50 sites.
+(``crf.schedule.reminders.reminders_sweep``) over 100,000 scheduled visits at 50 sites.
 
 Run by ``make bench`` (not by ``make test``); alone::
 
@@ -77,7 +77,7 @@ def seed(visits: int) -> list:
     from django.utils import timezone
 
     from crf.models import FollowUp, FormStatus, Operative
-    from crf.schedule import site_today, visit_definitions
+    from crf.schedule.visits import site_today, visit_definitions
     from perform import roles
     from perform.models import Participant, ParticipantStatus, Site, User
 
@@ -170,7 +170,7 @@ def sweep(now) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from crf.reminders import reminders_sweep
+    from crf.schedule.reminders import reminders_sweep
 
     with CaptureQueriesContext(connection) as ctx:
         started = time.perf_counter()

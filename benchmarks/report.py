@@ -138,7 +138,7 @@ def seed(participants: int) -> dict:  # noqa: C901 - one linear story
         Reoperation,
     )
     from crf.models.events import BodySystem
-    from crf.schedule import visit_definitions
+    from crf.schedule.visits import visit_definitions
     from perform import roles
     from perform.models import Participant, User
     from randomization.models import Slot

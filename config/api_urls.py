@@ -2,12 +2,12 @@
 
 from django.urls import path, re_path
 
-from crf.api import (
+from crf.forms.api import (
     ParticipantFormCreateApi,
     ParticipantFormDetailApi,
     ParticipantFormListApi,
-    ParticipantScheduleApi,
 )
+from crf.schedule.api import ParticipantScheduleApi
 from infrastructure.api.schema import NotFoundApi, SchemaApi
 from perform.api.auth import TokenLogoutAllApi, TokenLogoutApi, TokenObtainApi
 from perform.api.participants import ParticipantDetailApi, ParticipantListApi

@@ -16,8 +16,6 @@ urlpatterns = [
     path("reports/", include("outcomes.urls")),
     path("", include("infrastructure.urls")),
     path("", include("crf.urls")),
-    path("", include("crf.query_urls")),
-    path("", include("crf.dashboard_urls")),
     path("api/v1/", include("config.api_urls")),
     # The admin's own login form would skip the second factor.
     path(

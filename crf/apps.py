@@ -6,7 +6,7 @@ class CrfConfig(AppConfig):
     verbose_name = "Case report forms"
 
     def ready(self):
-        from crf.views import participant_forms_panel
+        from crf.forms.hub import participant_forms_panel
         from perform.panels import ParticipantPanel, participant_panel_register
 
         # The case report forms hub on the participant page.

@@ -5,7 +5,7 @@ from perform.exceptions import TrialError
 
 class FormNotAllowed(TrialError):
     """The participant's lifecycle status does not allow this form (PROTOCOL
-    §7, ``crf.rules.form_allowed_for``); the message names the participant
+    §7, ``crf.forms.rules.form_allowed_for``); the message names the participant
     and their status."""
 
     code = "form_not_allowed"

@@ -2,8 +2,8 @@
 
 from celery import shared_task
 
-from crf.checks_auto import queries_autocheck
-from crf.reminders import reminders_sweep
+from crf.queries.automatic import queries_autocheck
+from crf.schedule.reminders import reminders_sweep
 
 
 @shared_task(acks_late=True)

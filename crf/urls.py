@@ -1,46 +1,10 @@
-"""URLs of the CRF pages: a participant's forms hub, and for every form its
-entry page, audit history, signature and lock.
+"""URLs of the CRF app, each part with its own (included at the site root):
+forms (namespace ``crf``), queries (``queries``), dashboards (``dashboards``)."""
 
-A form is named by its registry key and, for follow-ups, the visit code
-(``forms/follow-up/<visit>/``) or, for repeatable forms, its id.
-"""
-
-from django.urls import path
-
-from crf import views
-
-app_name = "crf"
-
-BASE = "participants/<str:study_id>/forms/"
-ACTIONS = [
-    ("history/", views.form_history, "history"),
-    ("sign/", views.form_sign, "sign"),
-    ("lock/", views.form_lock, "lock"),
-    ("unlock/", views.form_unlock, "unlock"),
-]
-
-
-def _form_routes(route: str, prefix: str, extra: dict | None = None) -> list:
-    """The edit page at ``route`` and its history, sign, lock, unlock pages."""
-    extra = extra or {}
-    return [
-        path(route, views.form_edit, extra, name=f"{prefix}_edit"),
-        *[
-            path(route + suffix, view, extra, name=f"{prefix}_{name}")
-            for suffix, view, name in ACTIONS
-        ],
-    ]
-
+from django.urls import include, path
 
 urlpatterns = [
-    path(BASE, views.participant_forms, name="participant_forms"),
-    *_form_routes(BASE + "follow-up/<str:visit>/", "visit", {"key": "follow-up"}),
-    path(
-        BASE + "<str:key>/new/",
-        views.form_edit,
-        {"new": True},
-        name="repeatable_new",
-    ),
-    *_form_routes(BASE + "<str:key>/<int:pk>/", "repeatable"),
-    *_form_routes(BASE + "<str:key>/", "single"),
+    path("", include("crf.forms.urls")),
+    path("", include("crf.queries.urls")),
+    path("", include("crf.schedule.dashboards.urls")),
 ]

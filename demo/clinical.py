@@ -13,8 +13,8 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from crf import scoring
-from crf.schedule import visit_definitions
+from crf.forms import scoring
+from crf.schedule.visits import visit_definitions
 from demo.common import S, _clamp, _days, _later_date
 from demo.participants import PlannedParticipant
 
@@ -48,7 +48,7 @@ FINAL_VISIT = "12m"
 
 @dataclass
 class PlannedForm:
-    key: str  # crf.registry.FORMS key
+    key: str  # crf.forms.registry.FORMS key
     values: dict
     complete: bool = True
     reason: str = ""  # passed to form_save (moves the status with that reason)
@@ -113,7 +113,7 @@ def _baseline_values(planned: PlannedParticipant, rng) -> dict:
     for name in ("mirels_lesion", "mirels_size", "mirels_pain"):
         while impending and sum(mirels.values()) < 9 and mirels[name] < 3:
             mirels[name] += 1
-    # The stored total (crf.scoring), as the web form shows it.
+    # The stored total (crf.forms.scoring), as the web form shows it.
     mirels["mirels_total"] = scoring.mirels_score(
         {n: mirels[f"mirels_{n}"] for n in scoring.MIRELS_ITEMS}
     ).total

@@ -4,7 +4,7 @@
 second seeded generator (derived from the demo seed) once the arms are known:
 the scheduled forms (``clinical``), then the clinical events (``events``),
 then the data queries (``queries``). ``_forms_write`` enters them through
-``crf.services.form_save`` as the site coordinators would, the investigator
+``crf.forms.services.form_save`` as the site coordinators would, the investigator
 signs a few, and the data manager raises the queries. ``form_counts`` sums
 them up for the summary.
 """
@@ -15,9 +15,9 @@ import random
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-from crf import services as crf_services
+from crf.forms import services as crf_services
+from crf.forms.registry import FORMS
 from crf.models import CrfForm, FormStatus
-from crf.registry import FORMS
 from demo.clinical import (
     PlannedCase,
     PlannedForm,
@@ -54,7 +54,7 @@ def forms_plan(
 
     Clinical dates come from the planned (past) consent date: surgery 1-10 days
     after it, never after the site's today. The demo randomizes "now", so its
-    history is backdated by design: the web and API forms (``crf.rules``) would
+    history is backdated by design: the web and API forms (``crf.forms.rules``) would
     refuse a surgery date before the randomization date, but ``form_save``
     itself does not check it, and the demo writes through ``form_save``.
     """
@@ -127,7 +127,7 @@ def _forms_write(
 ) -> None:
     """Enter the planned forms as the site coordinators would, through
     ``form_save``; the investigator signs a few; the data manager raises the
-    queries (``crf.queries.query_raise``) and the site answers one. A complete
+    queries (``crf.queries.services.query_raise``) and the site answers one. A complete
     death, withdrawal or final-visit form moves the participant's status."""
     written: dict[tuple[int, str], CrfForm] = {}
     signed = 0

@@ -1,10 +1,10 @@
 """Demo data queries: a few raised by the data manager on complete forms
-(``crf.queries.query_raise``), the first one answered by the site."""
+(``crf.queries.services.query_raise``), the first one answered by the site."""
 
 from dataclasses import dataclass
 
-from crf import queries as crf_queries
 from crf.models import CrfForm
+from crf.queries import services as crf_queries
 from demo.participants import PlannedParticipant
 from perform.models import User
 

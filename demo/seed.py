@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crf.models import DataQuery
-from crf.schedule import site_today
+from crf.schedule.visits import site_today
 from demo.allocation import (
     _allocation_list_create,
     _allocation_mail_kept_local,

@@ -12,10 +12,10 @@ status history and the audit trail are the ones real use would leave behind:
 3. the demo ``randomizer`` randomizes, with ``participant_randomize``, every
    patient planned as randomized or later, in order of consent date;
 4. the coordinators enter the case report forms of every randomized participant
-   with ``crf.services.form_save`` (baseline, operative, discharge, follow-up
+   with ``crf.forms.services.form_save`` (baseline, operative, discharge, follow-up
    visits, adverse events, reoperations, deviations; some drafts, some visits
    left overdue), the investigator signs a few, and the data manager raises a
-   few queries (``crf.queries``), one answered by the site. The end of
+   few queries (``crf.queries.services``), one answered by the site. The end of
    follow-up comes from the forms, as in real use: a complete Death or
    Withdrawal form, or the final visit's follow-up, moves the status
    (``forms.forms_plan``, ``forms._forms_write``).

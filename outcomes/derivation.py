@@ -50,7 +50,7 @@ from crf.models import (
     Withdrawal,
 )
 from crf.models.events import SEVERE_CLAVIEN_DINDO
-from crf.schedule import visit_definitions
+from crf.schedule.visits import visit_definitions
 from perform.selectors import participants_for_system
 from randomization.models import Slot
 

@@ -29,7 +29,7 @@ from crf.models import (
     FollowUp,
     ProtocolDeviation,
 )
-from crf.schedule import visit_definitions, visit_schedule
+from crf.schedule.visits import visit_definitions, visit_schedule
 from outcomes.derivation import (
     AnalysisDataset,
     analysis_dataset,

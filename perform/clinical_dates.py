@@ -12,7 +12,7 @@ PROTOCOL §7 allows a date of medical history before the trial (the date of
 primary cancer diagnosis and of previous treatments, partial dates allowed);
 such a date passes ``history=True`` and may go back to 1900.
 
-Forms, serializers, ``crf.rules`` and the services all ask this one function,
+Forms, serializers, ``crf.forms.rules`` and the services all ask this one function,
 so the web, the API and the services refuse the same dates in the same words.
 """
 

@@ -116,7 +116,7 @@ EXPECTED = {
     "randomization/lists/<int:list_id>/activate/": STATISTICIAN_ONLY,
     "randomization/lists/<int:list_id>/extend/": STATISTICIAN_ONLY,
     "randomization/lists/<int:list_id>/export.csv": STATISTICIAN_ONLY,
-    # Case report forms (crf.urls): a baseline, a 2-week follow-up and an
+    # Case report forms (crf.forms.urls): a baseline, a 2-week follow-up and an
     # adverse event, drafts of the randomized site A participant (see
     # ``objects``).
     **{
@@ -141,11 +141,11 @@ EXPECTED = {
             },
         }.items()
     },
-    # Dashboards (crf.dashboard_urls): crf.view_forms, scoped to the user's
+    # Dashboards (crf.schedule.dashboards.urls): crf.view_forms, scoped to the user's
     # sites; the data-quality view also needs view_all_sites.
     "dashboard/": only(SITE_STAFF | {"coordinator2"} | METHODS_CENTRE),
     "data-quality/": only(METHODS_CENTRE),
-    # Data queries (crf.query_urls): crf.view_forms, scoped to the user's sites;
+    # Data queries (crf.queries.urls): crf.view_forms, scoped to the user's sites;
     # raising one needs crf.raise_queries. ``query_id`` is a query on the site A
     # adverse event, which the raise page is opened on (see ``concrete_url``).
     "queries/": only(SITE_STAFF | {"coordinator2"} | METHODS_CENTRE),
@@ -429,7 +429,7 @@ def objects(users, site_a, screen):
     randomization.participant_randomize(
         actor=users["randomizer"], participant=randomized
     )
-    from crf import services as crf_services
+    from crf.forms import services as crf_services
     from crf.models import AdverseEvent, Baseline, FollowUp
 
     # Clinical forms exist only for randomized participants (PROTOCOL §7).
@@ -463,7 +463,7 @@ def objects(users, site_a, screen):
         window_start=timezone.localdate(),
         window_end=timezone.localdate(),
     )
-    from crf.queries import query_raise
+    from crf.queries.services import query_raise
 
     data_query = query_raise(
         actor=users["datamanager"], form=adverse_event, field_name="", text="Matrix"

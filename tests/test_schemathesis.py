@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from crf import services as crf_services
+from crf.forms import services as crf_services
 from crf.models import AdverseEvent
 from perform.api_tokens import api_token_issue
 from tests.test_role_url_matrix import ROLES

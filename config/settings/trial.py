@@ -10,7 +10,7 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 
-# Visit reminders (crf.reminders): each site's coordinators get their daily
+# Visit reminders (crf.schedule.reminders): each site's coordinators get their daily
 # digest at the first sweep after DAILY_HOUR, local time; the Methods Centre
 # its weekly digest at the first sweep after WEEKLY_HOUR (UTC) on WEEKLY_DAY
 # (0 = Monday). Windows opening within OPENING_DAYS and closing within

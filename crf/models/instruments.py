@@ -1,13 +1,13 @@
 """PROTOCOL §8 instruments as abstract field groups, with their stored scores.
 
 Items are nullable (not answered / not applicable); scores are computed by
-``crf.scoring`` when the form is saved (``instrument_scores_update``).
+``crf.forms.scoring`` when the form is saved (``instrument_scores_update``).
 """
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from crf import scoring
+from crf.forms import scoring
 
 
 def item(low: int, high: int, **kwargs):

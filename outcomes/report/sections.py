@@ -14,7 +14,7 @@ from django.conf import settings
 
 from crf.models import AdverseEvent, Baseline, Death, ProtocolDeviation
 from crf.models.events import BodySystem
-from crf.schedule import DONE, MISSED, OVERDUE, visit_definitions, visit_labels
+from crf.schedule.visits import DONE, MISSED, OVERDUE, visit_definitions, visit_labels
 from outcomes.inputs import ReportInputs
 from outcomes.report.fmt import Table, mean_sd, n_pct, pct
 from perform.models import ParticipantStatus

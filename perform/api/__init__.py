@@ -14,7 +14,7 @@ under ``non_field_errors``), 401 no or bad credentials, 403 the caller's role
 lacks the permission, 404 not found or outside the caller's scope, 409 a
 lifecycle transition the protocol forbids, or a write the current state refuses
 (``{"detail", "code"}``: e.g. a clinical form before randomization, a locked
-form; see ``crf.api``), 429 login locked out by django-axes.
+form; see ``crf.forms.api``), 429 login locked out by django-axes.
 """
 
 from infrastructure.api.common import exception_handler

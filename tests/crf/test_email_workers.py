@@ -16,9 +16,9 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
-from crf import services
+from crf.forms import services
 from crf.models import AdverseEvent, Operative, SafetyAlert, VisitReminder
-from crf.schedule import site_today
+from crf.schedule.visits import site_today
 from crf.tasks import reminders_sweep_task
 from infrastructure.models import OutboundEmail
 from infrastructure.tasks import outbox_flush

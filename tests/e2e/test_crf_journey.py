@@ -11,9 +11,9 @@ from django.utils import timezone
 from pghistory.models import Events
 from playwright.sync_api import Page, expect
 
-from crf import services
+from crf.forms import services
 from crf.models import Baseline, DataQuery, FollowUp, FormStatus, Operative
-from crf.schedule import site_today
+from crf.schedule.visits import site_today
 from perform import services as core
 from randomization import services as rnd
 from randomization.models import Slot

@@ -22,8 +22,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from crf.registry import FORMS, PER_VISIT, form_url
-from crf.rules import DATE_FIELDS
+from crf.forms.registry import FORMS, PER_VISIT, form_url
+from crf.forms.rules import DATE_FIELDS
 from infrastructure.api.common import exception_handler
 from perform.exceptions import TrialError
 from perform.models import ApiToken, Participant, ParticipantStatus

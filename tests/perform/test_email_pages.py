@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pghistory.models import Events
 
-from crf import services as crf_services
+from crf.forms import services as crf_services
 from crf.models import AdverseEvent, Death, VisitReminder
 from infrastructure.models import OutboundEmail
 from perform import services

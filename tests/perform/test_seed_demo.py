@@ -13,6 +13,8 @@ from django.test import RequestFactory
 from django.utils import timezone
 from pghistory.models import Events
 
+from crf.forms.registry import FORMS
+from crf.forms.selectors import participant_schedule
 from crf.models import (
     AdverseEvent,
     Baseline,
@@ -28,9 +30,7 @@ from crf.models import (
     Reoperation,
     Withdrawal,
 )
-from crf.registry import FORMS
-from crf.schedule import OVERDUE
-from crf.selectors import participant_schedule
+from crf.schedule.visits import OVERDUE
 from demo import trial as demo
 from perform import roles
 from perform.models import (

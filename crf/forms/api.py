@@ -1,0 +1,418 @@
+"""``/api/v1/participants/<study_id>/forms/``: the CRFs (the schedule:
+``crf.schedule.api``).
+
+Reads list every form of a participant and the visit schedule; writes create
+or change one form with the validation of the web forms (``crf.forms.forms``): the
+model fields' ranges and choices, then ``crf.forms.rules.form_rule_errors``, then the
+fields a complete form needs; only then ``crf.forms.services.form_save``, the one
+writer, which owns versions, reasons for change, locks and the audit trail.
+
+Error bodies of a write (400; nothing is saved):
+
+* problems with a form field: ``{"fields": {name: [message, ...]}}`` (unknown
+  names included, with "Unknown field.");
+* problems with the request around it: ``{"reason": [...]}``,
+  ``{"visit": [...]}``, ``{"complete": [...]}``, ``{"based_on_version": [...]}``;
+* rules not tied to one field of this form: ``{"non_field_errors": [...]}``.
+
+409 ``{"detail", "code"}``: ``form_not_allowed`` (the participant's lifecycle
+status does not allow the form, ``crf.forms.rules.form_allowed_for``: clinical forms
+only after randomization), ``form_locked``, ``stale_form`` (someone saved a
+newer version; send ``based_on_version`` to be protected) or ``form_exists``
+(a one-per-participant or one-per-visit form already exists: ``PUT`` it).
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crf.exceptions import FormLocked, FormNotAllowed, StaleForm
+from crf.forms.registry import FORMS, PER_VISIT, REPEATABLE, FormSpec
+from crf.forms.rules import form_allowed_for, form_not_allowed_message, form_rule_errors
+from crf.forms.selectors import participant_clinical_context
+from crf.forms.services import form_save
+from crf.models import CrfForm, FollowUp
+from infrastructure.api.common import (
+    FORBIDDEN_RESPONSE,
+    NON_FIELD_ERRORS,
+    NOT_FOUND_RESPONSE,
+    UNAUTHENTICATED_RESPONSE,
+    ApiErrorSerializer,
+    HasRequiredPermission,
+    JsonApiMixin,
+)
+from perform.selectors import participant_get
+
+SCORES = (
+    "msts_total",
+    "msts_percent",
+    "tess_score",
+    "eq5d_profile",
+    "bpi_interference",
+    "mirels_total",
+)
+REQUIRED_WHEN_COMPLETE = "Required for a complete form."
+UNKNOWN_FIELD = "Unknown field."
+LOCKED = "This form is locked by the Methods Centre."
+
+
+# -----------------------------------------------------------------------------
+# Serializers
+# -----------------------------------------------------------------------------
+_field_serializers: dict[str, type[serializers.ModelSerializer]] = {}
+
+
+def fields_serializer_class(spec: FormSpec) -> type[serializers.ModelSerializer]:
+    """The form's entry fields as a ModelSerializer: ranges, choices and lengths
+    come from the model fields (the same validators the web form uses)."""
+    if spec.key not in _field_serializers:
+        meta = type("Meta", (), {"model": spec.model, "fields": spec.fields})
+        _field_serializers[spec.key] = type(
+            f"{spec.model.__name__}FieldsSerializer",
+            (serializers.ModelSerializer,),
+            {"Meta": meta, "__module__": __name__},
+        )
+    return _field_serializers[spec.key]
+
+
+class ScoresOutputSerializer(serializers.Serializer):
+    """Scores stored with the form (PROTOCOL §8); only the form's instruments."""
+
+    msts_total = serializers.IntegerField(required=False, allow_null=True)
+    msts_percent = serializers.FloatField(required=False, allow_null=True)
+    tess_score = serializers.FloatField(required=False, allow_null=True)
+    eq5d_profile = serializers.CharField(required=False, allow_blank=True)
+    bpi_interference = serializers.FloatField(required=False, allow_null=True)
+    mirels_total = serializers.IntegerField(required=False, allow_null=True)
+
+
+class FormOutputSerializer(serializers.Serializer):
+    """One CRF instance (built by ``form_data``)."""
+
+    key = serializers.ChoiceField(choices=sorted(FORMS), help_text="Form key.")
+    id = serializers.IntegerField()
+    visit = serializers.CharField(
+        allow_null=True, help_text="Visit code of a follow-up form; null otherwise."
+    )
+    status = serializers.CharField(help_text="draft, complete or signed.")
+    locked = serializers.BooleanField()
+    version = serializers.IntegerField(
+        help_text="Send it back as `based_on_version` when changing the form."
+    )
+    updated_at = serializers.DateTimeField()
+    updated_by = serializers.CharField(help_text="Username of the last editor.")
+    fields = serializers.DictField(
+        child=serializers.JSONField(allow_null=True),
+        help_text="Field name → value (dates as YYYY-MM-DD, null when empty).",
+    )
+    scores = ScoresOutputSerializer()
+
+
+def form_data(spec: FormSpec, form: CrfForm) -> dict:
+    scores = {}
+    for name in SCORES:
+        if hasattr(form, name):
+            value = getattr(form, name)
+            scores[name] = float(value) if isinstance(value, Decimal) else value
+    return {
+        "key": spec.key,
+        "id": form.pk,
+        "visit": form.visit if isinstance(form, FollowUp) else None,
+        "status": form.status,
+        "locked": form.locked,
+        "version": form.version,
+        "updated_at": serializers.DateTimeField().to_representation(form.updated_at),
+        "updated_by": form.updated_by.username,
+        "fields": fields_serializer_class(spec)(form).data,
+        "scores": scores,
+    }
+
+
+class FormInputSerializer(serializers.Serializer):
+    complete = serializers.BooleanField(
+        default=False,
+        help_text="Save as complete (every required field and rule) or as draft.",
+    )
+    reason = serializers.CharField(
+        allow_blank=True,
+        default="",
+        max_length=2000,
+        help_text="Reason for change: required once the form was ever complete.",
+    )
+    based_on_version = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        help_text="The version the change starts from; an older one answers 409.",
+    )
+    visit = serializers.ChoiceField(
+        choices=[code for code, *_ in settings.TRIAL["VISITS"]],
+        required=False,
+        help_text="Follow-up visit code (POST of `follow-up` only).",
+    )
+    fields = serializers.DictField(
+        child=serializers.JSONField(allow_null=True),
+        default=dict,
+        help_text="Field name → value. On PUT, fields not named keep their value.",
+    )
+
+
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+FORM_VALIDATION_RESPONSE = OpenApiResponse(
+    response={
+        "type": "object",
+        "properties": {
+            "fields": {
+                "type": "object",
+                "additionalProperties": _STRINGS,
+                "description": "Form field name → messages.",
+            },
+            "reason": _STRINGS,
+            "visit": _STRINGS,
+            "complete": _STRINGS,
+            "based_on_version": _STRINGS,
+            "non_field_errors": _STRINGS,
+        },
+        "example": {"fields": {"haemoglobin_g_l": ["Ensure this value is ..."]}},
+    },
+    description="Invalid input; nothing was saved.",
+)
+CONFLICT_RESPONSE = OpenApiResponse(
+    ApiErrorSerializer,
+    description="`form_not_allowed` (not before randomization, or consent), "
+    "`form_locked`, `stale_form` or `form_exists`; nothing was saved.",
+)
+
+
+# -----------------------------------------------------------------------------
+# Views
+# -----------------------------------------------------------------------------
+def _spec(key: str) -> FormSpec:
+    spec = FORMS.get(key)
+    if spec is None:
+        raise Http404
+    return spec
+
+
+def _conflict(message: str, code: str) -> Response:
+    return Response({"detail": message, "code": code}, status=status.HTTP_409_CONFLICT)
+
+
+def _not_allowed(spec: FormSpec, participant) -> Response | None:
+    """409 when the participant's lifecycle status does not allow the form."""
+    if form_allowed_for(spec, participant):
+        return None
+    return _conflict(form_not_allowed_message(spec, participant), FormNotAllowed.code)
+
+
+class CrfApiView(JsonApiMixin, APIView):
+    permission_classes = [IsAuthenticated, HasRequiredPermission]
+    required_permissions = {
+        "GET": ("crf.view_forms", "You may not see case report forms."),
+        "POST": ("crf.enter_forms", "You may not enter case report forms."),
+        "PUT": ("crf.enter_forms", "You may not enter case report forms."),
+    }
+
+    @staticmethod
+    def _body(request) -> dict:
+        body = FormInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return body.validated_data
+
+    def _write(self, request, *, data: dict, participant, spec: FormSpec, form):
+        """Validate ``data["fields"]`` onto ``form`` (new, or the current row;
+        unsaved) and save it, or answer the error. Nothing is written before
+        every check has passed."""
+        complete = data["complete"]
+        unknown = sorted(set(data["fields"]) - set(spec.fields))
+        if unknown:
+            raise ValidationError({"fields": dict.fromkeys(unknown, [UNKNOWN_FIELD])})
+        values = fields_serializer_class(spec)(
+            instance=form if form.pk else None, data=data["fields"], partial=True
+        )
+        if not values.is_valid():
+            raise ValidationError({"fields": values.errors})
+        for name, value in values.validated_data.items():
+            setattr(form, name, value)
+        field_errors: dict[str, list[str]] = {}
+        other_errors: list[str] = []
+        rules = form_rule_errors(
+            form, participant_clinical_context(participant), complete=complete
+        )
+        for name, messages in rules.items():
+            if name in spec.fields:
+                field_errors.setdefault(name, []).extend(messages)
+            else:
+                other_errors.extend(messages)
+        if complete and not (field_errors or other_errors):
+            for name in form.required_when_complete:
+                value = getattr(form, name)
+                if (value is None or value == "") and name in spec.fields:
+                    field_errors[name] = [REQUIRED_WHEN_COMPLETE]
+        if field_errors or other_errors:
+            errors: dict = {}
+            if field_errors:
+                errors["fields"] = field_errors
+            if other_errors:
+                errors[NON_FIELD_ERRORS] = other_errors
+            raise ValidationError(errors)
+        created = form.pk is None
+        try:
+            form = form_save(
+                actor=request.user,
+                form=form,
+                complete=complete,
+                reason=data["reason"],
+                based_on_version=data.get("based_on_version"),
+            )
+        # Changed since the checks above.
+        except (FormLocked, FormNotAllowed, StaleForm) as error:
+            return _conflict(error.message, error.code)
+        except IntegrityError:
+            # Another request created the same one-only form a moment ago.
+            return _conflict(
+                f"This participant already has a {spec.label.lower()} form.",
+                "form_exists",
+            )
+        form = spec.model.objects.select_related("updated_by").get(pk=form.pk)
+        return Response(
+            form_data(spec, form),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class ParticipantFormListApi(CrfApiView):
+    """Every CRF of one participant in the caller's scope."""
+
+    @extend_schema(
+        operation_id="participants_forms_list",
+        responses={
+            200: FormOutputSerializer(many=True),
+            401: UNAUTHENTICATED_RESPONSE,
+            403: FORBIDDEN_RESPONSE,
+            404: NOT_FOUND_RESPONSE,
+        },
+    )
+    def get(self, request, study_id):
+        """Every form instance, in registry order (follow-ups by visit, repeatable
+        forms oldest first). Needs `crf.view_forms`."""
+        participant = participant_get(user=request.user, study_id=study_id)
+        visit_order = {code: n for n, (code, *_) in enumerate(settings.TRIAL["VISITS"])}
+        data = []
+        for spec in FORMS.values():
+            forms = list(
+                spec.model.objects.filter(participant=participant)
+                .select_related("updated_by")
+                .order_by("pk")
+            )
+            if spec.model is FollowUp:
+                forms.sort(key=lambda f: visit_order.get(f.visit, len(visit_order)))
+            data.extend(form_data(spec, form) for form in forms)
+        return Response(data)
+
+
+class ParticipantFormCreateApi(CrfApiView):
+    """Create one form of a participant in the caller's scope."""
+
+    @extend_schema(
+        operation_id="participants_forms_create",
+        request=FormInputSerializer,
+        responses={
+            201: FormOutputSerializer,
+            400: FORM_VALIDATION_RESPONSE,
+            401: UNAUTHENTICATED_RESPONSE,
+            403: FORBIDDEN_RESPONSE,
+            404: OpenApiResponse(
+                ApiErrorSerializer,
+                description="No such participant in the caller's scope, or no "
+                "such form key.",
+            ),
+            409: CONFLICT_RESPONSE,
+        },
+    )
+    def post(self, request, study_id, key):
+        """Create a form: repeatable forms any time; a one-per-participant form
+        while there is none; a follow-up (`visit` required) while that visit
+        has none. Clinical forms only once the participant is randomized (a
+        protocol deviation from consent, the baseline any time): otherwise 409
+        `form_not_allowed`. Needs `crf.enter_forms`."""
+        participant = participant_get(user=request.user, study_id=study_id)
+        spec = _spec(key)
+        data = self._body(request)
+        refused = _not_allowed(spec, participant)
+        if refused:
+            return refused
+        form = spec.model(participant=participant)
+        existing = spec.model.objects.filter(participant=participant)
+        if spec.kind == PER_VISIT:
+            if not data.get("visit"):
+                raise ValidationError({"visit": ["Name the follow-up visit."]})
+            form.visit = data["visit"]
+            existing = existing.filter(visit=form.visit)
+        elif "visit" in data:
+            raise ValidationError({"visit": ["Only follow-up forms have a visit."]})
+        if spec.kind != REPEATABLE and existing.exists():
+            return _conflict(
+                f"This participant already has this {spec.label.lower()} form: "
+                "change it with PUT.",
+                "form_exists",
+            )
+        return self._write(
+            request, data=data, participant=participant, spec=spec, form=form
+        )
+
+
+class ParticipantFormDetailApi(CrfApiView):
+    """Change one form of a participant in the caller's scope."""
+
+    @extend_schema(
+        operation_id="participants_forms_update",
+        request=FormInputSerializer,
+        responses={
+            200: FormOutputSerializer,
+            400: FORM_VALIDATION_RESPONSE,
+            401: UNAUTHENTICATED_RESPONSE,
+            403: FORBIDDEN_RESPONSE,
+            404: OpenApiResponse(
+                ApiErrorSerializer,
+                description="No such participant in the caller's scope, or no "
+                "such form of this participant.",
+            ),
+            409: CONFLICT_RESPONSE,
+        },
+    )
+    def put(self, request, study_id, key, pk):
+        """Change a form (fields not named keep their value). A form that was
+        ever complete needs `reason`; a locked form, or a form the
+        participant's status does not allow (entered before that rule), answers
+        409. Needs `crf.enter_forms`."""
+        participant = participant_get(user=request.user, study_id=study_id)
+        spec = _spec(key)
+        form = spec.model.objects.filter(participant=participant, pk=pk).first()
+        if form is None:
+            raise Http404
+        data = self._body(request)
+        # No point validating a change that cannot be saved; the service checks
+        # these again (lock and version under a row lock).
+        refused = _not_allowed(spec, participant)
+        if refused:
+            return refused
+        if form.locked:
+            return _conflict(LOCKED, FormLocked.code)
+        based_on = data.get("based_on_version")
+        if based_on is not None and based_on != form.version:
+            error = StaleForm()
+            return _conflict(error.message, error.code)
+        if "visit" in data:
+            raise ValidationError({"visit": ["The visit of a form cannot change."]})
+        return self._write(
+            request, data=data, participant=participant, spec=spec, form=form
+        )

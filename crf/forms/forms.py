@@ -1,0 +1,164 @@
+"""Web forms for the CRFs: one ModelForm class per registry entry.
+
+Two submit buttons: *Save draft* (anything may be missing) and *Save as
+complete* (every required field, and every rule of ``crf.forms.rules``). A form that
+was ever complete asks for the reason for change. Field ranges and choices
+come from the model fields, so the API (which uses the same models and
+rules) refuses the same values.
+"""
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Field, Fieldset, Layout, Submit
+from django import forms
+
+from crf.forms.registry import FormSpec
+from crf.forms.rules import ClinicalContext, form_rule_errors
+from crf.models import FormStatus
+from perform.forms import DateInput
+
+COMPLETE_BUTTON = "save_complete"
+DRAFT_BUTTON = "save_draft"
+
+
+class CrfModelForm(forms.ModelForm):
+    """Base of every CRF form; ``crf_form_class`` builds the concrete ones."""
+
+    based_on_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    spec: FormSpec
+
+    def __init__(self, *args, context: ClinicalContext, complete: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.context = context
+        self.complete = complete
+        instance = self.instance
+        self.needs_reason = instance.pk is not None and (
+            instance.status != FormStatus.DRAFT
+        )
+        # The reason for change is ``reason``, unless the CRF has an item of
+        # that name (reoperation, withdrawal): then ``change_reason``.
+        self.reason_field = (
+            "change_reason" if "reason" in self.spec.fields else "reason"
+        )
+        if self.needs_reason:
+            self.fields[self.reason_field] = forms.CharField(
+                label="Reason for change",
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                help_text="Required: this form has been completed before.",
+            )
+        self.fields["based_on_version"].initial = (
+            instance.version if instance.pk else None
+        )
+        for name, field in self.fields.items():
+            if isinstance(field, forms.DateField):
+                field.widget = DateInput()
+            if name in instance.required_when_complete:
+                field.label = f"{field.label} †"
+        self.helper = FormHelper()
+        self.helper.form_id = f"crf-{self.spec.key}"
+        layout = [Fieldset(legend, *names) for legend, names in self.spec.fieldsets]
+        tail = ["based_on_version"] + ([self.reason_field] if self.needs_reason else [])
+        self.helper.layout = Layout(
+            *layout,
+            Fieldset("", *tail),
+            Submit(
+                DRAFT_BUTTON,
+                "Save draft",
+                css_class="btn-secondary",
+                css_id="save-draft",
+            ),
+            Submit(COMPLETE_BUTTON, "Save as complete", css_id="save-complete"),
+        )
+
+    @property
+    def change_reason(self) -> str:
+        """The reason for change entered (empty when none was asked for)."""
+        if not self.needs_reason:
+            return ""
+        return self.cleaned_data.get(self.reason_field) or ""
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.needs_reason and not (cleaned.get(self.reason_field) or "").strip():
+            self.add_error(
+                self.reason_field, "Give the reason for changing a completed form."
+            )
+        # Apply the values to the instance to check the rules (not saved here).
+        candidate = self.instance
+        for name in self.spec.fields:
+            if name in cleaned and name not in self.errors:
+                setattr(candidate, name, cleaned[name])
+        for name, messages in form_rule_errors(
+            candidate, self.context, complete=self.complete
+        ).items():
+            for message in messages:
+                self.add_error(name if name in self.fields else None, message)
+        if self.complete and not self.errors:
+            for name in candidate.required_when_complete:
+                value = getattr(candidate, name)
+                if (value is None or value == "") and name in self.fields:
+                    self.add_error(name, "Required for a complete form.")
+        return cleaned
+
+
+def crf_form_class(spec: FormSpec) -> type[CrfModelForm]:
+    """The ModelForm of one CRF (fields in the registry's order)."""
+    meta = type("Meta", (), {"model": spec.model, "fields": spec.fields})
+    return type(
+        f"{spec.model.__name__}Form",
+        (CrfModelForm,),
+        {"Meta": meta, "spec": spec, "__module__": __name__},
+    )
+
+
+def _action_helper(*fields, button: str, css_class: str = "btn-primary"):
+    helper = FormHelper()
+    helper.layout = Layout(
+        *fields, Submit("submit", button, css_class=css_class, css_id="confirm")
+    )
+    return helper
+
+
+class SignForm(forms.Form):
+    """The investigator's e-signature: the password is entered again."""
+
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Signing confirms you have reviewed this form.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _action_helper(Field("password"), button="Sign")
+
+
+class LockForm(forms.Form):
+    """Nothing to fill in: the button is the confirmation."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _action_helper(button="Lock", css_class="btn-warning")
+
+
+class UnlockForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for unlocking", widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _action_helper(Field("reason"), button="Unlock")
+
+
+__all__ = [
+    "COMPLETE_BUTTON",
+    "DRAFT_BUTTON",
+    "CrfModelForm",
+    "LockForm",
+    "SignForm",
+    "UnlockForm",
+    "crf_form_class",
+]

@@ -1,0 +1,212 @@
+"""Reads of CRF data, always through the site-scoped participant selector."""
+
+import datetime
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Q
+from pghistory.models import Events
+
+from crf.forms.rules import ClinicalContext
+from crf.models import (
+    COMPLETE_STATUSES,
+    UNRESOLVED_QUERY_STATUSES,
+    CrfForm,
+    DataQuery,
+    Death,
+    FollowUp,
+    Operative,
+    Withdrawal,
+)
+from crf.schedule.visits import VisitState, site_today, visit_schedule
+from perform.models import Participant
+from perform.selectors import AUDIT_EVENT_VALUES, AuditEntry, audit_entries
+from randomization.models import Slot
+
+
+def participant_clinical_context(
+    participant: Participant, *, now: datetime.datetime | None = None
+) -> ClinicalContext:
+    """Dates other forms have recorded, and the visit windows, for the rules."""
+    today = site_today(participant.site.time_zone, now=now)
+    slot = Slot.objects.filter(participant=participant).values("allocated_at").first()
+    randomization_date = (
+        slot["allocated_at"].astimezone(ZoneInfo(participant.site.time_zone)).date()
+        if slot
+        else None
+    )
+    surgery_date = (
+        Operative.objects.filter(participant=participant)
+        .values_list("surgery_date", flat=True)
+        .first()
+    )
+    death_date = (
+        Death.objects.filter(participant=participant)
+        .values_list("death_date", flat=True)
+        .first()
+    )
+    visits = {}
+    if surgery_date:
+        visits = {
+            v.code: v
+            for v in participant_schedule(
+                participant, surgery_date=surgery_date, today=today
+            )
+        }
+    return ClinicalContext(
+        screening_date=participant.screening_date,
+        today=today,
+        randomization_date=randomization_date,
+        surgery_date=surgery_date,
+        death_date=death_date,
+        visits=visits,
+    )
+
+
+def participant_schedule(
+    participant: Participant,
+    *,
+    surgery_date: datetime.date | None = None,
+    today: datetime.date | None = None,
+) -> list[VisitState]:
+    """The participant's visits (PROTOCOL §6); empty until surgery is recorded.
+
+    A follow-up counts as done when complete (or signed) with a visit date,
+    missed when complete with a missed reason. Death or withdrawal ends it.
+    """
+    if surgery_date is None:
+        surgery_date = (
+            Operative.objects.filter(participant=participant)
+            .values_list("surgery_date", flat=True)
+            .first()
+        )
+    if surgery_date is None:
+        return []
+    today = today or site_today(participant.site.time_zone)
+    done, missed = {}, {}
+    follow_ups = FollowUp.objects.filter(
+        participant=participant, status__in=COMPLETE_STATUSES
+    ).values("visit", "visit_date", "missed_reason")
+    for row in follow_ups:
+        if row["visit_date"]:
+            done[row["visit"]] = row["visit_date"]
+        elif row["missed_reason"]:
+            missed[row["visit"]] = row["missed_reason"]
+    ended = [
+        d
+        for d in (
+            Death.objects.filter(participant=participant)
+            .values_list("death_date", flat=True)
+            .first(),
+            Withdrawal.objects.filter(participant=participant)
+            .values_list("withdrawal_date", flat=True)
+            .first(),
+        )
+        if d
+    ]
+    return visit_schedule(
+        surgery_date=surgery_date,
+        today=today,
+        done=done,
+        missed=missed,
+        ended_on=min(ended) if ended else None,
+    )
+
+
+# Bookkeeping columns left out of a form's history: they change on every save
+# and say nothing a reader needs beyond the entry's own user and time.
+_FORM_AUDIT_HIDDEN = {"updated_at", "updated_by"}
+
+
+def form_audit_history(form: CrfForm) -> list[AuditEntry]:
+    """Every audited change to one form, oldest first: user, time, field,
+    old → new and the reason (a fixed number of queries, however long).
+
+    ``form`` must belong to a participant in the caller's scope.
+    """
+    rows = list(
+        Events.objects.tracks(form)
+        .order_by("pgh_created_at", "pgh_id")
+        .values(*AUDIT_EVENT_VALUES)
+    )
+    entries = audit_entries(rows)
+    return [
+        AuditEntry(
+            at=entry.at,
+            username=entry.username,
+            action=entry.action,
+            model=entry.model,
+            object_id=entry.object_id,
+            changes=[c for c in entry.changes if c[0] not in _FORM_AUDIT_HIDDEN],
+            reason=entry.reason,
+        )
+        for entry in entries
+    ]
+
+
+@dataclass(frozen=True)
+class FormsOverview:
+    """A participant's CRFs for the hub: ``single`` key → form or None,
+    ``repeatable`` key → forms, ``follow_ups`` visit → form, the schedule,
+    and the count of open or answered data queries."""
+
+    single: dict[str, CrfForm | None]
+    repeatable: dict[str, list[CrfForm]]
+    follow_ups: dict[str, CrfForm]
+    schedule: list[VisitState]
+    open_queries: int
+
+
+def participant_forms_overview(participant: Participant) -> FormsOverview:
+    """Every form of ``participant`` (one query per form type), the visit
+    schedule and the open query count: a fixed number of queries."""
+    from crf.forms.registry import FORMS, PER_VISIT, REPEATABLE, SINGLE
+
+    single, repeatable, follow_ups = {}, {}, {}
+    for spec in FORMS.values():
+        rows = list(spec.model.objects.filter(participant=participant).order_by("id"))
+        if spec.kind == SINGLE:
+            single[spec.key] = rows[0] if rows else None
+        elif spec.kind == REPEATABLE:
+            repeatable[spec.key] = rows
+        elif spec.kind == PER_VISIT:
+            follow_ups = {row.visit: row for row in rows}
+    operative = single.get("operative")
+    surgery_date = operative.surgery_date if operative else None
+    schedule = (
+        participant_schedule(participant, surgery_date=surgery_date)
+        if surgery_date
+        else []
+    )
+    counts = DataQuery.objects.filter(participant=participant).aggregate(
+        open=Count(
+            "id",
+            filter=Q(status__in=UNRESOLVED_QUERY_STATUSES),
+        )
+    )
+    return FormsOverview(
+        single=single,
+        repeatable=repeatable,
+        follow_ups=follow_ups,
+        schedule=schedule,
+        open_queries=counts["open"],
+    )
+
+
+def participant_notifications(participant: Participant, *, limit: int = 50) -> dict:
+    """The reminders that listed ``participant``'s visits (latest first, at
+    most ``limit``) and the safety alerts of their events, each with the
+    e-mail that carried it: two queries."""
+    from crf.models import SafetyAlert, VisitReminder
+
+    reminders = list(
+        VisitReminder.objects.filter(participant=participant)
+        .select_related("email", "recipient")
+        .order_by("-for_date", "visit", "recipient_id")[:limit]
+    )
+    alerts = list(
+        SafetyAlert.objects.filter(participant=participant)
+        .select_related("email")
+        .order_by("-created_at")
+    )
+    return {"reminders": reminders, "safety_alerts": alerts}

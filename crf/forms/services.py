@@ -1,0 +1,194 @@
+"""Writes of case report forms: save (draft or complete), sign, lock, unlock.
+
+The web forms and the API validate input with the same form classes, then call
+these services, which own the rules of PROTOCOL §7 on form state:
+
+* a form is saved as *draft* (anything missing allowed) or *complete* (every
+  field of ``required_when_complete`` present);
+* changing a form that was ever complete needs a reason, recorded in the audit
+  trail with the old and new values; any change undoes a signature;
+* a form the participant's lifecycle status does not allow
+  (``crf.forms.rules.form_allowed_for``: clinical forms only after randomization)
+  is neither created nor changed;
+* a locked form cannot be changed or signed by anyone; the data manager
+  unlocks it first (and that is audited too);
+* saves carry the version the user started from; a save based on an older
+  version is refused instead of silently overwriting someone else's change.
+"""
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from crf.exceptions import (
+    FormIncomplete,
+    FormLocked,
+    FormNotAllowed,
+    ReasonRequired,
+    SignatureRefused,
+    StaleForm,
+)
+from crf.forms.registry import spec_for_model
+from crf.forms.rules import form_allowed_for, form_not_allowed_message
+from crf.models import CrfForm, Death, FollowUp, FormStatus, Withdrawal
+from crf.models.instruments import instrument_scores_update
+from crf.safety.alerts import safety_alert_for
+from perform.models import Participant, ParticipantStatus, User
+from perform.selectors import participants_for
+from perform.services import audit_context, participant_status_change
+
+
+def _require(actor: User, perm: str, message: str) -> None:
+    if not (actor.is_active and actor.has_perm(perm)):
+        raise PermissionDenied(message)
+
+
+def form_missing_fields(form: CrfForm) -> list[str]:
+    """Labels of the fields a complete form still lacks."""
+    missing = []
+    for name in form.required_when_complete:
+        value = getattr(form, name)
+        if value is None or value == "":
+            missing.append(str(form._meta.get_field(name).verbose_name))
+    return missing
+
+
+def _scoped_lock(actor: User, form: CrfForm) -> CrfForm:
+    model = type(form)
+    return (
+        model.objects.select_for_update(of=("self",))
+        .filter(participant__in=participants_for(actor))
+        .get(pk=form.pk)
+    )
+
+
+@transaction.atomic
+def form_save(
+    *,
+    actor: User,
+    form: CrfForm,
+    complete: bool,
+    reason: str = "",
+    based_on_version: int | None = None,
+) -> CrfForm:
+    """Save ``form`` (new or changed, not yet written) as draft or complete."""
+    _require(actor, "crf.enter_forms", "You may not enter case report forms.")
+    # The status as stored now, not as ``form.participant`` was read.
+    participant = participants_for(actor).filter(pk=form.participant_id).first()
+    if participant is None:
+        raise PermissionDenied("This participant is not at one of your sites.")
+    spec = spec_for_model(type(form))
+    if not form_allowed_for(spec, participant):
+        raise FormNotAllowed(form_not_allowed_message(spec, participant))
+    reason = reason.strip()
+    now = timezone.now()
+    if form.pk is not None:
+        current = _scoped_lock(actor, form)
+        if current.locked:
+            raise FormLocked("This form is locked by the Methods Centre.")
+        if based_on_version is not None and based_on_version != current.version:
+            raise StaleForm()
+        if current.status != FormStatus.DRAFT and not reason:
+            raise ReasonRequired()
+        form.version = current.version + 1
+        form.created_at, form.created_by_id = current.created_at, current.created_by_id
+        form.locked = False
+    else:
+        form.created_by = actor
+    if complete:
+        missing = form_missing_fields(form)
+        if missing:
+            raise FormIncomplete(missing)
+    instrument_scores_update(form)
+    form.status = FormStatus.COMPLETE if complete else FormStatus.DRAFT
+    form.completed_at = now if complete else None
+    # Any change undoes a signature.
+    form.signed_at, form.signed_by = None, None
+    form.updated_by = actor
+    with audit_context(actor=actor, reason=reason):
+        form.save()
+        if complete:
+            _lifecycle_follow(actor=actor, form=form, reason=reason)
+    # A serious adverse event, death or reoperation: the expedited alert
+    # commits with the form (PROTOCOL §9).
+    safety_alert_for(form)
+    _autocheck_after_commit(form.participant_id)
+    return form
+
+
+def _autocheck_after_commit(participant_id: int) -> None:
+    """Re-run the automatic data checks for this participant once the save has
+    committed (a broker outage is logged, never an error for the user; the
+    daily run catches up)."""
+    from crf.tasks import queries_autocheck_task
+
+    transaction.on_commit(
+        lambda: queries_autocheck_task.delay(participant_ids=[participant_id]),
+        robust=True,
+    )
+
+
+def _lifecycle_follow(*, actor: User, form: CrfForm, reason: str) -> None:
+    """PROTOCOL §3: a complete death, withdrawal or final-visit form moves the
+    participant's status (once; a later correction of the form does not)."""
+    final_visit = settings.TRIAL["VISITS"][-1][0]
+    if isinstance(form, Death):
+        target = ParticipantStatus.DIED
+    elif isinstance(form, Withdrawal):
+        target = (
+            ParticipantStatus.LOST_TO_FOLLOW_UP
+            if form.kind == Withdrawal.Kind.LOST
+            else ParticipantStatus.WITHDRAWN
+        )
+    elif isinstance(form, FollowUp) and form.visit == final_visit and form.visit_date:
+        target = ParticipantStatus.COMPLETED
+    else:
+        return
+    participant = Participant.objects.select_for_update().get(pk=form.participant_id)
+    if participant.status == target:
+        return
+    participant_status_change(
+        participant=participant,
+        to_status=target,
+        actor=actor,
+        reason=reason or f"{form._meta.verbose_name.capitalize()} form completed",
+    )
+
+
+@transaction.atomic
+def form_sign(*, actor: User, form: CrfForm, password: str) -> CrfForm:
+    """Investigator's e-signature: the password is entered again to sign."""
+    _require(actor, "crf.sign_forms", "Only a site investigator signs forms.")
+    if not actor.check_password(password):
+        raise SignatureRefused(
+            "The password is not correct; the form is not signed.", field="password"
+        )
+    current = _scoped_lock(actor, form)
+    if current.locked:
+        raise FormLocked("This form is locked by the Methods Centre.")
+    if current.status != FormStatus.COMPLETE:
+        raise SignatureRefused("Only a complete form can be signed.")
+    with audit_context(actor=actor, reason="Signed by the investigator"):
+        current.status = FormStatus.SIGNED
+        current.signed_at = timezone.now()
+        current.signed_by = actor
+        current.save(update_fields=["status", "signed_at", "signed_by"])
+    return current
+
+
+@transaction.atomic
+def form_lock(*, actor: User, form: CrfForm, locked: bool, reason: str = "") -> CrfForm:
+    """Lock or unlock a form (data manager); unlocking needs a reason."""
+    _require(actor, "crf.lock_forms", "Only the Methods Centre locks forms.")
+    current = _scoped_lock(actor, form)
+    if locked == current.locked:
+        return current
+    if not locked and not reason.strip():
+        raise ReasonRequired()
+    with audit_context(actor=actor, reason=reason.strip()):
+        current.locked = locked
+        current.locked_at = timezone.now() if locked else None
+        current.locked_by = actor if locked else None
+        current.save(update_fields=["locked", "locked_at", "locked_by"])
+    return current

@@ -1,0 +1,378 @@
+"""Case report form pages: entry and editing, the audit history of a form,
+signature and lock (the participant's hub: ``crf.forms.hub``). Bind a form,
+call a service, render or redirect.
+
+Permissions are checked here (403 for a missing role), site scope through
+``perform.selectors.participant_get`` (404 for another site's participant).
+A form is addressed by its registry key and, for follow-ups, the visit code or,
+for repeatable forms, its id; ``_form_locate`` turns the URL into the form.
+
+Forms the participant's lifecycle status does not allow
+(``crf.forms.rules.form_allowed_for``: clinical forms before randomization) are not
+offered on the hub; their page says why and has nothing to fill in (a form
+entered before the rule existed is shown read-only).
+"""
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from crf.forms import selectors, services
+from crf.forms.forms import (
+    COMPLETE_BUTTON,
+    LockForm,
+    SignForm,
+    UnlockForm,
+    crf_form_class,
+)
+from crf.forms.registry import FORMS, PER_VISIT, REPEATABLE, SINGLE, FormSpec, form_url
+from crf.forms.rules import form_allowed_for, form_not_allowed_message
+from crf.models import CrfForm, FormStatus
+from crf.schedule.visits import visit_labels
+from perform import selectors as core_selectors
+from perform.exceptions import TrialError
+from perform.models import Participant
+
+VIEW, ENTER, SIGN, LOCK, RAISE_QUERIES = (
+    "crf.view_forms",
+    "crf.enter_forms",
+    "crf.sign_forms",
+    "crf.lock_forms",
+    "crf.raise_queries",
+)
+
+
+@dataclass(frozen=True)
+class FormLocation:
+    """Which form a URL names: its participant, spec, visit or id, and the
+    form itself (``None`` for a form not entered yet)."""
+
+    participant: Participant
+    spec: FormSpec
+    visit: str | None
+    pk: int | None
+    instance: CrfForm | None
+
+    def url(self, action: str = "edit") -> str:
+        """The URL of ``action`` (edit, history, sign, lock, unlock) here."""
+        return form_url(
+            self.participant.study_id,
+            self.spec,
+            action=action,
+            visit=self.visit,
+            pk=self.instance.pk if self.instance else self.pk,
+        )
+
+    @property
+    def title(self) -> str:
+        label = self.spec.label
+        if self.visit:
+            label = f"{label}: {visit_labels()[self.visit]}"
+        elif self.spec.kind == REPEATABLE:
+            label = f"{label} #{self.instance.pk}" if self.instance else f"New {label}"
+        return f"{label} · {self.participant.study_id}"
+
+
+def _form_locate(request, study_id, key, *, visit=None, pk=None, new=False):
+    """The form a URL names, in the user's scope; 404 for anything else."""
+    participant = core_selectors.participant_get(user=request.user, study_id=study_id)
+    spec = FORMS.get(key)
+    if spec is None:
+        raise Http404("No such form.")
+    forms = spec.model.objects.filter(participant=participant)
+    if visit is not None:
+        if spec.kind != PER_VISIT or visit not in visit_labels():
+            raise Http404("No such visit.")
+        instance = forms.filter(visit=visit).first()
+    elif pk is not None or new:
+        if spec.kind != REPEATABLE:
+            raise Http404("No such form.")
+        instance = None
+        if pk is not None:
+            instance = forms.filter(pk=pk).first()
+            if instance is None:
+                raise Http404("No such form.")
+    else:
+        if spec.kind != SINGLE:
+            raise Http404("No such form.")
+        instance = forms.first()
+    return FormLocation(participant, spec, visit, pk, instance)
+
+
+def _existing(location: FormLocation) -> CrfForm:
+    if location.instance is None:
+        raise Http404("This form has not been entered yet.")
+    return location.instance
+
+
+def _apply_trial_error(form, error: TrialError) -> None:
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+def _display_value(instance: CrfForm, name: str):
+    field = instance._meta.get_field(name)
+    value = getattr(instance, name)
+    if value is None or value == "":
+        return None
+    if field.choices:
+        return getattr(instance, f"get_{name}_display")()
+    if value is True:
+        return "Yes"
+    if value is False:
+        return "No"
+    return value
+
+
+def _read_only_fieldsets(spec: FormSpec, instance: CrfForm | None):
+    """(legend, [(label, value)]) for showing a form that may not be edited."""
+    if instance is None:
+        return []
+    return [
+        (
+            legend,
+            [
+                (
+                    instance._meta.get_field(name).verbose_name,
+                    _display_value(instance, name),
+                )
+                for name in names
+            ],
+        )
+        for legend, names in spec.fieldsets
+    ]
+
+
+# ---------------------------------------------------------------- entry
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(VIEW, raise_exception=True)
+def form_edit(request, study_id, key, visit=None, pk=None, new=False):
+    """Enter or edit one form. Locked forms, and users who may not enter
+    forms, see the values read-only. A form the participant's status does not
+    allow shows why, and the values of one entered before, read-only; nothing
+    posted is saved."""
+    location = _form_locate(request, study_id, key, visit=visit, pk=pk, new=new)
+    can_enter = request.user.has_perm(ENTER)
+    if new and not can_enter:
+        raise PermissionDenied("You may not enter case report forms.")
+    instance = location.instance
+    participant = location.participant
+    not_allowed = (
+        None
+        if form_allowed_for(location.spec, participant)
+        else form_not_allowed_message(location.spec, participant)
+    )
+    read_only = (
+        not can_enter
+        or (instance is not None and instance.locked)
+        or not_allowed is not None
+    )
+    form = None
+    error = None
+    if request.method == "POST":
+        if not can_enter:
+            raise PermissionDenied("You may not enter case report forms.")
+        if not_allowed is None and read_only:
+            error = "This form is locked by the Methods Centre."
+    if not read_only:
+        complete = COMPLETE_BUTTON in request.POST
+        if instance is None:
+            instance = location.spec.model(participant=participant)
+            if visit is not None:
+                instance.visit = visit
+        form = crf_form_class(location.spec)(
+            request.POST if request.method == "POST" else None,
+            instance=instance,
+            context=selectors.participant_clinical_context(participant),
+            complete=complete,
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                saved = services.form_save(
+                    actor=request.user,
+                    form=form.save(commit=False),
+                    complete=complete,
+                    reason=form.change_reason,
+                    based_on_version=form.cleaned_data.get("based_on_version"),
+                )
+            except TrialError as trial_error:
+                if trial_error.field == "reason":
+                    trial_error.field = form.reason_field
+                _apply_trial_error(form, trial_error)
+            else:
+                messages.success(
+                    request,
+                    f"{location.spec.label} saved as {saved.get_status_display()}"
+                    f" (version {saved.version}).",
+                )
+                return redirect(
+                    form_url(
+                        study_id,
+                        location.spec,
+                        visit=visit,
+                        pk=saved.pk,
+                    )
+                )
+    return render(
+        request,
+        "crf/form_edit.html",
+        {
+            "participant": participant,
+            "location": location,
+            "instance": location.instance,
+            "form": form,
+            "error": error,
+            "not_allowed": not_allowed,
+            "read_only": read_only,
+            "fieldsets": _read_only_fieldsets(location.spec, location.instance),
+            "actions": _actions(request.user, location),
+        },
+    )
+
+
+def _actions(user, location: FormLocation) -> dict:
+    """Links to the form's other pages the user may use."""
+    instance = location.instance
+    if instance is None:
+        return {}
+    return {
+        "history_url": location.url("history"),
+        "sign_url": location.url("sign")
+        if user.has_perm(SIGN)
+        and instance.status == FormStatus.COMPLETE
+        and not instance.locked
+        else None,
+        "lock_url": location.url("lock")
+        if user.has_perm(LOCK) and not instance.locked
+        else None,
+        "unlock_url": location.url("unlock")
+        if user.has_perm(LOCK) and instance.locked
+        else None,
+        "raise_query_url": _raise_query_url(instance)
+        if user.has_perm(RAISE_QUERIES)
+        else None,
+    }
+
+
+def _raise_query_url(instance: CrfForm) -> str:
+    """The page raising a data query on ``instance`` (no other page names the
+    form type and id the query page needs)."""
+    meta = instance._meta
+    form_type = f"{meta.app_label}.{meta.model_name}"
+    query = urlencode({"form_type": form_type, "form_id": instance.pk})
+    return f"{reverse('queries:new')}?{query}"
+
+
+# ---------------------------------------------------------------- history
+
+
+@require_http_methods(["GET"])
+@permission_required(VIEW, raise_exception=True)
+def form_history(request, study_id, key, visit=None, pk=None):
+    location = _form_locate(request, study_id, key, visit=visit, pk=pk)
+    instance = _existing(location)
+    return render(
+        request,
+        "crf/form_history.html",
+        {
+            "participant": location.participant,
+            "location": location,
+            "instance": instance,
+            "history": selectors.form_audit_history(instance),
+        },
+    )
+
+
+# ---------------------------------------------------------------- sign, lock
+
+
+def _form_action(request, location, *, form_class, perform, title, done):
+    """A confirmation page: GET shows the form, POST calls the service."""
+    instance = _existing(location)
+    form = form_class(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            perform(instance, form.cleaned_data)
+        except TrialError as error:
+            _apply_trial_error(form, error)
+        else:
+            messages.success(request, done)
+            return redirect(location.url())
+    return render(
+        request,
+        "crf/form_action.html",
+        {
+            "participant": location.participant,
+            "location": location,
+            "instance": instance,
+            "form": form,
+            "title": title,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(SIGN, raise_exception=True)
+def form_sign(request, study_id, key, visit=None, pk=None):
+    location = _form_locate(request, study_id, key, visit=visit, pk=pk)
+    return _form_action(
+        request,
+        location,
+        form_class=SignForm,
+        perform=lambda instance, data: services.form_sign(
+            actor=request.user, form=instance, password=data["password"]
+        ),
+        title="Sign",
+        done=f"{location.spec.label} signed.",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(LOCK, raise_exception=True)
+def form_lock(request, study_id, key, visit=None, pk=None):
+    location = _form_locate(request, study_id, key, visit=visit, pk=pk)
+    return _form_action(
+        request,
+        location,
+        form_class=LockForm,
+        perform=lambda instance, data: services.form_lock(
+            actor=request.user, form=instance, locked=True
+        ),
+        title="Lock",
+        done=f"{location.spec.label} locked.",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(LOCK, raise_exception=True)
+def form_unlock(request, study_id, key, visit=None, pk=None):
+    location = _form_locate(request, study_id, key, visit=visit, pk=pk)
+    return _form_action(
+        request,
+        location,
+        form_class=UnlockForm,
+        perform=lambda instance, data: services.form_lock(
+            actor=request.user, form=instance, locked=False, reason=data["reason"]
+        ),
+        title="Unlock",
+        done=f"{location.spec.label} unlocked.",
+    )
+
+
+__all__ = [
+    "form_edit",
+    "form_history",
+    "form_lock",
+    "form_sign",
+    "form_unlock",
+    "form_url",
+]

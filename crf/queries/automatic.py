@@ -1,0 +1,320 @@
+"""Automatic data checks: queries raised (and closed) without a person.
+
+``queries_autocheck`` looks at every saved form set-based, in a fixed number of
+SQL queries however many participants there are, and reconciles what it finds
+with the automatic queries already in the database (``check_code`` set):
+
+* a problem with no unresolved query for its form and check → a new *open*
+  query (the database allows one unresolved query per form and check);
+* a problem whose query is open or answered → left alone (no duplicate);
+* an unresolved automatic query whose problem is gone (the site corrected the
+  value, entered the visit, …) → *closed* by the system with a message
+  "Resolved: …". The thread shows why it closed;
+* a problem whose automatic query the data manager closed by hand → not raised
+  again: the data manager has accepted the value as genuine.
+
+Only complete or signed forms are checked: drafts are still being entered.
+
+The checks (PROTOCOL §7, data management):
+
+* **range outliers** — values the form accepts as possible but that are unusual
+  enough to confirm against the source (``RANGE_CHECKS``);
+* **visit after its window** — a follow-up done after the visit window closed;
+* **missing follow-up** — a visit overdue by the schedule of PROTOCOL §6
+  (``participant_schedule`` rules: a complete follow-up with a visit date or a
+  missed reason counts) with no follow-up form: a query on the participant's
+  operative form (field "", the whole form), one per visit.
+
+This is a system job, not a user's request: it is scoped by
+``participant_ids`` (None: every participant), not by ``participants_for``.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from crf.models import (
+    COMPLETE_STATUSES,
+    UNRESOLVED_QUERY_STATUSES,
+    Baseline,
+    DataQuery,
+    Death,
+    FollowUp,
+    Operative,
+    QueryMessage,
+    Withdrawal,
+)
+from crf.schedule.visits import OVERDUE, site_today, visit_definitions, visit_schedule
+from perform.services import audit_context
+
+DONE_STATUSES = COMPLETE_STATUSES
+UNRESOLVED = UNRESOLVED_QUERY_STATUSES
+# Serialises concurrent runs (a beat run and one after a save): each run sees
+# the queries the other made, so nothing is raised twice.
+_ADVISORY_LOCK_KEY = 740_211_001
+
+
+@dataclass(frozen=True)
+class RangeCheck:
+    """A plausible-but-unusual range: outside [low, high] asks the site to
+    confirm the value against the source document."""
+
+    code: str
+    model: type
+    field: str
+    low: int | None
+    high: int | None
+    unit: str
+
+
+RANGE_CHECKS = (
+    # Severe anaemia or polycythaemia in a cancer patient before surgery: possible
+    # (marrow infiltration, transfusion), but often a unit or typing error.
+    RangeCheck("range_haemoglobin", Baseline, "haemoglobin_g_l", 70, 180, "g/L"),
+    # Blood loss over 3 L in a proximal femur operation: massive haemorrhage,
+    # rare even for resection with endoprosthesis (hypervascular metastases).
+    RangeCheck("range_blood_loss", Operative, "blood_loss_ml", None, 3000, "mL"),
+    # Operations over 8 hours: unusual for either procedure.
+    RangeCheck("range_duration", Operative, "duration_min", None, 480, "min"),
+)
+WINDOW_CHECK = "visit_after_window"
+MISSING_PREFIX = "missing_follow_up_"
+
+
+@dataclass(frozen=True)
+class Problem:
+    form_type_id: int
+    form_id: int
+    check_code: str
+    participant_id: int
+    field_name: str
+    text: str
+
+    @property
+    def key(self) -> tuple[int, int, str]:
+        return (self.form_type_id, self.form_id, self.check_code)
+
+
+def _fmt(day: datetime.date) -> str:
+    return day.strftime("%d %b %Y")
+
+
+def _scoped(qs, participant_ids):
+    return (
+        qs if participant_ids is None else qs.filter(participant_id__in=participant_ids)
+    )
+
+
+def range_problems(participant_ids=None) -> list[Problem]:
+    """One query per range rule."""
+    problems = []
+    for check in RANGE_CHECKS:
+        content_type = ContentType.objects.get_for_model(check.model)
+        outside = Q()
+        if check.low is not None:
+            outside |= Q(**{f"{check.field}__lt": check.low})
+        if check.high is not None:
+            outside |= Q(**{f"{check.field}__gt": check.high})
+        rows = _scoped(
+            check.model.objects.filter(outside, status__in=DONE_STATUSES),
+            participant_ids,
+        ).values_list("pk", "participant_id", check.field)
+        label = str(check.model._meta.get_field(check.field).verbose_name)
+        if check.low is not None and check.high is not None:
+            expected = f"{check.low}–{check.high} {check.unit}"
+        elif check.high is not None:
+            expected = f"up to {check.high} {check.unit}"
+        else:
+            expected = f"at least {check.low} {check.unit}"
+        for pk, participant_id, value in rows:
+            problems.append(
+                Problem(
+                    content_type.pk,
+                    pk,
+                    check.code,
+                    participant_id,
+                    check.field,
+                    f"{label} is {value} {check.unit}, outside the usual range "
+                    f"({expected}). Please confirm it against the source document.",
+                )
+            )
+    return problems
+
+
+def _surgery_dates(participant_ids) -> dict[int, tuple[int, datetime.date, str]]:
+    """participant id → (operative form id, surgery date, site time zone)."""
+    rows = _scoped(
+        Operative.objects.filter(surgery_date__isnull=False), participant_ids
+    ).values_list(
+        "participant_id", "pk", "surgery_date", "participant__site__time_zone"
+    )
+    return {p: (pk, day, tz) for p, pk, day, tz in rows}
+
+
+def window_problems(participant_ids=None, *, surgeries=None) -> list[Problem]:
+    """Complete follow-ups whose visit date is after the visit window closed."""
+    surgeries = _surgery_dates(participant_ids) if surgeries is None else surgeries
+    visits = {v.code: v for v in visit_definitions()}
+    content_type = ContentType.objects.get_for_model(FollowUp)
+    rows = _scoped(
+        FollowUp.objects.filter(status__in=DONE_STATUSES, visit_date__isnull=False),
+        participant_ids,
+    ).values_list("pk", "participant_id", "visit", "visit_date")
+    problems = []
+    for pk, participant_id, code, visit_date in rows:
+        if participant_id not in surgeries or code not in visits:
+            continue
+        surgery_date = surgeries[participant_id][1]
+        window_end = surgery_date + datetime.timedelta(days=visits[code].window_end_day)
+        if visit_date > window_end:
+            problems.append(
+                Problem(
+                    content_type.pk,
+                    pk,
+                    WINDOW_CHECK,
+                    participant_id,
+                    "visit_date",
+                    f"Visit on {_fmt(visit_date)} is after the window closed on "
+                    f"{_fmt(window_end)}.",
+                )
+            )
+    return problems
+
+
+def missing_follow_up_problems(
+    participant_ids=None, *, surgeries=None, now: datetime.datetime | None = None
+) -> list[Problem]:
+    """Overdue visits with no follow-up, by the one schedule function; a query
+    on the operative form per visit. Four queries for every participant."""
+    surgeries = _surgery_dates(participant_ids) if surgeries is None else surgeries
+    done: dict[int, dict] = {}
+    missed: dict[int, dict] = {}
+    rows = _scoped(
+        FollowUp.objects.filter(status__in=DONE_STATUSES), participant_ids
+    ).values_list("participant_id", "visit", "visit_date", "missed_reason")
+    for participant_id, code, visit_date, missed_reason in rows:
+        if visit_date:
+            done.setdefault(participant_id, {})[code] = visit_date
+        elif missed_reason:
+            missed.setdefault(participant_id, {})[code] = missed_reason
+    ended: dict[int, datetime.date] = {}
+    for model, field in ((Death, "death_date"), (Withdrawal, "withdrawal_date")):
+        dates = _scoped(
+            model.objects.filter(**{f"{field}__isnull": False}), participant_ids
+        ).values_list("participant_id", field)
+        for participant_id, day in dates:
+            ended[participant_id] = min(day, ended.get(participant_id, day))
+    content_type = ContentType.objects.get_for_model(Operative)
+    visits = visit_definitions()
+    problems = []
+    for participant_id, (operative_id, surgery_date, tz) in surgeries.items():
+        schedule = visit_schedule(
+            surgery_date=surgery_date,
+            today=site_today(tz, now=now),
+            done=done.get(participant_id),
+            missed=missed.get(participant_id),
+            ended_on=ended.get(participant_id),
+            visits=visits,
+        )
+        for state in schedule:
+            if state.state != OVERDUE:
+                continue
+            problems.append(
+                Problem(
+                    content_type.pk,
+                    operative_id,
+                    MISSING_PREFIX + state.code,
+                    participant_id,
+                    "",
+                    f"The {state.visit.label} follow-up visit is overdue: its window "
+                    f"closed on {_fmt(state.window_end)} and no follow-up form has "
+                    "been completed. Enter the visit, or record it as missed with "
+                    "the reason.",
+                )
+            )
+    return problems
+
+
+def _automatic_codes_q() -> Q:
+    codes = [c.code for c in RANGE_CHECKS] + [WINDOW_CHECK]
+    return Q(check_code__in=codes) | Q(check_code__startswith=MISSING_PREFIX)
+
+
+@transaction.atomic
+def queries_autocheck(
+    participant_ids=None, *, now: datetime.datetime | None = None
+) -> dict[str, int]:
+    """Run every automatic check and reconcile the automatic queries.
+
+    Returns {"raised": n, "closed": n}. Idempotent: a second run with nothing
+    changed raises and closes nothing. A fixed number of SQL queries.
+    """
+    if participant_ids is not None:
+        participant_ids = list(participant_ids)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
+    surgeries = _surgery_dates(participant_ids)
+    problems = {
+        p.key: p
+        for p in (
+            range_problems(participant_ids)
+            + window_problems(participant_ids, surgeries=surgeries)
+            + missing_follow_up_problems(participant_ids, surgeries=surgeries, now=now)
+        )
+    }
+    accepted_by_person = QueryMessage.objects.filter(
+        query=OuterRef("pk"), action=QueryMessage.Action.CLOSED, by__isnull=False
+    )
+    existing = _scoped(
+        DataQuery.objects.filter(_automatic_codes_q()), participant_ids
+    ).annotate(accepted=Exists(accepted_by_person))
+    unresolved: dict[tuple, int] = {}
+    accepted: set[tuple] = set()
+    for pk, form_type_id, form_id, code, status, was_accepted in existing.values_list(
+        "pk", "form_type_id", "form_id", "check_code", "status", "accepted"
+    ):
+        key = (form_type_id, form_id, code)
+        if status in UNRESOLVED:
+            unresolved[key] = pk
+        elif was_accepted:
+            accepted.add(key)
+    to_raise = [
+        p
+        for key, p in problems.items()
+        if key not in unresolved and key not in accepted
+    ]
+    to_close = [pk for key, pk in unresolved.items() if key not in problems]
+    with audit_context(actor=None, reason="Automatic data check"):
+        if to_raise:
+            created = DataQuery.objects.bulk_create(
+                DataQuery(
+                    participant_id=p.participant_id,
+                    form_type_id=p.form_type_id,
+                    form_id=p.form_id,
+                    field_name=p.field_name,
+                    text=p.text,
+                    check_code=p.check_code,
+                )
+                for p in to_raise
+            )
+            QueryMessage.objects.bulk_create(
+                QueryMessage(query=q, action=QueryMessage.Action.RAISED, text=q.text)
+                for q in created
+            )
+        if to_close:
+            DataQuery.objects.filter(pk__in=to_close).update(
+                status=DataQuery.Status.CLOSED, closed_at=timezone.now()
+            )
+            QueryMessage.objects.bulk_create(
+                QueryMessage(
+                    query_id=pk,
+                    action=QueryMessage.Action.CLOSED,
+                    text="Resolved: the automatic check no longer finds this problem.",
+                )
+                for pk in to_close
+            )
+    return {"raised": len(to_raise), "closed": len(to_close)}

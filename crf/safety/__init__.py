@@ -1,0 +1,1 @@
+"""Safety: the alerts sent for serious events (PROTOCOL §9)."""

@@ -1,0 +1,113 @@
+"""The site dashboard and the Methods Centre data-quality view.
+
+Permissions are checked here (403), site scope in ``crf.schedule.dashboards`` (through
+``participants_for``).
+"""
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from crf.schedule import dashboards as dashboard
+from perform.selectors import sites_for, user_sees_all_sites
+
+PAGE_SIZE = 50
+# The largest page number whose first row is a valid SQL OFFSET (bigint).
+MAX_PAGE_NUMBER = (2**63 - 1) // PAGE_SIZE
+
+
+class TaskFilterForm(forms.Form):
+    """GET filters and sort order of the site dashboard."""
+
+    site = forms.ChoiceField(required=False)
+    kind = forms.ChoiceField(label="What", required=False)
+    sort = forms.ChoiceField(label="Sort by", required=False, choices=dashboard.SORTS)
+
+    def __init__(self, *args, sites, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].choices = [("", "All my sites")] + [
+            (s.code, s.code) for s in sites
+        ]
+        self.fields["kind"].choices = [("", "Everything"), *dashboard.TASK_KINDS]
+        self.helper = FormHelper()
+        self.helper.form_method = "get"
+        self.helper.form_class = "row row-cols-lg-auto g-2 align-items-end"
+        self.helper.form_id = "task-filter"
+        self.helper.add_input(Submit("", "Show", css_class="btn-secondary"))
+
+
+class QualityFilterForm(forms.Form):
+    site = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, sites, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].choices = [("", "All sites")] + [
+            (s.code, s.code) for s in sites
+        ]
+        self.helper = FormHelper()
+        self.helper.form_method = "get"
+        self.helper.form_class = "row row-cols-lg-auto g-2 align-items-end"
+        self.helper.form_id = "quality-filter"
+        self.helper.add_input(Submit("", "Show", css_class="btn-secondary"))
+
+
+@require_GET
+@permission_required("crf.view_forms", raise_exception=True)
+def site_dashboard(request):
+    sites = list(sites_for(request.user).order_by("code"))
+    filters = TaskFilterForm(request.GET or None, sites=sites)
+    criteria = filters.cleaned_data if filters.is_valid() else {}
+    try:
+        number = max(1, int(request.GET.get("page", 1)))
+    except ValueError:
+        number = 1
+    # Only a guess of the rows to fetch with the counts (the paginator shows
+    # the last page for a number past the end), but it becomes an SQL OFFSET:
+    # keep it within PostgreSQL's bigint.
+    number = min(number, MAX_PAGE_NUMBER)
+    tasks = dashboard.site_tasks(
+        user=request.user,
+        site_code=criteria.get("site"),
+        kind=criteria.get("kind"),
+        sort=criteria.get("sort") or "date",
+        expected=((number - 1) * PAGE_SIZE, number * PAGE_SIZE),
+    )
+    page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "crf/dashboard_site.html",
+        {
+            "page": page,
+            "filters": filters,
+            "query": query.urlencode(),
+            "counts": dashboard.task_counts(tasks),
+            "kind": criteria.get("kind") or "",
+            "sites": sites,
+            "all_sites": user_sees_all_sites(request.user),
+            "soon_days": dashboard.OPENING_SOON_DAYS,
+        },
+    )
+
+
+@require_GET
+@permission_required(["perform.view_all_sites", "crf.view_forms"], raise_exception=True)
+def data_quality(request):
+    sites = list(sites_for(request.user).order_by("code"))
+    filters = QualityFilterForm(request.GET or None, sites=sites)
+    criteria = filters.cleaned_data if filters.is_valid() else {}
+    return render(
+        request,
+        "crf/dashboard_quality.html",
+        {
+            "filters": filters,
+            "sites": dashboard.data_quality(
+                user=request.user, site_code=criteria.get("site")
+            ),
+        },
+    )
