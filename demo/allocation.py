@@ -89,7 +89,7 @@ def _allocation_mail_kept_local():
     app's own config is switched (settings overrides are not re-read once
     Celery has loaded them). Per-task success lines are not logged.
     """
-    from config.celery_app import app
+    from celery import current_app as app
 
     task_log = logging.getLogger("celery.app.trace")
     level, eager = task_log.level, app.conf.task_always_eager
