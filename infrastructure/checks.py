@@ -14,7 +14,7 @@ refuses to create the application, so gunicorn does not boot.
 from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
 from django.core.checks import Error, register
 
-STATIC_MANIFEST_ERROR = "perform.E001"
+STATIC_MANIFEST_ERROR = "infrastructure.E001"
 
 
 def static_manifest_problem() -> str | None:
@@ -44,7 +44,7 @@ FIX_HINT = (
 )
 
 
-@register("perform")
+@register("infrastructure")
 def static_manifest_check(app_configs=None, **kwargs):
     problem = static_manifest_problem()
     if problem is None:

@@ -310,7 +310,9 @@ MANIFEST_STORAGES = {
 
 
 def manifest_errors():
-    return [e for e in run_checks(tags=["perform"]) if e.id == "perform.E001"]
+    return [
+        e for e in run_checks(tags=["infrastructure"]) if e.id == "infrastructure.E001"
+    ]
 
 
 def test_a_missing_static_manifest_fails_the_system_check_until_collectstatic(
