@@ -9,19 +9,17 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from infrastructure.pagination import paginate
 from outcomes import selectors, services
 from outcomes.derivation import analysis_dataset, columns, data_dictionary
 from outcomes.forms import DatasetExportForm, ReportRequestForm
 from outcomes.inputs import table_csv
 from outcomes.models import Report, ReportDownload
-
-PAGE_SIZE = 50
 
 
 def _may_read_reports(user) -> bool:
@@ -47,14 +45,11 @@ def report_list(request):
                 return redirect("outcomes:report_detail", report_id=report.pk)
     elif request.method == "POST":
         raise PermissionDenied("You may not request DSMB reports.")
-    page = Paginator(selectors.reports_for(user), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
     return render(
         request,
         "outcomes/report_list.html",
         {
-            "page": page,
+            **paginate(request, selectors.reports_for(user)),
             "form": form,
             "may_export": user.has_perm("outcomes.export_analysis_dataset"),
             "may_see_downloads": user.has_perm("outcomes.view_download_log"),
@@ -129,10 +124,11 @@ def report_download_json(request, report_id: int):
 @require_GET
 @permission_required("outcomes.view_download_log", raise_exception=True)
 def download_log(request):
-    page = Paginator(selectors.downloads_for(request.user), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    return render(
+        request,
+        "outcomes/download_log.html",
+        paginate(request, selectors.downloads_for(request.user)),
     )
-    return render(request, "outcomes/download_log.html", {"page": page})
 
 
 @require_GET

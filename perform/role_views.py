@@ -8,14 +8,12 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from infrastructure.pagination import paginate
 from perform import role_admin
 from perform.models import RoleChange, Site, User
-
-PAGE_SIZE = 50
 
 
 def _require_role_pages(user) -> None:
@@ -146,5 +144,4 @@ def role_account(request, user_id: int):
 def role_history(request):
     _require_role_pages(request.user)
     changes = role_admin.role_history()
-    page = Paginator(changes, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "perform/roles/history.html", {"page": page, "query": ""})
+    return render(request, "perform/roles/history.html", paginate(request, changes))

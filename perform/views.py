@@ -9,19 +9,17 @@ import csv
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from infrastructure.pagination import paginate
 from perform import selectors, services
 from perform.exceptions import TrialError
 from perform.forms import ConsentForm, DeclineForm, ParticipantFilterForm, ScreeningForm
 from perform.models import ParticipantStatus
 from perform.panels import participant_panels_for
-
-PAGE_SIZE = 25
 
 
 def _apply_trial_error(form, error: TrialError) -> None:
@@ -66,16 +64,12 @@ def participant_list(request):
         status=criteria.get("status"),
         search=criteria.get("q"),
     )
-    page = Paginator(participants, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "perform/participant_list.html",
         {
-            "page": page,
+            **paginate(request, participants),
             "filters": filters,
-            "query": query.urlencode(),
             "status_counts": selectors.participant_status_counts(
                 user=request.user, site_code=criteria.get("site")
             ),

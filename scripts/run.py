@@ -230,7 +230,7 @@ def main() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
 
-    celery = [PYTHON, "-m", "celery", "-A", "perform"]
+    celery = [PYTHON, "-m", "celery", "-A", "config"]
     specs = [
         ("web", [*MANAGE, "runserver", f"{host}:{port}", "--noreload"]),
     ]

@@ -10,16 +10,14 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from crf.models import DataQuery
 from crf.queries import services as queries
+from infrastructure.pagination import paginate
 from perform.exceptions import TrialError
 from perform.selectors import sites_for
-
-PAGE_SIZE = 25
 
 
 def _apply_trial_error(form, error: TrialError) -> None:
@@ -118,13 +116,10 @@ def query_list(request):
         site_code=criteria.get("site"),
         status=criteria.get("status"),
     )
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "crf/query_list.html",
-        {"page": page, "filters": filters, "query": query.urlencode()},
+        {**paginate(request, qs), "filters": filters},
     )
 
 

@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.urls import reverse
 
+from infrastructure import pagination
 from perform.models import Participant, ParticipantStatus
 from tests.conftest import eligible_answers
 
@@ -147,7 +148,10 @@ def test_other_sites_participant_is_404(client, users, site_a, screen):
 
 
 @pytest.mark.django_db
-def test_participant_list_filters_and_paginates(client, users, site_a, screen):
+def test_participant_list_filters_and_paginates(
+    client, users, site_a, screen, monkeypatch
+):
+    monkeypatch.setattr(pagination, "PAGE_SIZE", 25)
     for _ in range(30):
         screen(users["coordinator"], site_a)
     screen(

@@ -8,16 +8,12 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from crf.schedule import dashboards as dashboard
+from infrastructure.pagination import paginate, rows_requested
 from perform.selectors import sites_for, user_sees_all_sites
-
-PAGE_SIZE = 50
-# The largest page number whose first row is a valid SQL OFFSET (bigint).
-MAX_PAGE_NUMBER = (2**63 - 1) // PAGE_SIZE
 
 
 class TaskFilterForm(forms.Form):
@@ -61,31 +57,21 @@ def site_dashboard(request):
     sites = list(sites_for(request.user).order_by("code"))
     filters = TaskFilterForm(request.GET or None, sites=sites)
     criteria = filters.cleaned_data if filters.is_valid() else {}
-    try:
-        number = max(1, int(request.GET.get("page", 1)))
-    except ValueError:
-        number = 1
-    # Only a guess of the rows to fetch with the counts (the paginator shows
-    # the last page for a number past the end), but it becomes an SQL OFFSET:
-    # keep it within PostgreSQL's bigint.
-    number = min(number, MAX_PAGE_NUMBER)
     tasks = dashboard.site_tasks(
         user=request.user,
         site_code=criteria.get("site"),
         kind=criteria.get("kind"),
         sort=criteria.get("sort") or "date",
-        expected=((number - 1) * PAGE_SIZE, number * PAGE_SIZE),
+        # Only a guess of the rows to fetch with the counts (the paginator
+        # shows the last page for a number past the end).
+        expected=rows_requested(request),
     )
-    page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "crf/dashboard_site.html",
         {
-            "page": page,
+            **paginate(request, tasks),
             "filters": filters,
-            "query": query.urlencode(),
             "counts": dashboard.task_counts(tasks),
             "kind": criteria.get("kind") or "",
             "sites": sites,
