@@ -32,6 +32,7 @@ from crf.models import (
 )
 from crf.schedule.visits import OVERDUE
 from demo import trial as demo
+from demo.fingerprint import demo_fingerprint
 from perform import roles
 from perform.models import (
     ConsentRecord,
@@ -296,6 +297,25 @@ class TestSmallDemo:
         assert [s.code for s in Site.objects.order_by("activation_date")] == [
             s.code for s in demo.SITE_CATALOGUE[: SMALL["sites"]]
         ]
+
+    def test_fingerprint_follows_the_data_not_the_moment_of_seeding(self, seeded):
+        total, tables = demo_fingerprint()
+        assert demo_fingerprint()[0] == total
+        assert tables["perform_participant"][0] == SMALL["participants"]
+        participant = Participant.objects.order_by("pk").first()
+        with transaction.atomic():
+            # What differs on every seeding is left out: a log-in time.
+            User.objects.update(last_login=timezone.now())
+            assert demo_fingerprint()[0] == total
+            # What the demo wrote is in: a participant's notes.
+            Participant.objects.filter(pk=participant.pk).update(
+                screening_notes=participant.screening_notes + " (edited)"
+            )
+            changed, changed_tables = demo_fingerprint()
+            transaction.set_rollback(True)
+        assert changed != total
+        assert changed_tables["perform_participant"] != tables["perform_participant"]
+        assert changed_tables["perform_site"] == tables["perform_site"]
 
     def test_second_run_changes_nothing(self, seeded):
         before = row_counts()
