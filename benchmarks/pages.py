@@ -6,26 +6,25 @@ Run by ``make bench`` (not by ``make test``); alone::
     eval "$(.venv/bin/python scripts/services.py env --profile bench)"
     PYTHONPATH=. .venv/bin/python benchmarks/pages.py [--participants 5000] [--n 50]
 
-Like ``benchmarks/randomize.py`` it creates its own scratch database
+Like every benchmark it creates its own scratch database
 ``perform_bench_pages_<pid>`` on the server of ``DATABASE_URL``, migrates it and
-drops it at the end, whatever happens. It seeds ``--participants`` randomized
-participants over five sites (bulk inserts, not the services), each with a
-complete baseline and operative form and full follow-up so far: surgery dates
-spread over the last 15 months, about 90% of the visits whose window has
-opened done (entered 0–14 days after the visit), 3% recorded as missed, the
-rest due or overdue; one in ten has a draft follow-up and one in eight an open
-query, and runs ANALYZE (as autovacuum would after a bulk load). Then it
-times each page through ``django.test.Client`` (logged in with
-``force_login``) ``--n`` times after two warm-up requests, and prints p50/p95
-server time (request in, response out: middleware, views, SQL and templates,
-no network), the SQL query count and the response size.
+drops it at the end, whatever happens (``benchmarks/common.py``). It seeds
+``--participants`` randomized participants over five sites (bulk inserts, not
+the services), each with a complete baseline and operative form and full
+follow-up so far: surgery dates spread over the last 15 months, about 90% of
+the visits whose window has opened done (entered 0–14 days after the visit),
+3% recorded as missed, the rest due or overdue; one in ten has a draft
+follow-up and one in eight an open query, and runs ANALYZE (as autovacuum
+would after a bulk load). Then it times each page through ``django.test.Client``
+(logged in with ``force_login``) ``--n`` times after two warm-up requests, and
+prints p50/p95 server time (request in, response out: middleware, views, SQL
+and templates, no network), the SQL query count and the response size.
 
 Target (issue 4, must-show 6; reported, not asserted): p95 under 150 ms.
 """
 
 import argparse
 import datetime
-import os
 import random
 import statistics
 import sys
@@ -36,12 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.randomize import (  # noqa: E402
-    DEFAULT_URL,
-    admin_execute,
-    scratch_url,
-    server_params,
-)
+from benchmarks import common  # noqa: E402
 
 SITES = (
     ("TOR", "America/Toronto"),
@@ -56,31 +50,15 @@ SEED = 20250401
 
 def seed(participants: int):
     """Return (users by role, a study ID with full follow-up)."""
-    from django.contrib.auth.models import Group
     from django.contrib.contenttypes.models import ContentType
     from django.utils import timezone
 
     from crf.models import Baseline, DataQuery, FollowUp, FormStatus, Operative
     from crf.schedule.visits import site_today, visit_definitions
     from perform import roles
-    from perform.models import (
-        Participant,
-        ParticipantStatus,
-        Site,
-        SiteMembership,
-        User,
-    )
+    from perform.models import Participant, ParticipantStatus, Site
 
     rng = random.Random(SEED)
-    groups = {g.name: g for g in Group.objects.all()}
-
-    def user(username, role, sites=()):
-        account = User.objects.create_user(username=username)
-        account.groups.set([groups[role]])
-        for site in sites:
-            SiteMembership.objects.create(user=account, site=site)
-        return account
-
     today = timezone.localdate()
     sites = [
         Site.objects.create(
@@ -94,8 +72,10 @@ def seed(participants: int):
         for code, zone in SITES
     ]
     users = {
-        "coordinator": user("coordinator", roles.SITE_COORDINATOR, [sites[0]]),
-        "datamanager": user("datamanager", roles.DATA_MANAGER),
+        "coordinator": common.user_with_role(
+            "coordinator", roles.SITE_COORDINATOR, [sites[0]]
+        ),
+        "datamanager": common.user_with_role("datamanager", roles.DATA_MANAGER),
     }
     actor = users["coordinator"]
     now = timezone.now()
@@ -272,24 +252,17 @@ def profile(client, url: str) -> None:
 
 
 def benchmark(*, participants: int, n: int, profiled: bool = False) -> int:
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
+    common.django_setup()
     from django.test import Client
     from django.test.utils import setup_test_environment
     from django.urls import reverse
 
     setup_test_environment()  # lets the test client's host through
     started = time.perf_counter()
-    call_command("migrate", verbosity=0)
+    common.migrate()
     migrated = time.perf_counter()
     users, study_id = seed(participants)
-    with connection.cursor() as cursor:
-        # Planner statistics, as autovacuum would gather them after a bulk
-        # load; without them every join is planned for a handful of rows.
-        cursor.execute("ANALYZE")
+    common.analyze()
     seeded = time.perf_counter()
     print(
         f"Migrated in {migrated - started:.1f} s; seeded {participants} "
@@ -336,24 +309,12 @@ def main() -> int:
         "--profile", action="store_true", help="print a profile of each page"
     )
     args = parser.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
-    url = os.environ.get("DATABASE_URL", DEFAULT_URL)
-    params = server_params(url)
-    scratch = f"perform_bench_pages_{os.getpid()}"
-    print(f"Scratch database {scratch} on {params.get('host', 'the local socket')}.")
-    admin_execute(params, f'CREATE DATABASE "{scratch}"')
-    # Before django.setup(): the settings read DATABASE_URL when imported.
-    os.environ["DATABASE_URL"] = scratch_url(url, scratch)
-    try:
-        return benchmark(
+    return common.scratch_database_run(
+        "perform_bench_pages",
+        lambda params: benchmark(
             participants=args.participants, n=args.n, profiled=args.profile
-        )
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        admin_execute(params, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-        print(f"Dropped {scratch}.")
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -8,12 +8,12 @@ Run by ``make bench`` (not by ``make test``); alone::
 
 It creates its own scratch database ``perform_bench_reminders_<pid>`` on the
 server of ``DATABASE_URL``, migrates it and drops it at the end, whatever
-happens. It seeds 50 sites in a dozen time zones, two coordinators per site
-and two data managers, and enough operated participants (bulk inserts) that
-their visit schedules hold ``--visits`` visits: surgery dates spread over the
-last 15 months, 90% of the visits whose window has opened done, 3% recorded
-as missed, the rest overdue or due. It runs ANALYZE (as autovacuum would
-after a bulk load).
+happens (``benchmarks/common.py``). It seeds 50 sites in a dozen time zones,
+two coordinators per site and two data managers, and enough operated
+participants (bulk inserts) that their visit schedules hold ``--visits``
+visits: surgery dates spread over the last 15 months, 90% of the visits whose
+window has opened done, 3% recorded as missed, the rest overdue or due. It
+runs ANALYZE (as autovacuum would after a bulk load).
 
 Then it sweeps twice, with every site's daily digest (and the Methods
 Centre's weekly digest) due: first on a tenth of the participants (the
@@ -38,12 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.randomize import (  # noqa: E402
-    DEFAULT_URL,
-    admin_execute,
-    scratch_url,
-    server_params,
-)
+from benchmarks import common  # noqa: E402
 
 ZONES = (
     "America/Toronto",
@@ -73,7 +68,6 @@ def site_codes(n: int) -> list[str]:
 def seed(visits: int) -> list:
     """Sites, staff and participants with ``visits`` scheduled visits in all;
     returns the sites."""
-    from django.contrib.auth.models import Group
     from django.utils import timezone
 
     from crf.models import FollowUp, FormStatus, Operative
@@ -82,7 +76,6 @@ def seed(visits: int) -> list:
     from perform.models import Participant, ParticipantStatus, Site, User
 
     rng = random.Random(SEED)
-    groups = {g.name: g for g in Group.objects.all()}
     today = timezone.localdate()
     sites = Site.objects.bulk_create(
         Site(
@@ -97,17 +90,19 @@ def seed(visits: int) -> list:
     )
     for site in sites:
         for n in (1, 2):
-            user = User.objects.create_user(
-                username=f"coord-{site.code.lower()}-{n}",
-                email=f"coord-{site.code.lower()}-{n}@example.org",
+            username = f"coord-{site.code.lower()}-{n}"
+            common.user_with_role(
+                username,
+                roles.SITE_COORDINATOR,
+                [site],
+                email=f"{username}@example.org",
             )
-            user.groups.set([groups[roles.SITE_COORDINATOR]])
-            user.memberships.create(site=site)
     for n in (1, 2):
-        manager = User.objects.create_user(
-            username=f"datamanager-{n}", email=f"datamanager-{n}@example.org"
+        common.user_with_role(
+            f"datamanager-{n}",
+            roles.DATA_MANAGER,
+            email=f"datamanager-{n}@example.org",
         )
-        manager.groups.set([groups[roles.DATA_MANAGER]])
     actor = User.objects.get(username="datamanager-1")
     participants = visits // VISITS_PER_PARTICIPANT
     now = timezone.now()
@@ -136,14 +131,14 @@ def seed(visits: int) -> list:
     for p in people:
         local_today = site_today(zones[p.site_id])
         surgery = local_today - datetime.timedelta(days=rng.randint(0, 450))
-        common = {
+        form = {
             "participant": p,
             "status": FormStatus.COMPLETE,
             "created_by": actor,
             "updated_by": actor,
             "completed_at": now,
         }
-        operatives.append(Operative(**common, surgery_date=surgery))
+        operatives.append(Operative(**form, surgery_date=surgery))
         for v in definitions:
             if surgery + datetime.timedelta(days=v.window_start_day) > local_today:
                 break
@@ -151,7 +146,7 @@ def seed(visits: int) -> list:
             if roll < 0.9:
                 follow_ups.append(
                     FollowUp(
-                        **common,
+                        **form,
                         visit=v.code,
                         visit_date=surgery + datetime.timedelta(days=v.target_day),
                         vital_status="alive",
@@ -159,7 +154,7 @@ def seed(visits: int) -> list:
                 )
             elif roll < 0.93:
                 follow_ups.append(
-                    FollowUp(**common, visit=v.code, missed_reason="Too unwell")
+                    FollowUp(**form, visit=v.code, missed_reason="Too unwell")
                 )
     Operative.objects.bulk_create(operatives, batch_size=5000)
     FollowUp.objects.bulk_create(follow_ups, batch_size=5000)
@@ -185,11 +180,7 @@ def sweep(now) -> dict:
 
 
 def benchmark(*, visits: int) -> int:
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
+    common.django_setup()
     from django.test.utils import override_settings
 
     from config.celery_app import app
@@ -201,11 +192,10 @@ def benchmark(*, visits: int) -> int:
             conn.default_channel.queue_purge(os.environ["CELERY_TASK_DEFAULT_QUEUE"])
 
     started = time.perf_counter()
-    call_command("migrate", verbosity=0)
+    common.migrate()
     migrated = time.perf_counter()
     sites = seed(visits)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    common.analyze()
     seeded = time.perf_counter()
     participants = Participant.objects.count()
     print(
@@ -271,23 +261,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--visits", type=int, default=100_000)
     args = parser.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"perform-bench-{os.getpid()}"
-    url = os.environ.get("DATABASE_URL", DEFAULT_URL)
-    params = server_params(url)
-    scratch = f"perform_bench_reminders_{os.getpid()}"
-    print(f"Scratch database {scratch} on {params.get('host', 'the local socket')}.")
-    admin_execute(params, f'CREATE DATABASE "{scratch}"')
-    # Before django.setup(): the settings read DATABASE_URL when imported.
-    os.environ["DATABASE_URL"] = scratch_url(url, scratch)
-    try:
-        return benchmark(visits=args.visits)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        admin_execute(params, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-        print(f"Dropped {scratch}.")
+    return common.scratch_database_run(
+        "perform_bench_reminders", lambda params: benchmark(visits=args.visits)
+    )
 
 
 if __name__ == "__main__":

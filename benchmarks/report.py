@@ -6,18 +6,19 @@ Run by ``make bench`` (not by ``make test``); alone::
     PYTHONPATH=. .venv/bin/python benchmarks/report.py [--participants 20000]
 
 Like the other benchmarks it works in a scratch database
-``perform_bench_report_<pid>``, dropped at the end whatever happens. It seeds
-``--participants`` randomized participants over 20 sites with full follow-up
-(bulk inserts, not the services): randomization spread over 4 years, an
-operative and a baseline form each, every follow-up visit up to 12 months
-(about 4% missed) unless the participant died first (about 45% die, over a
-few months to two years), reoperations (about 12%), local progression (about
-6%), radiographic implant failure (about 4%), two adverse events each on
-average (a quarter of them serious, across every body system), protocol
-deviations and open queries. Then it builds the closed report exactly as the
-worker does (``outcomes.services.report_build``: read, derive, digest,
-estimate, plot, PDF) and prints the wall time of each stage, the peak memory
-of the process (resident set, ``ru_maxrss``) and the PDF's size and pages.
+``perform_bench_report_<pid>``, dropped at the end whatever happens
+(``benchmarks/common.py``). It seeds ``--participants`` randomized participants
+over 20 sites with full follow-up (bulk inserts, not the services):
+randomization spread over 4 years, an operative and a baseline form each, every
+follow-up visit up to 12 months (about 4% missed) unless the participant died
+first (about 45% die, over a few months to two years), reoperations (about
+12%), local progression (about 6%), radiographic implant failure (about 4%),
+two adverse events each on average (a quarter of them serious, across every
+body system), protocol deviations and open queries. Then it builds the closed
+report exactly as the worker does (``outcomes.services.report_build``: read,
+derive, digest, estimate, plot, PDF) and prints the wall time of each stage,
+the peak memory of the process (resident set, ``ru_maxrss``) and the PDF's size
+and pages.
 
 Target (issue 6, must-show 6; reported, not asserted): under 20 s and under
 1 GB for 20,000 participants.
@@ -39,12 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.randomize import (  # noqa: E402
-    DEFAULT_URL,
-    admin_execute,
-    scratch_url,
-    server_params,
-)
+from benchmarks import common  # noqa: E402
 
 SITES = 20
 SEED = 20260601
@@ -122,7 +118,6 @@ class _Forms:
 
 
 def seed(participants: int) -> dict:  # noqa: C901 - one linear story
-    from django.contrib.auth.models import Group
     from django.contrib.contenttypes.models import ContentType
     from django.utils import timezone
 
@@ -140,14 +135,13 @@ def seed(participants: int) -> dict:  # noqa: C901 - one linear story
     from crf.models.events import BodySystem
     from crf.schedule.visits import visit_definitions
     from perform import roles
-    from perform.models import Participant, User
+    from perform.models import Participant
     from randomization.models import Slot
 
     rng = random.Random(SEED)
     today = timezone.localdate()
     now = timezone.now()
-    actor = User.objects.create_user(username="statistician")
-    actor.groups.set([Group.objects.get(name=roles.STATISTICIAN)])
+    actor = common.user_with_role("statistician", roles.STATISTICIAN)
     sites = _sites(today)
     strata = _allocation(sites, actor)
     start = datetime.date(2025, 2, 1)
@@ -299,9 +293,7 @@ def build_once() -> dict:
     Run in a child process so that the peak memory is the build's own, not
     the seeding's.
     """
-    import django
-
-    django.setup()
+    common.django_setup()
     from pypdf import PdfReader
 
     from outcomes.services import report_build
@@ -345,17 +337,13 @@ def build_once() -> dict:
 
 
 def benchmark(*, participants: int, profiled: bool = False) -> int:
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection, connections
+    common.django_setup()
+    from django.db import connections
 
     started = time.perf_counter()
-    call_command("migrate", verbosity=0)
+    common.migrate()
     sizes = seed(participants)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    common.analyze()
     connections.close_all()
     print(
         f"Seeded {participants} participants in {time.perf_counter() - started:.0f} s."
@@ -404,23 +392,12 @@ def main() -> int:
     if args.build_only:  # the child process of ``benchmark``
         print(json.dumps(build_once()))
         return 0
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     # report_build writes no file; the setting only has to exist.
     os.environ.setdefault("REPORTS_ROOT", str(ROOT / "var" / "bench-reports"))
-    url = os.environ.get("DATABASE_URL", DEFAULT_URL)
-    params = server_params(url)
-    scratch = f"perform_bench_report_{os.getpid()}"
-    print(f"Scratch database {scratch} on {params.get('host', 'the local socket')}.")
-    admin_execute(params, f'CREATE DATABASE "{scratch}"')
-    os.environ["DATABASE_URL"] = scratch_url(url, scratch)
-    try:
-        return benchmark(participants=args.participants, profiled=args.profile)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        admin_execute(params, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-        print(f"Dropped {scratch}.")
+    return common.scratch_database_run(
+        "perform_bench_report",
+        lambda params: benchmark(participants=args.participants, profiled=args.profile),
+    )
 
 
 if __name__ == "__main__":
