@@ -103,8 +103,9 @@ lint: $(DEV_STAMP)  ## ruff check + ruff format --check + the layer check (lint-
 	exit "$$status"
 
 .PHONY: bench
-bench: $(DEV_STAMP)  ## Run every benchmarks/*.py (dev requirements: pypdf counts report pages)
-	@shopt -s nullglob; files=(benchmarks/*.py); \
+bench: $(DEV_STAMP)  ## Run benchmarks/*.py (not common.py, their shared harness)
+	@shopt -s nullglob; files=(); \
+	for file in benchmarks/*.py; do [ "$$file" = benchmarks/common.py ] || files+=("$$file"); done; \
 	if [ "$${#files[@]}" = 0 ]; then echo "no benchmarks yet"; exit 0; fi; \
 	$(call services_env,bench); \
 	export PYTHONPATH="$$PWD$${PYTHONPATH:+:$$PYTHONPATH}"; \
