@@ -211,7 +211,7 @@ class WorkerProcess:
         self.log_path = self.log_dir / f"{self.name}-{self.started}.log"
         log = self.log_path.open("w")
         self.process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            [sys.executable, "-m", "celery", "-A", "perform", *self.argv()]
+            [sys.executable, "-m", "celery", "-A", "config.celery_app", *self.argv()]
             + ["-l", "INFO"],
             cwd=ROOT,
             env=self.env(),
