@@ -4,8 +4,8 @@ Seeds the active allocation list (generated and activated by the demo
 statistician, its seed derived from the demo seed) and randomizes, as the demo
 randomizer and through ``participant_randomize``, every participant planned as
 randomized or later, in order of consent. The allocation e-mails of this
-history are never sent: Celery tasks run in-process while seeding and find the
-allocations already marked notified.
+history are never written to the outbox, let alone sent: Celery tasks run
+in-process while seeding and find the allocations already marked notified.
 """
 
 import contextlib
@@ -71,7 +71,7 @@ def _participants_randomize(
             actor=randomizer, participant=participant
         )
     # Demo history is nobody's news: mark the allocations notified in this
-    # transaction, so the e-mail tasks queued for commit find nothing to send.
+    # transaction, so the e-mail tasks queued for commit write no outbox row.
     Slot.objects.filter(participant__isnull=False, notified_at__isnull=True).update(
         notified_at=timezone.now()
     )
@@ -84,10 +84,12 @@ def _allocation_mail_kept_local():
 
     The allocations are marked notified inside the seed's transaction, so the
     allocation e-mail tasks queued for its commit run here (no broker needed,
-    with Redis or without) and find nothing to send: nobody is mailed about
-    demo history, and a worker started later sends nothing either. The Celery
-    app's own config is switched (settings overrides are not re-read once
-    Celery has loaded them). Per-task success lines are not logged.
+    with Redis or without) and write nothing to the outbox; the sends queued
+    for the seed's other outbox rows, cancelled by then, run here too and skip
+    them. Nobody is mailed about demo history, and a worker started later
+    sends nothing either. The Celery app's own config is switched (settings
+    overrides are not re-read once Celery has loaded them). Per-task success
+    lines are not logged.
     """
     from celery import current_app as app
 

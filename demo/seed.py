@@ -181,7 +181,8 @@ def _demo_seed_atomic(
     )
 
     # 4. The safety alerts of those events are demo history too: recorded
-    #    (they show on the participant pages), but never sent to anyone.
+    #    (they show on the participant pages), but never sent to anyone. Every
+    #    outbox row still pending is cancelled (the allocations wrote none).
     OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING).update(
         status=OutboundEmail.Status.CANCELLED,
         last_error="Demo history: not sent.",

@@ -25,3 +25,10 @@ class OutboundEmailAdmin(ReadOnlyAdmin):
     list_filter = ["status", "kind"]
     search_fields = ["key", "subject", "to"]
     date_hierarchy = "created_at"
+
+    def get_exclude(self, request, obj=None):
+        # A password link in the body would let whoever reads it into the
+        # account: such bodies are for their recipient only.
+        if obj is not None and obj.holds_credential:
+            return ["body_text", "body_html"]
+        return super().get_exclude(request, obj)

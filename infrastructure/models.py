@@ -16,6 +16,11 @@ class OutboundEmail(models.Model):
     after a crash between the SMTP server's acceptance and the commit (which
     no sender can rule out) carries the same Message-ID and mail clients
     show it once.
+
+    ``holds_credential`` marks a row whose body is a live credential (a link to
+    choose a password): its body is shown nowhere (the e-mail log never shows
+    bodies; the admin leaves it out) and is erased once the row is sent or has
+    failed, so the table keeps the link only while it is on its way.
     """
 
     class Status(models.TextChoices):
@@ -31,6 +36,7 @@ class OutboundEmail(models.Model):
     subject = models.CharField(max_length=300)
     body_text = models.TextField()
     body_html = models.TextField(blank=True)
+    holds_credential = models.BooleanField(default=False)
     message_id = models.CharField(max_length=200)
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.PENDING

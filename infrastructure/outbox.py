@@ -10,6 +10,10 @@ an e-mail but never loses or doubles it.
 Retries back off exponentially (``EMAIL_RETRY``: base and ceiling in seconds,
 attempts before the row is marked failed); failed rows are listed for the
 Methods Centre on the e-mail log page and in the admin.
+
+This is the platform's only way to send an e-mail: allocation and
+stratum-exhaustion e-mails, password links, safety alerts, reminder digests
+and DSMB notices all pass here, so every one of them is on the log.
 """
 
 import datetime
@@ -28,9 +32,17 @@ from infrastructure.models import OutboundEmail
 log = logging.getLogger(__name__)
 
 
+# What a row holding a credential keeps once it is sent or has failed.
+CREDENTIAL_ERASED = "(Contained a password link; erased once no longer needed.)"
+
+
 @dataclass(frozen=True)
 class Email:
-    """An e-mail to queue: ``key`` names what it is for, once."""
+    """An e-mail to queue: ``key`` names what it is for, once.
+
+    ``holds_credential``: the body is a live credential (a password link),
+    never shown and erased from the row once sent or failed.
+    """
 
     key: str
     kind: str
@@ -38,6 +50,7 @@ class Email:
     subject: str
     body_text: str
     body_html: str = ""
+    holds_credential: bool = False
 
 
 def _message_id(key: str) -> str:
@@ -70,6 +83,7 @@ def emails_queue(emails: list[Email]) -> dict[str, int]:
             subject=e.subject,
             body_text=e.body_text,
             body_html=e.body_html,
+            holds_credential=e.holds_credential,
             message_id=_message_id(e.key),
             next_attempt_at=now,
         )
@@ -155,15 +169,39 @@ def email_deliver(email_id: int) -> Delivery:
         email.status = OutboundEmail.Status.SENT
         email.sent_at = timezone.now()
         email.next_attempt_at = None
-        email.save(update_fields=["attempts", "status", "sent_at", "next_attempt_at"])
+        email.save(
+            update_fields=[
+                "attempts",
+                "status",
+                "sent_at",
+                "next_attempt_at",
+                *_credential_erase(email),
+            ]
+        )
         return Delivery("sent")
+
+
+def _credential_erase(email: OutboundEmail) -> list[str]:
+    """Erase the body of a row holding a credential; the fields changed."""
+    if not email.holds_credential:
+        return []
+    email.body_text, email.body_html = CREDENTIAL_ERASED, ""
+    return ["body_text", "body_html"]
 
 
 def _failed(email: OutboundEmail, text: str) -> Delivery:
     email.status = OutboundEmail.Status.FAILED
     email.last_error = text
     email.next_attempt_at = None
-    email.save(update_fields=["attempts", "status", "last_error", "next_attempt_at"])
+    email.save(
+        update_fields=[
+            "attempts",
+            "status",
+            "last_error",
+            "next_attempt_at",
+            *_credential_erase(email),
+        ]
+    )
     log.error("E-mail %s (%s) failed for good: %s", email.pk, email.key, text)
     return Delivery("failed", error=text)
 

@@ -1,7 +1,6 @@
 """Input shape and field validation for the trial-core pages (crispy, Bootstrap 5)."""
 
 import datetime
-from urllib.parse import urlsplit
 
 from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
@@ -10,7 +9,6 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.validators import MaxLengthValidator
-from django.template import loader
 from django.utils import timezone
 
 from perform.clinical_dates import clinical_date_error
@@ -286,7 +284,9 @@ class LoginForm(AuthenticationForm):
 
 
 class TaskPasswordResetForm(PasswordResetForm):
-    """Password reset whose e-mail is sent by a Celery worker after commit."""
+    """Password reset whose e-mail is an outbox row, sent by a worker after
+    commit (``role_admin.password_link_queue``: on the e-mail log, its link
+    shown to no one but the recipient)."""
 
     def send_mail(
         self,
@@ -297,20 +297,16 @@ class TaskPasswordResetForm(PasswordResetForm):
         to_email,
         html_email_template_name=None,
     ):
-        from infrastructure.tasks import email_send_on_commit
+        # The outbox sends from DEFAULT_FROM_EMAIL, which is what the reset
+        # view's from_email (None) means anyway.
+        from perform.role_admin import PASSWORD_RESET_KIND, password_link_queue
 
-        # Links in e-mails come from SITE_URL, never from the request's Host.
-        site = urlsplit(settings.SITE_URL)
-        context = {**context, "protocol": site.scheme, "domain": site.netloc}
-        subject = "".join(
-            loader.render_to_string(subject_template_name, context).splitlines()
-        )
-        body = loader.render_to_string(email_template_name, context)
-        html = (
-            loader.render_to_string(html_email_template_name, context)
-            if html_email_template_name
-            else None
-        )
-        email_send_on_commit(
-            subject=subject, body=body, to=[to_email], html=html, from_email=from_email
+        password_link_queue(
+            kind=PASSWORD_RESET_KIND,
+            user=context["user"],
+            to_email=to_email,
+            context=context,
+            subject_template=subject_template_name,
+            text_template=email_template_name,
+            html_template=html_email_template_name,
         )

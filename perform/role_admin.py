@@ -33,8 +33,11 @@ reported to the old one.
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
@@ -46,7 +49,6 @@ from django.utils.http import urlsafe_base64_encode
 from infrastructure.outbox import Email, emails_queue
 from perform import roles
 from perform.exceptions import TrialError
-from perform.forms import TaskPasswordResetForm
 from perform.models import RoleChange, Site, SiteMembership, User
 from perform.services import audit_context
 
@@ -242,6 +244,11 @@ def role_history(*, user: User | None = None):
 # ---------------------------------------------------------------------------
 # Accounts: passwords only their holders know; e-mail changes reported
 # ---------------------------------------------------------------------------
+# Outbox kinds of the e-mails carrying a password link.
+PASSWORD_RESET_KIND = "password_reset"  # noqa: S105 - a kind, not a password
+ACCOUNT_CREATED_KIND = "account_created"
+
+
 def account_password_prepare(user: User) -> None:
     """A new account's password: random and never shown, so that only the
     holder, through the link ``account_password_link_send`` e-mails, ever
@@ -251,25 +258,77 @@ def account_password_prepare(user: User) -> None:
 
 def account_password_link_send(*, user: User, new_account: bool) -> None:
     """E-mail ``user`` a link to choose their password (Django's reset token,
-    valid ``PASSWORD_RESET_TIMEOUT``), after the current transaction commits."""
+    valid ``PASSWORD_RESET_TIMEOUT``) through the outbox, sent once the current
+    transaction commits."""
     if not user.email or not user.is_active:
         return
     prefix = (
         "registration/account_created" if new_account else "registration/password_reset"
     )
-    context = {
-        "email": user.email,
-        "user": user,
-        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
-        "token": default_token_generator.make_token(user),
-    }
-    TaskPasswordResetForm().send_mail(
-        f"{prefix}_subject.txt",
-        f"{prefix}_email.txt" if new_account else f"{prefix}_email.html",
-        context,
-        None,
-        user.email,
+    password_link_queue(
+        kind=ACCOUNT_CREATED_KIND if new_account else PASSWORD_RESET_KIND,
+        user=user,
+        to_email=user.email,
+        context={
+            "email": user.email,
+            "user": user,
+            "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+        subject_template=f"{prefix}_subject.txt",
+        text_template=(
+            f"{prefix}_email.txt" if new_account else f"{prefix}_email.html"
+        ),
     )
+
+
+def password_link_queue(
+    *,
+    kind: str,
+    user: User,
+    to_email: str,
+    context: dict,
+    subject_template: str,
+    text_template: str,
+    html_template: str | None = None,
+) -> str:
+    """Write the e-mail carrying ``user``'s password link to the outbox (sent
+    once the current transaction commits); return its key.
+
+    The key, ``password-reset:<user id>:<random>`` (``account-created:...``
+    for a new account), is new on every call, unlike the outbox's other keys:
+    those name one decision (this allocation, this event) that must be told
+    once however often it is taken, whereas each request for a link mints a
+    new token, and whoever asks again (the first e-mail lost, its link
+    expired) must get the new link. There is no repeated decision to collapse.
+    The token's own value cannot serve as the key either: the key is shown on
+    the e-mail log, and anyone reading a token there could use it.
+
+    The row holds the link, a live credential: it is marked
+    ``holds_credential``, so its body is shown to no one and is erased once sent
+    (or failed).
+    Links are built from ``SITE_URL``, never from a request's Host header.
+    """
+    site = urlsplit(settings.SITE_URL)
+    context = {**context, "protocol": site.scheme, "domain": site.netloc}
+    subject = "".join(render_to_string(subject_template, context).splitlines())
+    key = f"{kind.replace('_', '-')}:{user.pk}:{uuid.uuid4().hex}"
+    emails_queue(
+        [
+            Email(
+                key=key,
+                kind=kind,
+                to=[to_email],
+                subject=subject,
+                body_text=render_to_string(text_template, context),
+                body_html=(
+                    render_to_string(html_template, context) if html_template else ""
+                ),
+                holds_credential=True,
+            )
+        ]
+    )
+    return key
 
 
 def account_email_change_notify(*, actor: User, user: User, old_email: str) -> None:

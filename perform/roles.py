@@ -157,6 +157,13 @@ PRIVILEGED_ROLES = OWNER_GRANTED_ROLES | {DATA_MANAGER, RANDOMIZER}
 # Roles whose members work at sites and must be linked to at least one.
 SITE_ROLES = {SITE_COORDINATOR, SITE_INVESTIGATOR}
 
+# Who is e-mailed what randomization decides (PROTOCOL §5). An allocation, arm
+# included, goes to these roles at the participant's site (and to whoever
+# randomized, by name); an exhausted stratum to these roles, who extend lists.
+# Each must see what it is told: view_allocation, manage_lists (tested).
+ALLOCATION_EMAIL_SITE_ROLES = {SITE_COORDINATOR}
+LIST_ALERT_ROLES = {STATISTICIAN}
+
 
 def role_permissions() -> dict[str, list[str]]:
     """``ROLE_PERMISSIONS`` with the configurable parts applied."""

@@ -46,6 +46,7 @@ from randomization.exceptions import (
 )
 from randomization.models import AllocationList, Slot, Stratum
 from randomization.services.common import _require
+from randomization.services.emails import stratum_exhaustion_record
 
 logger = logging.getLogger(__name__)
 
@@ -96,16 +97,25 @@ def randomization_blockers(
 
 
 def _exhaustion_alert(stratum: Stratum, study_id: str) -> None:
-    """Queue the statisticians' alert. A broker failure is logged, never raised:
-    the randomizer must still get the clear exhaustion error."""
+    """Have a worker log the exhaustion and write the statisticians' e-mail to
+    the outbox. If the broker is down, do it here instead: the outbox sends the
+    row once the broker is back. Errors are logged, never raised: the
+    randomizer must still get the clear exhaustion error."""
     from randomization.tasks import stratum_exhausted_alert
 
     try:
         stratum_exhausted_alert.delay(stratum_id=stratum.pk, study_id=study_id)
+        return
     except Exception:  # noqa: BLE001 - any broker error; logged with traceback
         logger.exception(
-            "Could not queue the exhaustion alert for stratum %s", stratum.key
+            "Could not queue the exhaustion alert for stratum %s; recording it "
+            "in the request",
+            stratum.key,
         )
+    try:
+        stratum_exhaustion_record(stratum_id=stratum.pk, study_id=study_id)
+    except Exception:  # noqa: BLE001 - logged; the refusal still stands
+        logger.exception("Could not record the exhaustion of stratum %s", stratum.key)
 
 
 def participant_randomize(

@@ -33,6 +33,8 @@ from crf.models import (
 from crf.schedule.visits import OVERDUE
 from demo import trial as demo
 from demo.fingerprint import demo_fingerprint
+from infrastructure.models import OutboundEmail
+from infrastructure.outbox import emails_due
 from perform import roles
 from perform.models import (
     ConsentRecord,
@@ -47,7 +49,9 @@ from perform.models import (
 from perform.selectors import participant_audit_history
 from perform.services import ALLOWED_TRANSITIONS
 from randomization import services as randomization_services
+from randomization import tasks as randomization_tasks
 from randomization.models import AllocationList, ListEvent, Slot
+from randomization.services.emails import allocation_emails_queue
 from tests.factories import SiteFactory, UserFactory
 
 S = ParticipantStatus
@@ -612,9 +616,20 @@ def test_allocation_emails_run_in_process_at_commit_and_reach_no_one(
     run_seed(participants=12)
     used = Slot.objects.filter(participant__isnull=False)
     assert used.exists()
-    # Marked notified in the seed, so the in-process tasks at commit send
-    # nothing: nobody is e-mailed about demo history.
+    # Marked notified in the seed, so the in-process tasks at commit write no
+    # outbox row: nobody is e-mailed about demo history.
     assert not used.filter(notified_at__isnull=True).exists()
+    assert not OutboundEmail.objects.filter(kind="allocation").exists()
+    # Every e-mail of the demo's history is a row marked not sent.
+    assert set(OutboundEmail.objects.values_list("status", flat=True)) <= {
+        OutboundEmail.Status.CANCELLED
+    }
+    assert mailoutbox == []
+    # A worker started later finds nothing to write or send either.
+    assert randomization_tasks.allocation_notify_pending() == 0
+    assert allocation_emails_queue(slot_id=used.first().pk) == 0
+    assert emails_due(grace_seconds=0) == []
+    assert not OutboundEmail.objects.filter(kind="allocation").exists()
     assert mailoutbox == []
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from infrastructure import tasks
 from infrastructure.models import OutboundEmail
 from infrastructure.outbox import (
+    CREDENTIAL_ERASED,
     Email,
     email_deliver,
     emails_due,
@@ -70,6 +71,7 @@ def email(key="test:1", to=("b@example.org", "a@example.org"), **fields):
         subject=fields.pop("subject", f"Subject {key}"),
         body_text=fields.pop("body_text", f"Body of {key}"),
         body_html=fields.pop("body_html", f"<p>Body of {key}</p>"),
+        holds_credential=fields.pop("holds_credential", False),
     )
 
 
@@ -312,6 +314,53 @@ def test_after_the_last_attempt_an_email_is_failed_and_never_sent_again(mailoutb
     assert email_deliver(row.pk).outcome == "skipped"
     assert mailoutbox == []
     assert row.pk not in emails_due(grace_seconds=0)
+
+
+# ---------------------------------------------------------------------------
+# Rows holding a credential (password links)
+# ---------------------------------------------------------------------------
+LINK = "https://perform.test/accounts/reset/MQ/token/"
+
+
+def credential(key="password-reset:1:0f", **fields) -> OutboundEmail:
+    return queued(key, body_text=f"Open {LINK}", holds_credential=True, **fields)
+
+
+@pytest.mark.django_db
+def test_a_password_link_is_sent_then_erased_from_its_row(mailoutbox):
+    ordinary = queued("digest:TOR:1")
+    row = credential(body_html=f"<a href='{LINK}'>link</a>")
+    assert email_deliver(row.pk).outcome == "sent"
+    assert email_deliver(ordinary.pk).outcome == "sent"
+    assert LINK in mailoutbox[0].body
+    assert LINK in mailoutbox[0].alternatives[0].content
+    row.refresh_from_db()
+    assert (row.status, row.body_text, row.body_html) == (
+        OutboundEmail.Status.SENT,
+        CREDENTIAL_ERASED,
+        "",
+    )
+    # Rows holding no credential keep their body (the admin shows it).
+    ordinary.refresh_from_db()
+    assert ordinary.body_text == "Body of digest:TOR:1"
+
+
+@pytest.mark.django_db
+@override_settings(EMAIL_RETRY=FEW_RETRIES)
+def test_a_password_link_is_kept_for_its_retries_and_erased_when_it_fails(mailoutbox):
+    row = credential()
+    with override_settings(EMAIL_BACKEND=REFUSING):
+        assert email_deliver(row.pk).outcome == "retry"
+        row.refresh_from_db()
+        assert LINK in row.body_text  # needed for the next attempt
+        outcomes = [email_deliver(row.pk).outcome for _ in range(2)]
+    assert outcomes == ["retry", "failed"]
+    row.refresh_from_db()
+    assert (row.status, row.body_text) == (
+        OutboundEmail.Status.FAILED,
+        CREDENTIAL_ERASED,
+    )
+    assert mailoutbox == []
 
 
 @pytest.mark.django_db

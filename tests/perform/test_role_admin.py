@@ -3,10 +3,14 @@ unblinded roles and staff/superuser status come from the system owner only,
 through every door (role page, Django admin, API), and every grant and
 revocation is an audited row."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
+from infrastructure.models import OutboundEmail
+from infrastructure.outbox import Email, emails_queue
 from perform import role_admin, roles
 from perform.models import RoleChange, User, UserGroupEvent
 from tests.factories import UserFactory
@@ -353,6 +357,11 @@ def test_a_new_account_gets_a_link_and_nobody_knows_its_password(
     [message] = [m for m in mail.outbox if m.to == ["nora@example.org"]]
     assert "Choose your password" in message.body
     assert "/accounts/reset/" in message.body
+    # Through the outbox: on the e-mail log, the link erased once sent.
+    row = OutboundEmail.objects.get(kind=role_admin.ACCOUNT_CREATED_KIND)
+    assert re.fullmatch(rf"account-created:{user.pk}:[0-9a-f]{{32}}", row.key)
+    assert (row.to, row.status) == (["nora@example.org"], "sent")
+    assert row.holds_credential and "/accounts/reset/" not in row.body_text
     # Nobody sets another person's password, the system owner included.
     for actor in (users["datamanager"], users["owner"]):
         client.force_login(actor)
@@ -366,9 +375,64 @@ def test_a_new_account_gets_a_link_and_nobody_knows_its_password(
 
 
 @pytest.mark.django_db
-def test_only_the_owner_changes_an_email_and_the_old_address_is_told(client, users):
-    from infrastructure.models import OutboundEmail
+def test_each_password_link_asked_for_is_an_outbox_row_of_its_own(client, users):
+    """Asked for twice on the reset page and once by the admin's action: three
+    links, none dropped as a repeat (each request mints its own token)."""
+    coordinator = users["coordinator"]
+    for _ in range(2):
+        response = client.post(reverse("password_reset"), {"email": coordinator.email})
+        assert response.status_code == 302
+    role_admin.account_password_link_send(user=coordinator, new_account=False)
+    rows = list(OutboundEmail.objects.filter(kind=role_admin.PASSWORD_RESET_KIND))
+    assert len({row.key for row in rows}) == 3
+    for row in rows:
+        assert re.fullmatch(rf"password-reset:{coordinator.pk}:[0-9a-f]{{32}}", row.key)
+        assert row.to == [coordinator.email]
+        assert row.subject == "PERFORM trial platform: reset your password"
+        assert "http://testserver" not in row.body_text  # SITE_URL, not Host
+        assert "/accounts/reset/" in row.body_text
+        assert row.holds_credential and row.status == "pending"
 
+    # On the e-mail log with their keys, and no link there.
+    client.force_login(users["datamanager"])
+    page = client.get("/emails/", {"kind": "password_reset"}).content.decode()
+    for row in rows:
+        assert f'data-key="{row.key}"' in page
+    assert "/accounts/reset/" not in page
+
+
+@pytest.mark.django_db
+def test_nobody_reads_a_pending_password_link_in_the_admin(client, users):
+    """A data manager (staff, allowed to read the outbox) who asked for the
+    system owner's reset would otherwise find the owner's link in the admin."""
+    client.post(reverse("password_reset"), {"email": users["owner"].email})
+    link_row = OutboundEmail.objects.get(kind=role_admin.PASSWORD_RESET_KIND)
+    assert "/accounts/reset/" in link_row.body_text
+    ids = emails_queue(
+        [
+            Email(
+                key="notice:1",
+                kind="test",
+                to=["someone@example.org"],
+                subject="A notice",
+                body_text="Body anyone on the log may read",
+            )
+        ]
+    )
+    client.force_login(users["datamanager"])
+    change = "admin:infrastructure_outboundemail_change"
+    page = client.get(reverse(change, args=[link_row.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert link_row.key in html
+    assert "/accounts/reset/" not in html
+    # The positive control: other e-mails' bodies are shown.
+    other = client.get(reverse(change, args=[ids["notice:1"]])).content.decode()
+    assert "Body anyone on the log may read" in other
+
+
+@pytest.mark.django_db
+def test_only_the_owner_changes_an_email_and_the_old_address_is_told(client, users):
     coordinator = users["coordinator"]
     base = {
         "username": coordinator.username,

@@ -23,8 +23,9 @@ from pypdf import PdfReader
 
 from config.celery_app import app
 from infrastructure.models import OutboundEmail
-from randomization import services, tasks
+from randomization import services
 from randomization.models import Slot
+from randomization.services import emails as randomization_emails
 from tests.factories import api_client_for
 
 SEQUENCE = 5
@@ -197,15 +198,15 @@ def test_only_the_statistician_sees_the_number_within_the_stratum(
 
 @pytest.fixture
 def email_contexts(monkeypatch):
-    """The context of every template the randomization tasks render."""
+    """The context of every template the randomization e-mails render."""
     contexts = []
-    original = tasks.render_to_string
+    original = randomization_emails.render_to_string
 
     def recording(template_name, context=None, *args, **kwargs):
         contexts.append((template_name, dict(context or {})))
         return original(template_name, context, *args, **kwargs)
 
-    monkeypatch.setattr(tasks, "render_to_string", recording)
+    monkeypatch.setattr(randomization_emails, "render_to_string", recording)
     return contexts
 
 
@@ -229,9 +230,16 @@ def test_the_allocation_emails_carry_no_sequence_or_block_data(
             assert re.search(rf"\b{SEQUENCE}\b", text) is None, text
         assert participant.study_id in message.body
         assert f"{ARM_LABELS[slot.arm]} ({slot.arm})" in message.body
+    rows = OutboundEmail.objects.filter(kind="allocation")
+    assert sorted(row.to for row in rows) == sorted(
+        [[users["coordinator"].email], [users["randomizer"].email]]
+    )
     for row in OutboundEmail.objects.all():
-        for text in (row.subject, row.body_text, row.body_html):
+        for text in (row.key, row.subject, row.body_text, row.body_html):
             assert_no_block_words(text, row.key)
+        # The key names the allocation by study ID, never by its slot (whose
+        # id would number it within the stratum).
+        assert f":{slot.pk}:" not in row.key
 
 
 @pytest.mark.django_db

@@ -13,6 +13,7 @@ from django.db import DatabaseError, IntegrityError, connection
 from kombu.exceptions import OperationalError
 
 from config.celery_app import app
+from infrastructure.models import OutboundEmail
 from perform import roles
 from perform.models import Participant, ParticipantStatus, ParticipantStatusChange
 from randomization import services, tasks
@@ -250,9 +251,18 @@ def test_an_exhausted_stratum_is_a_clear_error_that_allocates_nothing(
     assert (result.slot.stratum.key, result.slot.sequence) == ("TOR|impending", 1)
 
 
+def exhausted_key(allocation_list, stratum_key, allocated):
+    return f"stratum-exhausted:{allocation_list.pk}:{stratum_key}:{allocated}-allocated"
+
+
 @pytest.mark.django_db
 def test_exhaustion_alerts_the_statisticians_and_logs_it_on_the_list(
-    users, site_a, short_list, consented, eager_tasks
+    users,
+    site_a,
+    short_list,
+    consented,
+    eager_tasks,
+    django_capture_on_commit_callbacks,
 ):
     second_statistician = user_with_role(roles.STATISTICIAN, username="statistician2")
     randomizer = users["randomizer"]
@@ -260,12 +270,18 @@ def test_exhaustion_alerts_the_statisticians_and_logs_it_on_the_list(
     assert mail.outbox == []  # allocation e-mails wait for a commit
     waiting = consented(site_a, fracture_status="complete")
 
-    with pytest.raises(StratumExhausted):
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(StratumExhausted),
+    ):
         services.participant_randomize(actor=randomizer, participant=waiting)
 
     [event] = ListEvent.objects.filter(action=ListEvent.Action.EXHAUSTED)
     assert event.allocation_list == short_list
     assert event.detail == {"stratum": "TOR|complete", "study_id": waiting.study_id}
+    [row] = OutboundEmail.objects.filter(kind="stratum_exhausted")
+    assert row.key == exhausted_key(short_list, "TOR|complete", length)
+    assert row.status == OutboundEmail.Status.SENT
     [message] = mail.outbox
     assert sorted(message.to) == sorted(
         [users["statistician"].email, second_statistician.email]
@@ -273,6 +289,52 @@ def test_exhaustion_alerts_the_statisticians_and_logs_it_on_the_list(
     assert "TOR|complete" in message.subject
     assert waiting.study_id in message.body
     assert_untouched(waiting, used_slots=length)
+
+
+@pytest.mark.django_db
+def test_an_exhausted_stratum_is_one_email_however_many_are_turned_away(
+    client, users, site_a, short_list, consented, eager_tasks
+):
+    """Each refusal is logged on the list; the e-mail is written once per
+    exhaustion, and again only when the stratum runs out after an extension."""
+    randomizer = users["randomizer"]
+    length = _fill("TOR|complete", site_a, "complete", consented, randomizer)
+    turned_away = [consented(site_a, fracture_status="complete") for _ in range(3)]
+    for participant in turned_away[:2]:
+        with pytest.raises(StratumExhausted):
+            services.participant_randomize(actor=randomizer, participant=participant)
+
+    events = ListEvent.objects.filter(action=ListEvent.Action.EXHAUSTED)
+    assert [e.detail["study_id"] for e in events] == [
+        p.study_id for p in turned_away[:2]
+    ]
+    rows = OutboundEmail.objects.filter(kind="stratum_exhausted")
+    first = exhausted_key(short_list, "TOR|complete", length)
+    assert list(rows.values_list("key", flat=True)) == [first]
+    assert turned_away[0].study_id in rows.get().body_text
+
+    # Extended by one block, used up, and exhausted again: news again.
+    services.list_extend(
+        actor=users["statistician"],
+        allocation_list=short_list,
+        levels={"site": "TOR", "fracture_status": "complete"},
+        min_slots=1,
+        reason="Stratum exhausted",
+    )
+    added = Slot.objects.filter(stratum__key="TOR|complete").count() - length
+    for _ in range(added):
+        services.participant_randomize(
+            actor=randomizer, participant=consented(site_a, fracture_status="complete")
+        )
+    with pytest.raises(StratumExhausted):
+        services.participant_randomize(actor=randomizer, participant=turned_away[2])
+    second = exhausted_key(short_list, "TOR|complete", length + added)
+    assert sorted(rows.values_list("key", flat=True)) == sorted([first, second])
+
+    # Both on the e-mail log, with their keys.
+    client.force_login(users["datamanager"])
+    page = client.get("/emails/", {"kind": "stratum_exhausted"}).content.decode()
+    assert f'data-key="{first}"' in page and f'data-key="{second}"' in page
 
 
 @pytest.mark.django_db
@@ -369,6 +431,11 @@ def test_exhaustion_is_reported_even_when_the_alert_cannot_be_queued(
     with pytest.raises(StratumExhausted):
         services.participant_randomize(actor=randomizer, participant=waiting)
     assert_untouched(waiting, used_slots=length)
+    # Recorded in the request instead: the outbox sends it once it can.
+    assert ListEvent.objects.filter(action=ListEvent.Action.EXHAUSTED).count() == 1
+    row = OutboundEmail.objects.get(kind="stratum_exhausted")
+    assert row.key == exhausted_key(short_list, "TOR|complete", length)
+    assert row.status == OutboundEmail.Status.PENDING
 
 
 @pytest.mark.django_db(transaction=True)

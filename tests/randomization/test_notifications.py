@@ -1,9 +1,12 @@
-"""The allocation e-mail: queued on commit, sent once to the right people.
+"""The allocation e-mail: queued on commit, written to the outbox once, sent to
+the right people.
 
 PROTOCOL §5: the allocation is e-mailed to the site coordinator and the
 randomizer. ``allocation_notify`` is enqueued only when the randomization has
 committed (a worker must never see, or announce, an allocation that was rolled
-back) and is idempotent (a redelivered task sends nothing twice).
+back) and writes one outbox row per recipient under a key naming the
+allocation and the recipient, so a redelivered task or a repeated decision
+writes (and sends) nothing twice.
 """
 
 import os
@@ -13,16 +16,23 @@ from contextlib import contextmanager
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
+from django.urls import reverse
 
 from config.celery_app import app
-from infrastructure.tasks import email_send
+from infrastructure.models import OutboundEmail
+from infrastructure.tasks import outbox_send
 from perform import roles
 from randomization import services, tasks
 from randomization.exceptions import NotRandomizable
 from randomization.models import Slot
+from randomization.services.emails import allocation_emails_queue
 from tests.factories import UserFactory, user_with_role
 
 ARM_LABELS = {"IF": "Internal fixation", "RER": "Resection with endoprosthetic"}
+
+
+def allocation_key(participant, why, user):
+    return f"allocation:{participant.study_id}:{why}:{user.pk}"
 
 
 @pytest.fixture
@@ -144,12 +154,22 @@ def test_the_task_emails_each_coordinator_of_the_site_and_the_randomizer_once(
         assert "block" not in message.body.lower()  # never block sizes
     slot.refresh_from_db()
     assert slot.notified_at is not None
+    rows = OutboundEmail.objects.filter(kind="allocation")
+    assert sorted(rows.values_list("key", flat=True)) == sorted(
+        [
+            allocation_key(participant, "randomizer", users["randomizer"]),
+            allocation_key(participant, "site-coordinator", users["coordinator"]),
+            allocation_key(participant, "site-coordinator", tor_staff["coordinator_b"]),
+        ]
+    )
+    assert {row.status for row in rows} == {OutboundEmail.Status.SENT}
 
-    # Redelivered: nothing more is sent.
+    # Redelivered: nothing more is written or sent.
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         assert tasks.allocation_notify.delay(slot_id=slot.pk).get() == 0
     assert callbacks == []
     assert len(mail.outbox) == 3
+    assert rows.count() == 3
 
 
 @pytest.mark.django_db
@@ -171,6 +191,79 @@ def test_coordinators_of_another_site_are_not_told(
     assert sorted(to for m in mail.outbox for to in m.to) == sorted(
         [users["coordinator2"].email, users["randomizer"].email]
     )
+
+
+# ---------------------------------------------------------------------------
+# Outbox rows: keys, the e-mail log, a repeated decision
+# ---------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_each_recipient_gets_an_outbox_row_keyed_by_study_id_role_and_user(
+    client, users, site_a, active_list, consented, tor_staff
+):
+    participant = consented(site_a)
+    slot = services.participant_randomize(
+        actor=users["randomizer"], participant=participant
+    ).slot
+
+    assert allocation_emails_queue(slot_id=slot.pk) == 3
+    rows = {row.key: row for row in OutboundEmail.objects.filter(kind="allocation")}
+    expected = {
+        allocation_key(participant, "randomizer", users["randomizer"]): users[
+            "randomizer"
+        ],
+        allocation_key(participant, "site-coordinator", users["coordinator"]): users[
+            "coordinator"
+        ],
+        allocation_key(
+            participant, "site-coordinator", tor_staff["coordinator_b"]
+        ): tor_staff["coordinator_b"],
+    }
+    assert set(rows) == set(expected)
+    for key, user in expected.items():
+        assert rows[key].to == [user.email]
+        assert rows[key].status == OutboundEmail.Status.PENDING
+        assert not rows[key].holds_credential
+        # The slot's id would number it within its stratum: never in a key.
+        assert f":{slot.pk}:" not in key
+
+    # On the e-mail log, with their keys, for whoever may read it.
+    client.force_login(users["datamanager"])
+    page = client.get(reverse("email_log"), {"kind": "allocation"}).content.decode()
+    for key in expected:
+        assert f'data-key="{key}"' in page
+    assert ARM_LABELS[slot.arm] not in page  # bodies are not on the log
+
+    # The same decision taken again (e.g. the notified mark lost) writes
+    # nothing: the keys are already in the outbox.
+    Slot.objects.filter(pk=slot.pk).update(notified_at=None)
+    assert allocation_emails_queue(slot_id=slot.pk) == 0
+    assert OutboundEmail.objects.filter(kind="allocation").count() == 3
+    assert Slot.objects.get(pk=slot.pk).notified_at is not None
+
+
+@pytest.mark.django_db
+def test_a_coordinator_who_randomized_gets_one_email(
+    users, site_a, active_list, consented
+):
+    participant = consented(site_a)
+    slot = services.participant_randomize(
+        actor=users["randomizer"], participant=participant
+    ).slot
+    Slot.objects.filter(pk=slot.pk).update(allocated_by=users["coordinator"])
+
+    assert allocation_emails_queue(slot_id=slot.pk) == 1
+    (row,) = OutboundEmail.objects.filter(kind="allocation")
+    assert row.key == allocation_key(participant, "randomizer", users["coordinator"])
+    assert row.to == [users["coordinator"].email]
+
+
+def test_the_emails_tell_only_roles_that_may_see_what_they_tell():
+    table = roles.role_permissions()
+    for role in roles.ALLOCATION_EMAIL_SITE_ROLES:
+        assert "randomization.view_allocation" in table[role]
+        assert role in roles.SITE_ROLES
+    for role in roles.LIST_ALERT_ROLES:
+        assert "randomization.manage_lists" in table[role]
 
 
 # ---------------------------------------------------------------------------
@@ -196,7 +289,7 @@ def _own_queue():
     app.conf.update(
         task_routes={
             tasks.allocation_notify.name: {"queue": QUEUE},
-            email_send.name: {"queue": QUEUE},
+            outbox_send.name: {"queue": QUEUE},
         }
     )
     app.amqp.queues.select([QUEUE])
@@ -240,16 +333,15 @@ def test_a_real_worker_sends_the_allocation_emails_once(
         actor=users["randomizer"], participant=participant
     ).slot
 
-    assert wait_for(lambda: len(mail.outbox) >= 2), "no e-mails within 20 s"
-    assert wait_for(
-        lambda: Slot.objects.filter(pk=slot.pk, notified_at__isnull=False).exists()
+    rows = OutboundEmail.objects.filter(kind="allocation")
+    assert wait_for(lambda: rows.filter(status="sent").count() == 2), (
+        "no e-mails within 20 s"
     )
+    assert Slot.objects.filter(pk=slot.pk, notified_at__isnull=False).exists()
     assert sorted(to for m in mail.outbox for to in m.to) == sorted(
         [users["coordinator"].email, users["randomizer"].email]
     )
-    # A redelivery through the worker sends nothing more (a canary proves the
-    # worker has handled everything queued before it).
+    # A redelivery through the worker writes no row, so nothing more is sent.
     assert tasks.allocation_notify.delay(slot_id=slot.pk).get(timeout=WAIT_SECONDS) == 0
-    canary = email_send.delay(subject="canary", body="-", to=["canary@example.org"])
-    assert canary.get(timeout=WAIT_SECONDS) == 1
-    assert len(mail.outbox) == 3
+    assert rows.count() == 2
+    assert len(mail.outbox) == 2
