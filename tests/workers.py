@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from amqp.exceptions import ChannelError
 from django.db import connection
 
 from config.celery_app import app
@@ -229,6 +230,27 @@ class WorkerProcess:
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path else ""
 
+    def node_name(self) -> str:
+        return f"test-{os.getpid()}-{self.started}@{socket.gethostname()}"
+
+    def idle(self) -> bool:
+        """True once this run's queue is empty and the worker holds no task
+        (running, prefetched or waiting for its retry time)."""
+        with app.connection_for_write() as conn:
+            try:
+                waiting = conn.default_channel.queue_declare(
+                    QUEUE, passive=True
+                ).message_count
+            except ChannelError:  # Redis keeps no empty queue
+                waiting = 0
+        if waiting:
+            return False
+        inspector = app.control.inspect(destination=[self.node_name()], timeout=1)
+        held = [inspector.active(), inspector.reserved(), inspector.scheduled()]
+        if any(answer is None for answer in held):
+            return False  # no answer yet: not known to be idle
+        return not any(tasks for answer in held for tasks in answer.values())
+
     def kill(self) -> None:
         """SIGKILL the worker and its pool processes, as a crash would."""
         os.killpg(self.process.pid, signal.SIGKILL)
@@ -257,6 +279,16 @@ class BeatProcess(WorkerProcess):
             "-S",
             "django_celery_beat.schedulers:DatabaseScheduler",
         ]
+
+
+def worker_settled(worker: WorkerProcess) -> None:
+    """Let the worker finish everything there is to send: the outbox flush
+    re-queues whatever is pending, then wait until the worker is idle. What it
+    sent is then all it will send (where a fixed pause used to guess)."""
+    from infrastructure.tasks import outbox_flush
+
+    outbox_flush.delay(grace_seconds=0).get(timeout=60)
+    assert wait_for(worker.idle), worker.log()
 
 
 def queue_purge() -> None:

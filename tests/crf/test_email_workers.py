@@ -9,7 +9,6 @@ test_reminders.py.
 """
 
 import datetime
-import time
 from collections import Counter
 
 import pytest
@@ -30,6 +29,7 @@ from tests.workers import (
     queue_purge,
     smtp_server,
     wait_for,
+    worker_settled,
 )
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -139,8 +139,7 @@ def test_sweep_through_a_worker_delivers_each_digest_once(workers, mailbox, coho
     # The same day again: the sweep finds every digest written, sends nothing.
     result = reminders_sweep_task.delay().get(timeout=60)
     assert result == {"daily_emails": 0, "weekly_emails": 0, "visits_listed": 0}
-    outbox_flush.delay(grace_seconds=0).get(timeout=60)
-    time.sleep(2)
+    worker_settled(worker)
     assert len(mailbox.messages) == 3
     assert OutboundEmail.objects.count() == 3
 
@@ -185,8 +184,7 @@ def test_worker_killed_mid_sweep_then_a_new_one_delivers_each_exactly_once(
             len(mailbox.messages) >= len(expected) and not pending_or_unsent().exists()
         )
     ), second.log()
-    outbox_flush.delay(grace_seconds=0).get(timeout=60)
-    time.sleep(2)
+    worker_settled(second)
     received = Counter(m.to[0] for m in mailbox.messages)
     assert received == Counter(expected)  # every digest, each exactly once
     assert len({m.message_id for m in mailbox.messages}) == len(expected)
@@ -219,8 +217,7 @@ def test_smtp_refusing_for_a_while_retries_then_delivers_once(
     assert mailbox.refused == 3
     assert email.attempts == 4, worker.log()  # three refusals, then accepted
     assert "421" in email.last_error
-    outbox_flush.delay(grace_seconds=0).get(timeout=60)
-    time.sleep(2)
+    worker_settled(worker)
     assert len(mailbox.messages) == 1
 
 
@@ -301,8 +298,7 @@ def test_sae_entered_through_the_web_form_alerts_the_right_people_once(
         },
     )
     assert edited.status_code == 302, edited.context["form"].errors
-    outbox_flush.delay(grace_seconds=0).get(timeout=60)
-    time.sleep(2)
+    worker_settled(worker)
     assert len(mailbox.messages) == 1
     assert SafetyAlert.objects.count() == 1
 
@@ -312,7 +308,8 @@ def test_sae_in_a_rolled_back_transaction_alerts_no_one(
 ):
     users["datamanager"].safety_contact = True
     users["datamanager"].save()
-    allocation_mail_settled(mailbox, workers())
+    running = workers()
+    allocation_mail_settled(mailbox, running)
 
     class Abandoned(Exception):
         pass
@@ -324,8 +321,7 @@ def test_sae_in_a_rolled_back_transaction_alerts_no_one(
             complete=False,
         )
         raise Abandoned
-    outbox_flush.delay(grace_seconds=0).get(timeout=60)
-    time.sleep(3)
+    worker_settled(running)
     assert mailbox.messages == []
     assert not SafetyAlert.objects.exists()
     # The allocation e-mails of ``randomized`` are the only rows.

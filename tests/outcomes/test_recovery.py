@@ -508,7 +508,7 @@ def test_report_whose_worker_is_killed_mid_build_is_finished_by_beat_and_a_new_w
 
             result = report_generate_task.delay(report_id=report.pk, attempt=1)
             assert result.get(timeout=60)["built"] is False
-            time.sleep(2)
+            assert wait_for(second.idle), second.log()
             assert Counter(m.to[0] for m in dsmb_mail()) == Counter(
                 u.email for u in dsmb_members
             )

@@ -290,7 +290,7 @@ def test_the_settings_default_database_login_is_the_application_role():
         [
             sys.executable,
             "-c",
-            "from perform import settings; "
+            "from config.settings import base as settings; "
             "print(settings.DATABASES['default']['USER'], settings.DATABASE_APP_ROLE)",
         ],
         capture_output=True,

@@ -5,13 +5,10 @@ commit queues the sends, and the worker delivers them over SMTP to a real
 local server (aiosmtpd) that keeps what it receives.
 """
 
-import time
-
 import pytest
 from django.utils import timezone
 
 from infrastructure.models import OutboundEmail
-from infrastructure.tasks import outbox_flush
 from perform import roles
 from randomization import services, tasks
 from randomization.exceptions import StratumExhausted
@@ -23,6 +20,7 @@ from tests.workers import (
     queue_purge,
     smtp_server,
     wait_for,
+    worker_settled,
 )
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -64,13 +62,6 @@ def worker(smtp, tmp_path, transactional_db):
         process.stop()
 
 
-def settled():
-    """Everything the worker sent once more: the flush re-queues anything
-    pending, and a pause lets a double send show."""
-    outbox_flush.delay(grace_seconds=0).get(timeout=60)
-    time.sleep(2)
-
-
 def test_an_allocation_reaches_its_site_and_randomizer_over_smtp_once(
     worker, mailbox, client, users, site_a, active_list, consented
 ):
@@ -110,7 +101,7 @@ def test_an_allocation_reaches_its_site_and_randomizer_over_smtp_once(
 
     # Redelivered by the broker: nothing more is written or sent.
     assert tasks.allocation_notify.delay(slot_id=slot.pk).get(timeout=60) == 0
-    settled()
+    worker_settled(running)
     assert len(mailbox.messages) == 2
     assert rows.count() == 2
 
@@ -155,7 +146,7 @@ def test_an_exhausted_stratum_reaches_the_statisticians_over_smtp_once(
     assert wait_for(
         lambda: ListEvent.objects.filter(action=ListEvent.Action.EXHAUSTED).count() == 2
     )
-    settled()
+    worker_settled(running)
     (message,) = mailbox.messages
     assert sorted(message.to) == sorted([users["statistician"].email, second.email])
     assert message.subject == (
