@@ -30,6 +30,7 @@ from perform import selectors as core_selectors
 from perform.eligibility import eligibility_evaluate
 from perform.models import ConsentRecord
 from randomization import concealment, selectors, services, strata
+from randomization.confirmation import pre_randomization_warnings
 from randomization.exceptions import ListInvalid, ListStateError, RandomizationError
 from randomization.forms import (
     ActionForm,
@@ -134,6 +135,7 @@ def participant_randomize(request, study_id):
             "participant": participant,
             "form": form,
             **_randomization_check(request.user, participant),
+            "warnings": pre_randomization_warnings(request.user, participant),
         },
     )
 
