@@ -7,7 +7,12 @@ class CrfConfig(AppConfig):
 
     def ready(self):
         from crf.forms.hub import participant_forms_panel
+        from crf.forms.selectors import pre_randomization_fracture_warnings
         from perform.panels import ParticipantPanel, participant_panel_register
+        from randomization.confirmation import (
+            PreRandomizationWarnings,
+            pre_randomization_warnings_register,
+        )
 
         # The case report forms hub on the participant page.
         participant_panel_register(
@@ -15,5 +20,13 @@ class CrfConfig(AppConfig):
                 key="forms",
                 template="crf/includes/participant_forms_panel.html",
                 context=participant_forms_panel,
+            )
+        )
+        # The randomize confirmation page warns of a baseline whose fracture
+        # status disagrees with the one stratification uses (PROTOCOL §7).
+        pre_randomization_warnings_register(
+            PreRandomizationWarnings(
+                key="baseline_fracture_status",
+                warnings=pre_randomization_fracture_warnings,
             )
         )

@@ -130,6 +130,62 @@ def _fmt(day: datetime.date) -> str:
     return day.strftime("%d %b %Y")
 
 
+# -----------------------------------------------------------------------------
+# Fracture status: one source of truth (PROTOCOL §5, §7)
+# -----------------------------------------------------------------------------
+
+
+def fracture_status_disagrees(*, screened: str, baseline: str) -> bool:
+    """Whether the baseline form's fracture status disagrees with the
+    participant's (PROTOCOL §7's cross-form rule).
+
+    The participant's fracture status (``Participant.fracture_status``, recorded
+    at screening and correctable until consent) is the one source of truth: it
+    is what stratification uses (PROTOCOL §5), and once the participant is
+    randomized it never changes without a documented process (a deviation
+    decided by the Methods Centre). The baseline form's fracture status is a
+    *confirmation* checked against it, never a second value that something
+    reads for the trial.
+
+    They disagree when both are recorded and differ. A status missing on
+    screening is not a disagreement: it already keeps the participant from
+    being randomized (``randomization.services.randomization_blockers``).
+
+    A disagreement never refuses the form (the site records what the source
+    document says). It raises an automatic query on the baseline's fracture
+    field (``crf.queries.automatic``, at save and nightly) and a warning on the
+    randomize confirmation page (``crf.forms.selectors``).
+    """
+    return bool(screened and baseline and screened != baseline)
+
+
+def fracture_status_query_text(*, screened: str, baseline: str) -> str:
+    """The automatic query's question to the site."""
+    return (
+        f"The baseline form says the fracture is {baseline}; screening recorded "
+        f"{screened}, which is the value stratification uses. If screening is "
+        "right, correct the baseline form. If the baseline is right, correct the "
+        "screening record before randomization; after randomization the stratum "
+        "cannot change: answer this query and the Methods Centre decides."
+    )
+
+
+def fracture_status_warning(
+    *, screened: str, baseline: str, draft: bool, stratified: bool
+) -> str:
+    """The warning on the randomize confirmation page."""
+    form = "the baseline form (draft)" if draft else "the baseline form"
+    outcome = (
+        f"stratification will use {screened}"
+        if stratified
+        else f"the participant's record keeps {screened}"
+    )
+    return (
+        f"Screening says {screened}; {form} says {baseline}: {outcome}. "
+        "Resolve before randomizing if this is wrong."
+    )
+
+
 def form_rule_errors(
     form: CrfForm, context: ClinicalContext, *, complete: bool
 ) -> dict[str, list[str]]:

@@ -4,13 +4,19 @@ import datetime
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models import Count, Q
 from pghistory.models import Events
 
-from crf.forms.rules import ClinicalContext
+from crf.forms.rules import (
+    ClinicalContext,
+    fracture_status_disagrees,
+    fracture_status_warning,
+)
 from crf.models import (
     COMPLETE_STATUSES,
     UNRESOLVED_QUERY_STATUSES,
+    Baseline,
     CrfForm,
     DataQuery,
     Death,
@@ -22,6 +28,7 @@ from crf.schedule.visits import VisitState, site_today, visit_schedule
 from perform.models import Participant
 from perform.selectors import AUDIT_EVENT_VALUES, AuditEntry, audit_entries
 from randomization.models import Slot
+from randomization.selectors import active_list
 
 
 def participant_clinical_context(
@@ -210,3 +217,71 @@ def participant_notifications(participant: Participant, *, limit: int = 50) -> d
         .order_by("-created_at")
     )
     return {"reminders": reminders, "safety_alerts": alerts}
+
+
+@dataclass(frozen=True)
+class FractureStatusDisagreement:
+    """A baseline form whose fracture status disagrees with the participant's
+    (``crf.forms.rules.fracture_status_disagrees``)."""
+
+    participant_id: int
+    baseline_id: int
+    screened: str  # Participant.fracture_status: the source of truth
+    baseline: str  # what the baseline form says
+    complete: bool  # complete or signed (not a draft)
+
+
+def fracture_status_disagreements(
+    participant_ids=None, *, complete_only: bool
+) -> list[FractureStatusDisagreement]:
+    """The baselines that disagree with their participant's fracture status,
+    in one query. ``participant_ids``: None for every participant (a system
+    job); callers showing a page pass participants already in the user's
+    scope. ``complete_only``: drafts left out (the automatic checks)."""
+    rows = Baseline.objects.exclude(fracture_status="")
+    if complete_only:
+        rows = rows.filter(status__in=COMPLETE_STATUSES)
+    if participant_ids is not None:
+        rows = rows.filter(participant_id__in=participant_ids)
+    return [
+        FractureStatusDisagreement(
+            participant_id=participant_id,
+            baseline_id=pk,
+            screened=screened,
+            baseline=baseline,
+            complete=status in COMPLETE_STATUSES,
+        )
+        for pk, participant_id, screened, baseline, status in rows.values_list(
+            "pk",
+            "participant_id",
+            "participant__fracture_status",
+            "fracture_status",
+            "status",
+        )
+        if fracture_status_disagrees(screened=screened, baseline=baseline)
+    ]
+
+
+def pre_randomization_fracture_warnings(user, participant: Participant) -> list[str]:
+    """The randomize confirmation page's warning when the participant's
+    baseline (draft or complete) disagrees with the fracture status recorded at
+    screening (``randomization.confirmation``, registered in ``crf.apps``).
+    ``participant`` comes from the page, through the site-scoped selector."""
+    disagreements = fracture_status_disagreements([participant.pk], complete_only=False)
+    if not disagreements:
+        return []
+    allocation_list = active_list()
+    factors = (
+        allocation_list.factors
+        if allocation_list
+        else settings.RANDOMIZATION["STRATIFICATION_FACTORS"]
+    )
+    return [
+        fracture_status_warning(
+            screened=d.screened,
+            baseline=d.baseline,
+            draft=not d.complete,
+            stratified="fracture_status" in factors,
+        )
+        for d in disagreements
+    ]

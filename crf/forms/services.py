@@ -13,7 +13,10 @@ these services, which own the rules of PROTOCOL §7 on form state:
 * a locked form cannot be changed or signed by anyone; the data manager
   unlocks it first (and that is audited too);
 * saves carry the version the user started from; a save based on an older
-  version is refused instead of silently overwriting someone else's change.
+  version is refused instead of silently overwriting someone else's change;
+* a saved baseline whose fracture status disagrees with the participant's (the
+  one source of truth, ``crf.forms.rules.fracture_status_disagrees``) gets its
+  automatic query in the same transaction; one agreeing again has it closed.
 """
 
 from django.conf import settings
@@ -31,8 +34,9 @@ from crf.exceptions import (
 )
 from crf.forms.registry import spec_for_model
 from crf.forms.rules import form_allowed_for, form_not_allowed_message
-from crf.models import CrfForm, Death, FollowUp, FormStatus, Withdrawal
+from crf.models import Baseline, CrfForm, Death, FollowUp, FormStatus, Withdrawal
 from crf.models.instruments import instrument_scores_update
+from crf.queries.automatic import fracture_status_autocheck
 from crf.safety.alerts import safety_alert_for
 from perform.models import Participant, ParticipantStatus, User
 from perform.selectors import participants_for
@@ -113,6 +117,10 @@ def form_save(
     # A serious adverse event, death or reoperation: the expedited alert
     # commits with the form (PROTOCOL §9).
     safety_alert_for(form)
+    if isinstance(form, Baseline):
+        # PROTOCOL §7: the fracture-status query is there when the form is
+        # saved (the hub counts it), not only after the worker's run.
+        fracture_status_autocheck([form.participant_id])
     _autocheck_after_commit(form.participant_id)
     return form
 

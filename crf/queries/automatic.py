@@ -23,7 +23,13 @@ The checks (PROTOCOL §7, data management):
 * **missing follow-up** — a visit overdue by the schedule of PROTOCOL §6
   (``participant_schedule`` rules: a complete follow-up with a visit date or a
   missed reason counts) with no follow-up form: a query on the participant's
-  operative form (field "", the whole form), one per visit.
+  operative form (field "", the whole form), one per visit;
+* **fracture status** — a baseline whose fracture status disagrees with the
+  participant's, the one source of truth that stratification uses
+  (``crf.forms.rules.fracture_status_disagrees``): a query on the baseline's
+  fracture status. ``form_save`` also runs this check alone
+  (``fracture_status_autocheck``) as soon as a baseline is saved, so the
+  query exists with the form, not only after the worker's run.
 
 This is a system job, not a user's request: it is scoped by
 ``participant_ids`` (None: every participant), not by ``participants_for``.
@@ -37,6 +43,8 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from crf.forms.rules import fracture_status_query_text
+from crf.forms.selectors import fracture_status_disagreements
 from crf.models import (
     COMPLETE_STATUSES,
     UNRESOLVED_QUERY_STATUSES,
@@ -83,6 +91,7 @@ RANGE_CHECKS = (
 )
 WINDOW_CHECK = "visit_after_window"
 MISSING_PREFIX = "missing_follow_up_"
+FRACTURE_CHECK = "fracture_status_disagrees"
 
 
 @dataclass(frozen=True)
@@ -239,9 +248,31 @@ def missing_follow_up_problems(
     return problems
 
 
+def fracture_status_problems(participant_ids=None) -> list[Problem]:
+    """Complete baselines whose fracture status disagrees with the
+    participant's: a query on the baseline's fracture status. One query."""
+    content_type = ContentType.objects.get_for_model(Baseline)
+    return [
+        Problem(
+            content_type.pk,
+            d.baseline_id,
+            FRACTURE_CHECK,
+            d.participant_id,
+            "fracture_status",
+            fracture_status_query_text(screened=d.screened, baseline=d.baseline),
+        )
+        for d in fracture_status_disagreements(participant_ids, complete_only=True)
+    ]
+
+
 def _automatic_codes_q() -> Q:
-    codes = [c.code for c in RANGE_CHECKS] + [WINDOW_CHECK]
+    codes = [c.code for c in RANGE_CHECKS] + [WINDOW_CHECK, FRACTURE_CHECK]
     return Q(check_code__in=codes) | Q(check_code__startswith=MISSING_PREFIX)
+
+
+def _lock() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
 
 
 @transaction.atomic
@@ -255,23 +286,43 @@ def queries_autocheck(
     """
     if participant_ids is not None:
         participant_ids = list(participant_ids)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
+    _lock()
     surgeries = _surgery_dates(participant_ids)
-    problems = {
-        p.key: p
-        for p in (
-            range_problems(participant_ids)
-            + window_problems(participant_ids, surgeries=surgeries)
-            + missing_follow_up_problems(participant_ids, surgeries=surgeries, now=now)
-        )
-    }
+    problems = (
+        range_problems(participant_ids)
+        + window_problems(participant_ids, surgeries=surgeries)
+        + missing_follow_up_problems(participant_ids, surgeries=surgeries, now=now)
+        + fracture_status_problems(participant_ids)
+    )
+    return _reconcile(problems, _automatic_codes_q(), participant_ids)
+
+
+@transaction.atomic
+def fracture_status_autocheck(participant_ids) -> dict[str, int]:
+    """The fracture-status check alone, reconciled as ``queries_autocheck``
+    does (under the same lock, so the two never raise a query twice): run by
+    ``form_save`` when a baseline is saved. Returns {"raised": n, "closed": n}.
+    """
+    participant_ids = list(participant_ids)
+    _lock()
+    return _reconcile(
+        fracture_status_problems(participant_ids),
+        Q(check_code=FRACTURE_CHECK),
+        participant_ids,
+    )
+
+
+def _reconcile(found: list[Problem], codes_q: Q, participant_ids) -> dict[str, int]:
+    """Raise a query for each problem found that has none (and that the data
+    manager did not accept), close the unresolved automatic queries of
+    ``codes_q`` whose problem is gone. Call under the advisory lock."""
+    problems = {p.key: p for p in found}
     accepted_by_person = QueryMessage.objects.filter(
         query=OuterRef("pk"), action=QueryMessage.Action.CLOSED, by__isnull=False
     )
-    existing = _scoped(
-        DataQuery.objects.filter(_automatic_codes_q()), participant_ids
-    ).annotate(accepted=Exists(accepted_by_person))
+    existing = _scoped(DataQuery.objects.filter(codes_q), participant_ids).annotate(
+        accepted=Exists(accepted_by_person)
+    )
     unresolved: dict[tuple, int] = {}
     accepted: set[tuple] = set()
     for pk, form_type_id, form_id, code, status, was_accepted in existing.values_list(

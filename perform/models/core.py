@@ -205,6 +205,9 @@ class Participant(models.Model):
         validators=[MinValueValidator(1900), MaxValueValidator(2100)],
     )
     sex = models.CharField(max_length=10, choices=Sex.choices)
+    # The one source of truth for fracture status: stratification uses it, and
+    # it never changes after randomization. The baseline form's fracture status
+    # only confirms it (crf.forms.rules.fracture_status_disagrees).
     fracture_status = models.CharField(
         max_length=10, choices=FractureStatus.choices, blank=True
     )

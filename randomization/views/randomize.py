@@ -14,6 +14,7 @@ from perform import selectors as core_selectors
 from perform.eligibility import eligibility_evaluate
 from perform.models import ConsentRecord
 from randomization import selectors, services, strata
+from randomization.confirmation import pre_randomization_warnings
 from randomization.exceptions import RandomizationError
 from randomization.forms import RandomizeForm
 from randomization.pdf import allocation_confirmation_pdf
@@ -92,6 +93,7 @@ def participant_randomize(request, study_id):
             "participant": participant,
             "form": form,
             **_randomization_check(request.user, participant),
+            "warnings": pre_randomization_warnings(request.user, participant),
         },
     )
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from pghistory.models import Events
 
 from crf.forms.registry import FORMS
-from crf.forms.selectors import participant_schedule
+from crf.forms.selectors import fracture_status_disagreements, participant_schedule
 from crf.models import (
     AdverseEvent,
     Baseline,
@@ -30,6 +30,7 @@ from crf.models import (
     Reoperation,
     Withdrawal,
 )
+from crf.queries.automatic import FRACTURE_CHECK, fracture_status_problems
 from crf.schedule.visits import OVERDUE
 from demo import trial as demo
 from demo.fingerprint import demo_fingerprint
@@ -540,6 +541,14 @@ class TestSmallDemo:
         assert not Participant.objects.filter(
             status__in=consented_or_later, fracture_status=""
         ).exists()
+
+    def test_no_baseline_disagrees_with_the_screened_fracture_status(self, seeded):
+        """The demo's baselines confirm the participants' fracture status, so
+        the fracture-status check (at save, and nightly) raises nothing."""
+        assert Baseline.objects.exists()
+        assert fracture_status_disagreements(complete_only=False) == []
+        assert fracture_status_problems() == []
+        assert not DataQuery.objects.filter(check_code=FRACTURE_CHECK).exists()
 
 
 def test_default_password_is_printed_and_works(db):
