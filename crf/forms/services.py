@@ -16,7 +16,6 @@ these services, which own the rules of PROTOCOL §7 on form state:
   version is refused instead of silently overwriting someone else's change.
 """
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -34,6 +33,7 @@ from crf.forms.rules import form_allowed_for, form_not_allowed_message
 from crf.models import CrfForm, Death, FollowUp, FormStatus, Withdrawal
 from crf.models.instruments import instrument_scores_update
 from crf.safety.alerts import safety_alert_for
+from crf.schedule.visits import visit_definitions
 from perform.models import Participant, ParticipantStatus, User
 from perform.selectors import participants_for
 from perform.services import audit_context, participant_status_change
@@ -132,7 +132,7 @@ def _autocheck_after_commit(participant_id: int) -> None:
 def _lifecycle_follow(*, actor: User, form: CrfForm, reason: str) -> None:
     """PROTOCOL §3: a complete death, withdrawal or final-visit form moves the
     participant's status (once; a later correction of the form does not)."""
-    final_visit = settings.TRIAL["VISITS"][-1][0]
+    final_visit = visit_definitions()[-1].code
     if isinstance(form, Death):
         target = ParticipantStatus.DIED
     elif isinstance(form, Withdrawal):
