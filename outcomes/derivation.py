@@ -28,20 +28,25 @@ Rules (each column is described in ``DATA_DICTIONARY``):
   cut-off without withdrawal first, or such an event occurred; blank otherwise.
 * Participants who withdrew and did not allow their collected data to be used
   are left out (and counted in ``AnalysisDataset.excluded_no_data_use``).
+* **Death and withdrawal** are read as the visit schedule reads them
+  (``crf.schedule.inputs.deaths_recorded`` / ``withdrawals_recorded``): a
+  complete or signed form; a draft Death form is no death and a draft
+  Withdrawal form no censoring, here as on every page, dashboard, reminder and
+  automatic check. The randomization date is
+  ``randomization.selectors.randomization_dates``.
 """
 
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db.models import QuerySet
 
 from crf.models import (
     COMPLETE_STATUSES,
     AdverseEvent,
     Baseline,
-    Death,
     Discharge,
     FollowUp,
     LocalRecurrence,
@@ -50,9 +55,11 @@ from crf.models import (
     Withdrawal,
 )
 from crf.models.events import SEVERE_CLAVIEN_DINDO
+from crf.schedule.inputs import deaths_recorded, withdrawals_recorded
 from crf.schedule.visits import visit_definitions
 from perform.selectors import participants_for_system
 from randomization.models import Slot
+from randomization.selectors import randomization_dates
 
 SEVERE_WINDOW_DAYS = 30
 
@@ -139,10 +146,15 @@ class AnalysisDataset:
     excluded_no_data_use: int = 0
 
 
-def _complete(model, cutoff_field: str | None, cutoff: datetime.date, ids, *fields):
-    queryset = model.objects.filter(
-        participant_id__in=ids, status__in=COMPLETE_STATUSES
-    )
+def _complete(source, cutoff_field: str | None, cutoff: datetime.date, ids, *fields):
+    """Rows of the complete (or signed) forms of ``source`` (a model, or the
+    queryset that already says which forms count), up to the cut-off."""
+    if isinstance(source, QuerySet):
+        queryset = source.filter(participant_id__in=ids)
+    else:
+        queryset = source.objects.filter(
+            participant_id__in=ids, status__in=COMPLETE_STATUSES
+        )
     if cutoff_field:
         queryset = queryset.filter(**{f"{cutoff_field}__lte": cutoff})
     return queryset.values("participant_id", *fields)
@@ -159,29 +171,27 @@ def randomized_ids():
 
 
 def _randomized(cutoff: datetime.date) -> list[dict]:
+    participants = participants_for_system()
+    randomized_on = randomization_dates(participants)
     slots = (
-        Slot.objects.filter(participant__in=participants_for_system())
+        Slot.objects.filter(participant__in=participants)
         .values(
             "participant_id",
             "arm",
-            "allocated_at",
             "stratum__key",
             "participant__study_id",
             "participant__site__code",
-            "participant__site__time_zone",
             "participant__fracture_status",
             "participant__age_at_screening",
             "participant__sex",
         )
         .order_by("participant__study_id")
     )
-    rows = []
-    for slot in slots:
-        zone = ZoneInfo(slot["participant__site__time_zone"])
-        randomized_on = slot["allocated_at"].astimezone(zone).date()
-        if randomized_on <= cutoff:
-            rows.append({**slot, "randomization_date": randomized_on})
-    return rows
+    return [
+        {**slot, "randomization_date": randomized_on[slot["participant_id"]]}
+        for slot in slots
+        if randomized_on[slot["participant_id"]] <= cutoff
+    ]
 
 
 class _Events:
@@ -207,12 +217,12 @@ class _Events:
         ):
             self.alive[row["participant_id"]].append(row["discharge_date"])
         for row in _complete(
-            Death, "death_date", cutoff, ids, "death_date", "primary_cause"
+            deaths_recorded(), "death_date", cutoff, ids, "death_date", "primary_cause"
         ):
             self.death[row["participant_id"]] = row
             self.severe[row["participant_id"]].append((row["death_date"], "death"))
         for row in _complete(
-            Withdrawal,
+            withdrawals_recorded(),
             "withdrawal_date",
             cutoff,
             ids,

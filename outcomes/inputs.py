@@ -19,17 +19,15 @@ import io
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Q
-
 from crf.models import (
     COMPLETE_STATUSES,
     UNRESOLVED_QUERY_STATUSES,
     AdverseEvent,
     DataQuery,
-    FollowUp,
     ProtocolDeviation,
 )
-from crf.schedule.visits import visit_definitions, visit_schedule
+from crf.schedule.inputs import schedule_inputs_for
+from crf.schedule.visits import visit_definitions
 from outcomes.derivation import (
     AnalysisDataset,
     analysis_dataset,
@@ -142,34 +140,21 @@ def _sites():
 
 
 def _visits(dataset: AnalysisDataset, ids_by_study: dict) -> list[dict]:
-    """Each operated participant's visits as of the cut-off (PROTOCOL §6)."""
+    """Each operated participant's visits as of the cut-off (PROTOCOL §6), from
+    the schedule's inputs as every page reads them (``crf.schedule.inputs``,
+    ``as_of`` the cut-off: a complete Death or Withdrawal form ends the
+    schedule, a draft one does not), for the participants the dataset counts
+    as operated (a complete operative form by the cut-off)."""
     cutoff = dataset.cutoff
-    done, missed = {}, {}
-    follow_ups = FollowUp.objects.filter(
-        participant_id__in=randomized_ids(), status__in=COMPLETE_STATUSES
-    ).filter(Q(visit_date__lte=cutoff) | Q(visit_date__isnull=True))
-    for pid, visit, date, reason in follow_ups.values_list(
-        "participant_id", "visit", "visit_date", "missed_reason"
-    ):
-        if date:
-            done.setdefault(pid, {})[visit] = date
-        elif reason:
-            missed.setdefault(pid, {})[visit] = reason
+    inputs = schedule_inputs_for(
+        participants_for_system().filter(pk__in=randomized_ids()), as_of=cutoff
+    )
     rows = []
     visits = visit_definitions()
     for row in dataset.rows:
         if row["surgery_date"] is None:
             continue
-        pid = ids_by_study[row["study_id"]]
-        ended = [d for d in (row["death_date"], row["withdrawal_date"]) if d]
-        for state in visit_schedule(
-            surgery_date=row["surgery_date"],
-            today=cutoff,
-            done=done.get(pid),
-            missed=missed.get(pid),
-            ended_on=min(ended) if ended else None,
-            visits=visits,
-        ):
+        for state in inputs[ids_by_study[row["study_id"]]].schedule(visits=visits):
             on_time = None
             if state.done_on:
                 on_time = state.window_start <= state.done_on <= state.window_end

@@ -15,11 +15,15 @@
 * Unused slots, block numbers and block sizes are read only by the list
   management selectors and the statistician's part of the balance, which
   require ``manage_lists`` (statisticians).
+* ``randomization_dates`` is the one definition of a participant's date of
+  randomization (no arm, no block data), for the floors above: the forms'
+  rules, the visit schedule's inputs and the DSMB derivation.
 """
 
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -149,6 +153,27 @@ def randomization_log(user, *, site_code: str | None = None) -> list[AllocationV
         qs = qs.filter(participant__site__code=site_code.upper())
     show_arm, show_sequence = log_arms_shown_to(user), block_data_shown_to(user)
     return [_view(slot, show_arm=show_arm, show_sequence=show_sequence) for slot in qs]
+
+
+def randomization_dates(
+    participants: QuerySet[Participant],
+) -> dict[int, datetime.date]:
+    """Participant id → date of randomization, for the randomized ones among
+    ``participants`` (one query).
+
+    The one definition of the date, for every reader (the forms' rules, the
+    visit schedule's inputs, the DSMB derivation's time zero): the calendar
+    date at the participant's site at the moment the slot was allocated, so a
+    participant randomized at 21:00 in Toronto was randomized that day, not
+    the next (UTC) one.
+    """
+    rows = Slot.objects.filter(
+        participant__in=participants, allocated_at__isnull=False
+    ).values_list("participant_id", "allocated_at", "participant__site__time_zone")
+    return {
+        pid: allocated_at.astimezone(ZoneInfo(zone)).date()
+        for pid, allocated_at, zone in rows
+    }
 
 
 def active_list() -> AllocationList | None:

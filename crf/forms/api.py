@@ -24,7 +24,6 @@ newer version; send ``based_on_version`` to be protected) or ``form_exists``
 
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import IntegrityError
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -40,6 +39,7 @@ from crf.forms.rules import form_allowed_for, form_not_allowed_message, form_rul
 from crf.forms.selectors import participant_clinical_context
 from crf.forms.services import form_save
 from crf.models import CrfForm, FollowUp
+from crf.schedule.visits import visit_definitions
 from infrastructure.api.common import (
     FORBIDDEN_RESPONSE,
     NON_FIELD_ERRORS,
@@ -154,7 +154,7 @@ class FormInputSerializer(serializers.Serializer):
         help_text="The version the change starts from; an older one answers 409.",
     )
     visit = serializers.ChoiceField(
-        choices=[code for code, *_ in settings.TRIAL["VISITS"]],
+        choices=[],  # the configured visits, read per instance (__init__)
         required=False,
         help_text="Follow-up visit code (POST of `follow-up` only).",
     )
@@ -163,6 +163,11 @@ class FormInputSerializer(serializers.Serializer):
         default=dict,
         help_text="Field name → value. On PUT, fields not named keep their value.",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Read when used, not at import: the visits are configuration.
+        self.fields["visit"].choices = [v.code for v in visit_definitions()]
 
 
 _STRINGS = {"type": "array", "items": {"type": "string"}}
@@ -305,7 +310,7 @@ class ParticipantFormListApi(CrfApiView):
         """Every form instance, in registry order (follow-ups by visit, repeatable
         forms oldest first). Needs `crf.view_forms`."""
         participant = participant_get(user=request.user, study_id=study_id)
-        visit_order = {code: n for n, (code, *_) in enumerate(settings.TRIAL["VISITS"])}
+        visit_order = {v.code: n for n, v in enumerate(visit_definitions())}
         data = []
         for spec in FORMS.values():
             forms = list(

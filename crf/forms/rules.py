@@ -94,7 +94,9 @@ def form_not_allowed_message(spec: FormSpec, participant: Participant) -> str:
 
 @dataclass(frozen=True)
 class ClinicalContext:
-    """What other forms say about the participant (``crf.forms.selectors``)."""
+    """What other forms say about the participant (``crf.forms.selectors``,
+    read by ``crf.schedule.inputs``: ``death_date`` is a complete Death form's,
+    as for the schedule; a draft one is not yet data)."""
 
     screening_date: datetime.date
     today: datetime.date  # at the participant's site

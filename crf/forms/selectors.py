@@ -2,7 +2,6 @@
 
 import datetime
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count, Q
@@ -19,105 +18,41 @@ from crf.models import (
     Baseline,
     CrfForm,
     DataQuery,
-    Death,
-    FollowUp,
-    Operative,
-    Withdrawal,
 )
-from crf.schedule.visits import VisitState, site_today, visit_schedule
+from crf.schedule.inputs import participant_schedule_inputs
+from crf.schedule.visits import VisitState
 from perform.models import Participant
 from perform.selectors import AUDIT_EVENT_VALUES, AuditEntry, audit_entries
-from randomization.models import Slot
 from randomization.selectors import active_list
 
 
 def participant_clinical_context(
     participant: Participant, *, now: datetime.datetime | None = None
 ) -> ClinicalContext:
-    """Dates other forms have recorded, and the visit windows, for the rules."""
-    today = site_today(participant.site.time_zone, now=now)
-    slot = Slot.objects.filter(participant=participant).values("allocated_at").first()
-    randomization_date = (
-        slot["allocated_at"].astimezone(ZoneInfo(participant.site.time_zone)).date()
-        if slot
-        else None
-    )
-    surgery_date = (
-        Operative.objects.filter(participant=participant)
-        .values_list("surgery_date", flat=True)
-        .first()
-    )
-    death_date = (
-        Death.objects.filter(participant=participant)
-        .values_list("death_date", flat=True)
-        .first()
-    )
-    visits = {}
-    if surgery_date:
-        visits = {
-            v.code: v
-            for v in participant_schedule(
-                participant, surgery_date=surgery_date, today=today
-            )
-        }
+    """Dates other forms have recorded, and the visit windows, for the rules:
+    all from the schedule's inputs (``crf.schedule.inputs``), so the rules
+    see the death the schedule sees (a complete Death form, not a draft)."""
+    inputs = participant_schedule_inputs(participant, now=now)
     return ClinicalContext(
         screening_date=participant.screening_date,
-        today=today,
-        randomization_date=randomization_date,
-        surgery_date=surgery_date,
-        death_date=death_date,
-        visits=visits,
+        today=inputs.today,
+        randomization_date=inputs.randomization_date,
+        surgery_date=inputs.surgery_date,
+        death_date=inputs.death_date,
+        visits={v.code: v for v in inputs.schedule()},
     )
 
 
 def participant_schedule(
-    participant: Participant,
-    *,
-    surgery_date: datetime.date | None = None,
-    today: datetime.date | None = None,
+    participant: Participant, *, now: datetime.datetime | None = None
 ) -> list[VisitState]:
     """The participant's visits (PROTOCOL §6); empty until surgery is recorded.
 
-    A follow-up counts as done when complete (or signed) with a visit date,
-    missed when complete with a missed reason. Death or withdrawal ends it.
+    Read by ``crf.schedule.inputs``: a follow-up counts as done when complete
+    (or signed) with a visit date, missed when complete with a missed reason;
+    a complete (or signed) Death or Withdrawal form ends it, a draft does not.
     """
-    if surgery_date is None:
-        surgery_date = (
-            Operative.objects.filter(participant=participant)
-            .values_list("surgery_date", flat=True)
-            .first()
-        )
-    if surgery_date is None:
-        return []
-    today = today or site_today(participant.site.time_zone)
-    done, missed = {}, {}
-    follow_ups = FollowUp.objects.filter(
-        participant=participant, status__in=COMPLETE_STATUSES
-    ).values("visit", "visit_date", "missed_reason")
-    for row in follow_ups:
-        if row["visit_date"]:
-            done[row["visit"]] = row["visit_date"]
-        elif row["missed_reason"]:
-            missed[row["visit"]] = row["missed_reason"]
-    ended = [
-        d
-        for d in (
-            Death.objects.filter(participant=participant)
-            .values_list("death_date", flat=True)
-            .first(),
-            Withdrawal.objects.filter(participant=participant)
-            .values_list("withdrawal_date", flat=True)
-            .first(),
-        )
-        if d
-    ]
-    return visit_schedule(
-        surgery_date=surgery_date,
-        today=today,
-        done=done,
-        missed=missed,
-        ended_on=min(ended) if ended else None,
-    )
+    return participant_schedule_inputs(participant, now=now).schedule()
 
 
 # Bookkeeping columns left out of a form's history: they change on every save
@@ -178,13 +113,7 @@ def participant_forms_overview(participant: Participant) -> FormsOverview:
             repeatable[spec.key] = rows
         elif spec.kind == PER_VISIT:
             follow_ups = {row.visit: row for row in rows}
-    operative = single.get("operative")
-    surgery_date = operative.surgery_date if operative else None
-    schedule = (
-        participant_schedule(participant, surgery_date=surgery_date)
-        if surgery_date
-        else []
-    )
+    schedule = participant_schedule(participant)
     counts = DataQuery.objects.filter(participant=participant).aggregate(
         open=Count(
             "id",

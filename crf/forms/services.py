@@ -19,7 +19,6 @@ these services, which own the rules of PROTOCOL §7 on form state:
   automatic query in the same transaction; one agreeing again has it closed.
 """
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -38,6 +37,7 @@ from crf.models import Baseline, CrfForm, Death, FollowUp, FormStatus, Withdrawa
 from crf.models.instruments import instrument_scores_update
 from crf.queries.automatic import fracture_status_autocheck
 from crf.safety.alerts import safety_alert_for
+from crf.schedule.visits import visit_definitions
 from perform.models import Participant, ParticipantStatus, User
 from perform.selectors import participants_for
 from perform.services import audit_context, participant_status_change
@@ -140,7 +140,7 @@ def _autocheck_after_commit(participant_id: int) -> None:
 def _lifecycle_follow(*, actor: User, form: CrfForm, reason: str) -> None:
     """PROTOCOL §3: a complete death, withdrawal or final-visit form moves the
     participant's status (once; a later correction of the form does not)."""
-    final_visit = settings.TRIAL["VISITS"][-1][0]
+    final_visit = visit_definitions()[-1].code
     if isinstance(form, Death):
         target = ParticipantStatus.DIED
     elif isinstance(form, Withdrawal):

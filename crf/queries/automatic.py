@@ -21,9 +21,11 @@ The checks (PROTOCOL §7, data management):
   enough to confirm against the source (``RANGE_CHECKS``);
 * **visit after its window** — a follow-up done after the visit window closed;
 * **missing follow-up** — a visit overdue by the schedule of PROTOCOL §6
-  (``participant_schedule`` rules: a complete follow-up with a visit date or a
-  missed reason counts) with no follow-up form: a query on the participant's
-  operative form (field "", the whole form), one per visit;
+  (inputs read by ``crf.schedule.inputs``, as every page reads them: a complete
+  follow-up with a visit date or a missed reason counts; a complete Death or
+  Withdrawal form ends the schedule, a draft one does not) with no follow-up
+  form: a query on the participant's operative form (field "", the whole
+  form), one per visit;
 * **fracture status** — a baseline whose fracture status disagrees with the
   participant's, the one source of truth that stratification uses
   (``crf.forms.rules.fracture_status_disagrees``): a query on the baseline's
@@ -50,13 +52,13 @@ from crf.models import (
     UNRESOLVED_QUERY_STATUSES,
     Baseline,
     DataQuery,
-    Death,
     FollowUp,
     Operative,
     QueryMessage,
-    Withdrawal,
 )
-from crf.schedule.visits import OVERDUE, site_today, visit_definitions, visit_schedule
+from crf.schedule.inputs import ScheduleInputs, schedule_inputs_for
+from crf.schedule.visits import OVERDUE, visit_definitions
+from perform.selectors import participants_for_system
 from perform.services import audit_context
 
 DONE_STATUSES = COMPLETE_STATUSES
@@ -154,19 +156,22 @@ def range_problems(participant_ids=None) -> list[Problem]:
     return problems
 
 
-def _surgery_dates(participant_ids) -> dict[int, tuple[int, datetime.date, str]]:
-    """participant id → (operative form id, surgery date, site time zone)."""
-    rows = _scoped(
-        Operative.objects.filter(surgery_date__isnull=False), participant_ids
-    ).values_list(
-        "participant_id", "pk", "surgery_date", "participant__site__time_zone"
-    )
-    return {p: (pk, day, tz) for p, pk, day, tz in rows}
+def _schedule_inputs(participant_ids, now=None) -> dict[int, ScheduleInputs]:
+    """The schedule's inputs (``crf.schedule.inputs``) of the operated
+    participants: six queries, however many participants."""
+    scope = participants_for_system()
+    if participant_ids is not None:
+        scope = scope.filter(pk__in=participant_ids)
+    return {
+        pid: inputs
+        for pid, inputs in schedule_inputs_for(scope, now=now).items()
+        if inputs.surgery_date is not None
+    }
 
 
-def window_problems(participant_ids=None, *, surgeries=None) -> list[Problem]:
+def window_problems(participant_ids=None, *, inputs=None) -> list[Problem]:
     """Complete follow-ups whose visit date is after the visit window closed."""
-    surgeries = _surgery_dates(participant_ids) if surgeries is None else surgeries
+    inputs = _schedule_inputs(participant_ids) if inputs is None else inputs
     visits = {v.code: v for v in visit_definitions()}
     content_type = ContentType.objects.get_for_model(FollowUp)
     rows = _scoped(
@@ -175,9 +180,9 @@ def window_problems(participant_ids=None, *, surgeries=None) -> list[Problem]:
     ).values_list("pk", "participant_id", "visit", "visit_date")
     problems = []
     for pk, participant_id, code, visit_date in rows:
-        if participant_id not in surgeries or code not in visits:
+        if participant_id not in inputs or code not in visits:
             continue
-        surgery_date = surgeries[participant_id][1]
+        surgery_date = inputs[participant_id].surgery_date
         window_end = surgery_date + datetime.timedelta(days=visits[code].window_end_day)
         if visit_date > window_end:
             problems.append(
@@ -195,47 +200,23 @@ def window_problems(participant_ids=None, *, surgeries=None) -> list[Problem]:
 
 
 def missing_follow_up_problems(
-    participant_ids=None, *, surgeries=None, now: datetime.datetime | None = None
+    participant_ids=None, *, inputs=None, now: datetime.datetime | None = None
 ) -> list[Problem]:
-    """Overdue visits with no follow-up, by the one schedule function; a query
-    on the operative form per visit. Four queries for every participant."""
-    surgeries = _surgery_dates(participant_ids) if surgeries is None else surgeries
-    done: dict[int, dict] = {}
-    missed: dict[int, dict] = {}
-    rows = _scoped(
-        FollowUp.objects.filter(status__in=DONE_STATUSES), participant_ids
-    ).values_list("participant_id", "visit", "visit_date", "missed_reason")
-    for participant_id, code, visit_date, missed_reason in rows:
-        if visit_date:
-            done.setdefault(participant_id, {})[code] = visit_date
-        elif missed_reason:
-            missed.setdefault(participant_id, {})[code] = missed_reason
-    ended: dict[int, datetime.date] = {}
-    for model, field in ((Death, "death_date"), (Withdrawal, "withdrawal_date")):
-        dates = _scoped(
-            model.objects.filter(**{f"{field}__isnull": False}), participant_ids
-        ).values_list("participant_id", field)
-        for participant_id, day in dates:
-            ended[participant_id] = min(day, ended.get(participant_id, day))
+    """Overdue visits with no follow-up, by the one schedule function over the
+    one reading of its inputs (a draft Death or Withdrawal form does not end
+    the schedule); a query on the operative form per visit."""
+    inputs = _schedule_inputs(participant_ids, now) if inputs is None else inputs
     content_type = ContentType.objects.get_for_model(Operative)
     visits = visit_definitions()
     problems = []
-    for participant_id, (operative_id, surgery_date, tz) in surgeries.items():
-        schedule = visit_schedule(
-            surgery_date=surgery_date,
-            today=site_today(tz, now=now),
-            done=done.get(participant_id),
-            missed=missed.get(participant_id),
-            ended_on=ended.get(participant_id),
-            visits=visits,
-        )
-        for state in schedule:
+    for participant_id, participant in inputs.items():
+        for state in participant.schedule(visits=visits):
             if state.state != OVERDUE:
                 continue
             problems.append(
                 Problem(
                     content_type.pk,
-                    operative_id,
+                    participant.operative_id,
                     MISSING_PREFIX + state.code,
                     participant_id,
                     "",
@@ -287,11 +268,11 @@ def queries_autocheck(
     if participant_ids is not None:
         participant_ids = list(participant_ids)
     _lock()
-    surgeries = _surgery_dates(participant_ids)
+    inputs = _schedule_inputs(participant_ids, now)
     problems = (
         range_problems(participant_ids)
-        + window_problems(participant_ids, surgeries=surgeries)
-        + missing_follow_up_problems(participant_ids, surgeries=surgeries, now=now)
+        + window_problems(participant_ids, inputs=inputs)
+        + missing_follow_up_problems(participant_ids, inputs=inputs)
         + fracture_status_problems(participant_ids)
     )
     return _reconcile(problems, _automatic_codes_q(), participant_ids)

@@ -6,10 +6,17 @@ visit of thousands of participants, sorted, counted and a page at a time; in
 Python that costs about 0.1 ms per participant before anything is shown, so
 here the same rules are written as SQL and the database sorts, counts and
 pages. ``tests/crf/schedule/test_sql.py`` holds the two to each other: for a
-cohort built around every window edge, death and withdrawal before, inside
-and after windows, and missed visits, each visit's dates and state from this
-query equal what ``visit_schedule`` returns. A change to the rules must be made
-in both (the test fails otherwise).
+cohort built around every window edge, death and withdrawal (complete or only
+drafted) before, inside and after windows, and missed visits, each visit's
+dates and state from this query equal what ``visit_schedule`` returns. A
+change to the rules must be made in both (the test fails otherwise).
+
+The inputs are the ones ``crf.schedule.inputs.schedule_inputs_for`` reads, by
+the same rules, because the query joins the same querysets
+(``surgeries_recorded``, ``follow_ups_recorded``, ``deaths_recorded``,
+``withdrawals_recorded``) compiled to SQL: a complete (or signed) Death or
+Withdrawal form ends the schedule, a draft one does not. The equivalence test
+builds its expected schedules through that function, not by hand.
 
 "Today" still comes from ``crf.schedule.visits.site_today``, once per site, and
 enters the query as a parameter; the visit definitions come from
@@ -21,8 +28,13 @@ from collections.abc import Mapping
 
 from django.db.models import QuerySet
 
-from crf.models import COMPLETE_STATUSES, Death, FollowUp, Operative, Withdrawal
 from crf.schedule import visits as schedule
+from crf.schedule.inputs import (
+    deaths_recorded,
+    follow_ups_recorded,
+    surgeries_recorded,
+    withdrawals_recorded,
+)
 from perform.models import Participant, Site
 
 # The state rules of visit_schedule, in its order: done, missed, not expected
@@ -63,6 +75,12 @@ COLUMNS = {  # name: SQL type
 def table(model) -> str:
     """The quoted table name of ``model``, for SQL written here."""
     return f'"{model._meta.db_table}"'
+
+
+def _subquery(queryset: QuerySet, *fields: str) -> tuple[str, list]:
+    """SQL and parameters of ``queryset``'s ``fields``, to join as a table."""
+    sql, params = queryset.order_by().values(*fields).query.sql_with_params()
+    return sql, list(params)
 
 
 def site_days(
@@ -111,6 +129,21 @@ def visit_rows_sql(
     ]
     day_rows = ", ".join("(%s::bigint, %s::date)" for _ in days)
     day_params = [value for item in days.items() for value in item]
+    surgeries, surgery_params = _subquery(
+        surgeries_recorded(), "participant_id", "surgery_date"
+    )
+    deaths, death_params = _subquery(deaths_recorded(), "participant_id", "death_date")
+    withdrawals, withdrawal_params = _subquery(
+        withdrawals_recorded(), "participant_id", "withdrawal_date"
+    )
+    follow_ups, follow_up_params = _subquery(
+        follow_ups_recorded(),
+        "participant_id",
+        "visit",
+        "visit_date",
+        "missed_reason",
+        "completed_at",
+    )
     sql = f"""
         WITH
         defs (code, ord, target_day, window_start_day, window_end_day) AS (
@@ -125,10 +158,10 @@ def visit_rows_sql(
               FROM {table(Participant)} pp
               JOIN {table(Site)} s ON s.id = pp.site_id
               JOIN days ON days.site_id = pp.site_id
-              JOIN {table(Operative)} o ON o.participant_id = pp.id
-              LEFT JOIN {table(Death)} dd ON dd.participant_id = pp.id
-              LEFT JOIN {table(Withdrawal)} w ON w.participant_id = pp.id
-             WHERE o.surgery_date IS NOT NULL AND pp.id IN ({scope_sql})
+              JOIN ({surgeries}) o ON o.participant_id = pp.id
+              LEFT JOIN ({deaths}) dd ON dd.participant_id = pp.id
+              LEFT JOIN ({withdrawals}) w ON w.participant_id = pp.id
+             WHERE pp.id IN ({scope_sql})
         )
         SELECT p.id AS participant_id, p.study_id, p.site_id, p.site_code,
                p.time_zone,
@@ -143,13 +176,15 @@ def visit_rows_sql(
                {_STATE} AS state
           FROM p
          CROSS JOIN defs d
-          LEFT JOIN {table(FollowUp)} f
+          LEFT JOIN ({follow_ups}) f
                  ON f.participant_id = p.id AND f.visit = d.code
-                AND f.status IN ({", ".join("%s" for _ in COMPLETE_STATUSES)})
     """
     return sql, [
         *definition_params,
         *day_params,
+        *surgery_params,
+        *death_params,
+        *withdrawal_params,
         *scope_params,
-        *COMPLETE_STATUSES,
+        *follow_up_params,
     ]

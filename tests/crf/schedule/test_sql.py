@@ -1,11 +1,13 @@
 """The SQL visit schedule (``crf.schedule.sql``) says what the schedule
-function (``crf.schedule.visits.visit_schedule``) says, visit by visit.
+function (``crf.schedule.visits.visit_schedule``) says, visit by visit, over
+the inputs the one reader of them gives (``crf.schedule.inputs``).
 
 The cohort is built around every edge the function has: for each visit, today
 one day before its window, on its first and last day, and one day after; the
 visit done, recorded as missed, or only drafted; death or withdrawal before,
-on and after the window's last day; and two sites whose local dates differ at
-the moment chosen.
+on and after the window's last day, complete, signed or only drafted (a draft
+does not end the schedule); and two sites whose local dates differ at the
+moment chosen.
 """
 
 import datetime
@@ -15,8 +17,9 @@ import pytest
 from django.db import connection
 
 from crf.models import Death, FollowUp, FormStatus, Operative, Withdrawal
+from crf.schedule.inputs import schedule_inputs_for
 from crf.schedule.sql import COLUMNS, site_days, visit_rows_sql
-from crf.schedule.visits import STATES, site_today, visit_definitions, visit_schedule
+from crf.schedule.visits import STATES, site_today, visit_definitions
 from perform.selectors import participants_for
 from tests.crf.bulk import form_kwargs, participants_add
 
@@ -33,9 +36,23 @@ def sql_rows(user, *, now=NOW):
         return [dict(zip(COLUMNS, row, strict=True)) for row in cursor.fetchall()]
 
 
+# Variants of a participant's end of follow-up (and 0: no follow-up entered).
+(
+    NOTHING_ENTERED,
+    IN_FOLLOW_UP,
+    DIED,
+    WITHDREW,
+    DIED_AND_WITHDREW,
+    DRAFTS_ONLY,
+    DIED_AFTER_DRAFT_WITHDRAWAL,
+    WITHDREW_AFTER_DRAFT_DEATH,
+) = range(8)
+
+
 def build_cohort(users, sites):
     """Participants at both sites covering the function's edges; returns, per
-    study ID, the inputs ``visit_schedule`` takes (without ``today``)."""
+    study ID, the inputs the forms entered are meant to give (surgery date,
+    done, missed, end of follow-up): what ``schedule_inputs_for`` must read."""
     rng = random.Random(20260308)
     actor = users["coordinator"]
     visits = visit_definitions()
@@ -57,7 +74,7 @@ def build_cohort(users, sites):
             | {0, 500}
         )
         for offset in offsets:
-            for variant in range(6):
+            for variant in range(8):
                 plans.append((site, today - offset * DAY, variant))
     people = []
     for site in sites:
@@ -69,7 +86,7 @@ def build_cohort(users, sites):
         done, missed = {}, {}
         for v in visits:
             roll = rng.random()
-            if variant == 0 or roll < 0.4:
+            if variant == NOTHING_ENTERED or roll < 0.4:
                 continue  # nothing entered
             if roll < 0.65:
                 done[v.code] = surgery + v.target_day * DAY
@@ -107,15 +124,27 @@ def build_cohort(users, sites):
                 )
         ended = []
         edge = rng.choice(visits).window_end_day + rng.choice([-1, 0, 1])
-        if variant in (2, 4):
-            ended.append(surgery + edge * DAY)
-            deaths.append(Death(**form_kwargs(person, actor, death_date=ended[-1])))
-        if variant in (3, 4):
-            ended.append(surgery + (edge + rng.choice([-30, 0, 30])) * DAY)
+        later = edge + rng.choice([-30, 0, 30])
+        recorded = rng.choice([FormStatus.COMPLETE, FormStatus.SIGNED])
+        death = withdrawal = None
+        if variant in (DIED, DIED_AND_WITHDREW, DIED_AFTER_DRAFT_WITHDRAWAL):
+            death = (recorded, surgery + edge * DAY)
+            ended.append(death[1])
+        if variant in (WITHDREW, DIED_AND_WITHDREW, WITHDREW_AFTER_DRAFT_DEATH):
+            withdrawal = (recorded, surgery + later * DAY)
+            ended.append(withdrawal[1])
+        # Drafts, dated before anything that does end follow-up: not an end.
+        if variant in (DRAFTS_ONLY, WITHDREW_AFTER_DRAFT_DEATH):
+            death = (FormStatus.DRAFT, surgery + (edge - 40) * DAY)
+        if variant in (DRAFTS_ONLY, DIED_AFTER_DRAFT_WITHDRAWAL):
+            withdrawal = (FormStatus.DRAFT, surgery + (edge - 40) * DAY)
+        if death:
+            status, day = death
+            deaths.append(Death(**form_kwargs(person, actor, status, death_date=day)))
+        if withdrawal:
+            status, day = withdrawal
             withdrawals.append(
-                Withdrawal(
-                    **form_kwargs(person, actor, withdrawal_date=ended[-1]),
-                )
+                Withdrawal(**form_kwargs(person, actor, status, withdrawal_date=day))
             )
         inputs[person.study_id] = {
             "surgery_date": surgery,
@@ -132,20 +161,39 @@ def build_cohort(users, sites):
 
 @pytest.mark.django_db
 def test_sql_schedule_equals_the_schedule_function(users, site_a, site_b):
-    inputs = build_cohort(users, [site_a, site_b])
+    planned = build_cohort(users, [site_a, site_b])
     todays = {
         site.code: site_today(site.time_zone, now=NOW) for site in (site_a, site_b)
     }
     assert todays["TOR"] != todays["HAM"]
+    # The one reader of the inputs reads what the forms say (drafts of a
+    # follow-up, a death or a withdrawal count for nothing) ...
+    inputs = {
+        i.study_id: i
+        for i in schedule_inputs_for(
+            participants_for(users["datamanager"]), now=NOW
+        ).values()
+    }
+    assert {
+        study_id: {
+            "surgery_date": i.surgery_date,
+            "done": dict(i.done),
+            "missed": dict(i.missed),
+            "ended_on": i.ended_on,
+        }
+        for study_id, i in inputs.items()
+    } == planned
+    # ... and the SQL schedule says, visit by visit, what the schedule function
+    # says over those inputs.
     rows = sql_rows(users["datamanager"])
     by_participant = {}
     for row in rows:
         by_participant.setdefault(row["study_id"], []).append(row)
     assert by_participant.keys() == inputs.keys()
     states_seen = set()
-    for study_id, plan in inputs.items():
-        site_code = study_id.split("-")[1]
-        expected = visit_schedule(today=todays[site_code], **plan)
+    for study_id, participant in inputs.items():
+        assert participant.today == todays[participant.site_code]
+        expected = participant.schedule()
         got = sorted(by_participant[study_id], key=lambda r: r["visit_order"])
         assert [
             (
@@ -168,7 +216,7 @@ def test_sql_schedule_equals_the_schedule_function(users, site_a, site_b):
                 v.state,
                 v.done_on,
                 v.missed_reason,
-                todays[site_code],
+                participant.today,
             )
             for v in expected
         ], study_id

@@ -1,10 +1,13 @@
 """PROTOCOL §6 visit windows: edges, missed visits, death, site time zones."""
 
 import datetime
+import re
+from pathlib import Path
 
 import pytest
 
-from crf.schedule.visits import site_today, visit_schedule
+from crf.forms.api import FormInputSerializer
+from crf.schedule.visits import site_today, visit_definitions, visit_schedule
 
 SURGERY = datetime.date(2026, 1, 10)
 
@@ -123,3 +126,35 @@ def state_of_for(surgery, today, code):
     return {v.code: v.state for v in visit_schedule(surgery_date=surgery, today=today)}[
         code
     ]
+
+
+def test_configured_visits_are_read_when_used_not_at_import(settings):
+    settings.TRIAL = {
+        **settings.TRIAL,
+        "VISITS": [["1m", "1 month", 30, 25, 40], ["3m", "3 months", 90, 80, 100]],
+    }
+    assert [v.code for v in visit_definitions()] == ["1m", "3m"]
+    assert list(FormInputSerializer().fields["visit"].choices) == ["1m", "3m"]
+
+
+PACKAGES = [
+    "config",
+    "demo",
+    "outcomes",
+    "crf",
+    "randomization",
+    "perform",
+    "infrastructure",
+]
+
+
+def test_only_visit_definitions_reads_the_configured_visits():
+    """Everything else asks ``crf.schedule.visits.visit_definitions()``."""
+    root = Path(__file__).resolve().parents[3]
+    readers = sorted(
+        str(path.relative_to(root))
+        for package in PACKAGES
+        for path in (root / package).rglob("*.py")
+        if re.search(r"TRIAL\s*(\[\s*|\.get\(\s*)[\"']VISITS[\"']", path.read_text())
+    )
+    assert readers == ["crf/schedule/visits.py"]
