@@ -22,12 +22,10 @@ newer version; send ``based_on_version`` to be protected) or ``form_exists``
 (a one-per-participant or one-per-visit form already exists: ``PUT`` it).
 """
 
-from decimal import Decimal
-
 from django.db import IntegrityError
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -37,8 +35,16 @@ from crf.exceptions import FormLocked, FormNotAllowed, StaleForm
 from crf.forms.registry import FORMS, PER_VISIT, REPEATABLE, FormSpec
 from crf.forms.rules import form_allowed_for, form_not_allowed_message, form_rule_errors
 from crf.forms.selectors import participant_clinical_context
+from crf.forms.serializers import (
+    CONFLICT_RESPONSE,
+    FORM_VALIDATION_RESPONSE,
+    FormInputSerializer,
+    FormOutputSerializer,
+    fields_serializer_class,
+    form_data,
+)
 from crf.forms.services import form_save
-from crf.models import CrfForm, FollowUp
+from crf.models import FollowUp
 from crf.schedule.visits import visit_definitions
 from infrastructure.api.common import (
     FORBIDDEN_RESPONSE,
@@ -51,150 +57,9 @@ from infrastructure.api.common import (
 )
 from perform.selectors import participant_get
 
-SCORES = (
-    "msts_total",
-    "msts_percent",
-    "tess_score",
-    "eq5d_profile",
-    "bpi_interference",
-    "mirels_total",
-)
 REQUIRED_WHEN_COMPLETE = "Required for a complete form."
 UNKNOWN_FIELD = "Unknown field."
 LOCKED = "This form is locked by the Methods Centre."
-
-
-# -----------------------------------------------------------------------------
-# Serializers
-# -----------------------------------------------------------------------------
-_field_serializers: dict[str, type[serializers.ModelSerializer]] = {}
-
-
-def fields_serializer_class(spec: FormSpec) -> type[serializers.ModelSerializer]:
-    """The form's entry fields as a ModelSerializer: ranges, choices and lengths
-    come from the model fields (the same validators the web form uses)."""
-    if spec.key not in _field_serializers:
-        meta = type("Meta", (), {"model": spec.model, "fields": spec.fields})
-        _field_serializers[spec.key] = type(
-            f"{spec.model.__name__}FieldsSerializer",
-            (serializers.ModelSerializer,),
-            {"Meta": meta, "__module__": __name__},
-        )
-    return _field_serializers[spec.key]
-
-
-class ScoresOutputSerializer(serializers.Serializer):
-    """Scores stored with the form (PROTOCOL §8); only the form's instruments."""
-
-    msts_total = serializers.IntegerField(required=False, allow_null=True)
-    msts_percent = serializers.FloatField(required=False, allow_null=True)
-    tess_score = serializers.FloatField(required=False, allow_null=True)
-    eq5d_profile = serializers.CharField(required=False, allow_blank=True)
-    bpi_interference = serializers.FloatField(required=False, allow_null=True)
-    mirels_total = serializers.IntegerField(required=False, allow_null=True)
-
-
-class FormOutputSerializer(serializers.Serializer):
-    """One CRF instance (built by ``form_data``)."""
-
-    key = serializers.ChoiceField(choices=sorted(FORMS), help_text="Form key.")
-    id = serializers.IntegerField()
-    visit = serializers.CharField(
-        allow_null=True, help_text="Visit code of a follow-up form; null otherwise."
-    )
-    status = serializers.CharField(help_text="draft, complete or signed.")
-    locked = serializers.BooleanField()
-    version = serializers.IntegerField(
-        help_text="Send it back as `based_on_version` when changing the form."
-    )
-    updated_at = serializers.DateTimeField()
-    updated_by = serializers.CharField(help_text="Username of the last editor.")
-    fields = serializers.DictField(
-        child=serializers.JSONField(allow_null=True),
-        help_text="Field name → value (dates as YYYY-MM-DD, null when empty).",
-    )
-    scores = ScoresOutputSerializer()
-
-
-def form_data(spec: FormSpec, form: CrfForm) -> dict:
-    scores = {}
-    for name in SCORES:
-        if hasattr(form, name):
-            value = getattr(form, name)
-            scores[name] = float(value) if isinstance(value, Decimal) else value
-    return {
-        "key": spec.key,
-        "id": form.pk,
-        "visit": form.visit if isinstance(form, FollowUp) else None,
-        "status": form.status,
-        "locked": form.locked,
-        "version": form.version,
-        "updated_at": serializers.DateTimeField().to_representation(form.updated_at),
-        "updated_by": form.updated_by.username,
-        "fields": fields_serializer_class(spec)(form).data,
-        "scores": scores,
-    }
-
-
-class FormInputSerializer(serializers.Serializer):
-    complete = serializers.BooleanField(
-        default=False,
-        help_text="Save as complete (every required field and rule) or as draft.",
-    )
-    reason = serializers.CharField(
-        allow_blank=True,
-        default="",
-        max_length=2000,
-        help_text="Reason for change: required once the form was ever complete.",
-    )
-    based_on_version = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        min_value=1,
-        help_text="The version the change starts from; an older one answers 409.",
-    )
-    visit = serializers.ChoiceField(
-        choices=[],  # the configured visits, read per instance (__init__)
-        required=False,
-        help_text="Follow-up visit code (POST of `follow-up` only).",
-    )
-    fields = serializers.DictField(
-        child=serializers.JSONField(allow_null=True),
-        default=dict,
-        help_text="Field name → value. On PUT, fields not named keep their value.",
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Read when used, not at import: the visits are configuration.
-        self.fields["visit"].choices = [v.code for v in visit_definitions()]
-
-
-_STRINGS = {"type": "array", "items": {"type": "string"}}
-FORM_VALIDATION_RESPONSE = OpenApiResponse(
-    response={
-        "type": "object",
-        "properties": {
-            "fields": {
-                "type": "object",
-                "additionalProperties": _STRINGS,
-                "description": "Form field name → messages.",
-            },
-            "reason": _STRINGS,
-            "visit": _STRINGS,
-            "complete": _STRINGS,
-            "based_on_version": _STRINGS,
-            "non_field_errors": _STRINGS,
-        },
-        "example": {"fields": {"haemoglobin_g_l": ["Ensure this value is ..."]}},
-    },
-    description="Invalid input; nothing was saved.",
-)
-CONFLICT_RESPONSE = OpenApiResponse(
-    ApiErrorSerializer,
-    description="`form_not_allowed` (not before randomization, or consent), "
-    "`form_locked`, `stale_form` or `form_exists`; nothing was saved.",
-)
 
 
 # -----------------------------------------------------------------------------

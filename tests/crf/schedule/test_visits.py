@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crf.forms.api import FormInputSerializer
+from crf.forms.serializers import FormInputSerializer
 from crf.schedule.visits import site_today, visit_definitions, visit_schedule
 
 SURGERY = datetime.date(2026, 1, 10)
