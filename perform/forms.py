@@ -11,6 +11,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 
+from perform import screening
 from perform.clinical_dates import clinical_date_error
 from perform.models import EligibilityCriterion, FractureStatus, Participant, Sex
 
@@ -36,22 +37,50 @@ def _clinical_date(value: datetime.date) -> datetime.date:
 
 
 class ScreeningForm(forms.Form):
-    """PROTOCOL §7.1: screening and eligibility. One radio field per criterion."""
+    """PROTOCOL §7.1: screening and eligibility. One radio field per criterion.
 
-    site = forms.ModelChoiceField(queryset=None, empty_label=None)
-    screening_date = forms.DateField(widget=DateInput)
+    The fields only read the posted strings (in ``perform.screening``'s words
+    when they cannot); the rules are ``perform.screening``'s, which the API
+    applies too (``clean``).
+    """
+
+    # The site's code: perform.screening decides whether the user may screen
+    # there, in the same words for a site not offered and an unknown one.
+    site = forms.CharField(
+        max_length=screening.SITE_CODE_LENGTH,
+        widget=forms.Select,
+        error_messages={"max_length": screening.too_long(screening.SITE_CODE_LENGTH)},
+    )
+    screening_date = forms.DateField(
+        widget=DateInput,
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": screening.DATE_INVALID},
+    )
     age_at_screening = forms.IntegerField(
-        label="Age (years)", min_value=0, max_value=120
+        label="Age (years)",
+        widget=forms.NumberInput(
+            attrs={"min": screening.AGE_MIN, "max": screening.AGE_MAX}
+        ),
+        error_messages={"invalid": screening.NUMBER_INVALID},
     )
     year_of_birth = forms.IntegerField(
-        required=False, min_value=1900, help_text="Optional; the age is what counts."
+        required=False,
+        widget=forms.NumberInput(attrs={"min": screening.YEAR_OF_BIRTH_MIN}),
+        help_text="Optional; the age is what counts.",
+        error_messages={"invalid": screening.NUMBER_INVALID},
     )
     # A blank first choice: a sex must be picked, never defaulted.
-    sex = forms.ChoiceField(choices=[("", "—"), *Sex.choices])
+    sex = forms.ChoiceField(
+        choices=[("", "—"), *Sex.choices],
+        error_messages={"invalid_choice": screening.choice_invalid(Sex.values)},
+    )
     fracture_status = forms.ChoiceField(
         choices=[("", "Not yet known"), *FractureStatus.choices],
         required=False,
         help_text="Stratification factor for randomization.",
+        error_messages={
+            "invalid_choice": screening.choice_invalid(FractureStatus.values)
+        },
     )
     screening_notes = forms.CharField(
         label="Other reasons / notes",
@@ -60,16 +89,28 @@ class ScreeningForm(forms.Form):
     )
 
     def __init__(
-        self, *args, sites, criteria, participant=None, require_reason=False, **kwargs
+        self,
+        *args,
+        user,
+        sites,
+        criteria,
+        participant=None,
+        require_reason=False,
+        **kwargs,
     ):
+        """``sites`` are offered (the user's screening sites); ``user`` is
+        whom ``perform.screening`` checks the chosen site for."""
         super().__init__(*args, **kwargs)
+        self.user = user
         self.criteria = list(criteria)
-        self.fields["site"].queryset = sites
         if participant is not None:
             # The site of an existing participant never changes.
             del self.fields["site"]
-        elif sites.count() == 1:
-            self.fields["site"].initial = sites.first()
+        else:
+            offered = list(sites)
+            self.fields["site"].widget.choices = [(s.code, str(s)) for s in offered]
+            if len(offered) == 1:
+                self.fields["site"].initial = offered[0].code
         self.fields["screening_date"].initial = timezone.localdate()
         for criterion in self.criteria:
             self.fields[self.field_name(criterion)] = forms.ChoiceField(
@@ -77,6 +118,7 @@ class ScreeningForm(forms.Form):
                 choices=YES_NO_UNKNOWN,
                 widget=forms.RadioSelect,
                 required=False,
+                error_messages={"invalid_choice": screening.ANSWER_INVALID},
             )
         if require_reason:
             self.fields["reason"] = forms.CharField(
@@ -139,37 +181,27 @@ class ScreeningForm(forms.Form):
     def field_name(criterion: EligibilityCriterion) -> str:
         return f"criterion_{criterion.code}"
 
-    def clean_screening_date(self):
-        return _clinical_date(self.cleaned_data["screening_date"])
-
     def clean(self):
+        """Every ``perform.screening`` rule, each error on its field."""
         cleaned = super().clean()
-        age = cleaned.get("age_at_screening")
-        yob = cleaned.get("year_of_birth")
-        screened = cleaned.get("screening_date")
-        if age is not None and yob and screened:
-            implied = screened.year - yob
-            if abs(implied - age) > 1:
-                self.add_error(
-                    "year_of_birth",
-                    f"Year of birth {yob} gives age {implied - 1}–{implied} at "
-                    f"screening, not {age}.",
-                )
-        if yob and screened and yob > screened.year:
-            self.add_error(
-                "year_of_birth", "Year of birth is after the screening date."
-            )
-        min_age = settings.TRIAL["MIN_AGE"]
-        age_field = self.field_name_for_code("age_adult")
-        if (
-            age is not None
-            and age < min_age
-            and age_field
-            and cleaned.get(age_field) == "yes"
-        ):
-            self.add_error(
-                age_field, f"The age entered is {age}: this criterion cannot be met."
-            )
+        values = {
+            name: cleaned[name]
+            for name in ("site", "screening_date", "age_at_screening", "year_of_birth")
+            if name in cleaned
+        }
+        # The answers are read as a whole, as the API reads its "answers"
+        # object: with one unreadable, the rules on answers wait.
+        if not any(self.has_error(self.field_name(c)) for c in self.criteria):
+            values["answers"] = self.answers()
+        check = screening.screening_input_check(
+            user=self.user, criteria=self.criteria, values=values
+        )
+        for name, messages in check.errors.items():
+            self.add_error(name, messages)
+        for code, messages in check.answer_errors.items():
+            self.add_error(self.field_name_for_code(code), messages)
+        if check.site is not None:
+            cleaned["site"] = check.site
         return cleaned
 
     def field_name_for_code(self, code: str) -> str | None:

@@ -12,14 +12,16 @@ Objects outside that scope answer 404, never 403, so their existence is not
 revealed (PROTOCOL §2).
 """
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from pghistory.models import Events
 
+from perform.eligibility import eligibility_evaluate, participant_eligibility
 from perform.models import (
     ConsentRecord,
     EligibilityAnswer,
@@ -330,20 +332,25 @@ def screening_summary(*, user) -> ScreeningSummary:
     ineligible = by_status.get(ParticipantStatus.INELIGIBLE, 0)
     pending = by_status.get(ParticipantStatus.SCREENED, 0)
 
+    # The reasons are the eligibility function's (perform.eligibility), over
+    # the active checklist: the criteria not met, and the minimum age.
+    # Three queries, however many participants.
     reasons = Counter()
-    unmet_answers = (
-        EligibilityAnswer.objects.filter(
-            participant__in=scoped.filter(status=ParticipantStatus.INELIGIBLE)
+    criteria = criteria_active()
+    code_of = {c.pk: c.code for c in criteria}
+    found_ineligible = scoped.filter(status=ParticipantStatus.INELIGIBLE).order_by()
+    answers = defaultdict(dict)
+    for participant_id, criterion_id, answer in EligibilityAnswer.objects.filter(
+        participant__in=found_ineligible, criterion_id__in=code_of
+    ).values_list("participant_id", "criterion_id", "answer"):
+        answers[participant_id][code_of[criterion_id]] = answer
+    for participant_id, age in found_ineligible.values_list("id", "age_at_screening"):
+        result = eligibility_evaluate(
+            criteria=criteria, answers=answers[participant_id], age=age
         )
-        .filter(
-            Q(criterion__kind=EligibilityCriterion.Kind.INCLUSION, answer=False)
-            | Q(criterion__kind=EligibilityCriterion.Kind.EXCLUSION, answer=True)
-        )
-        .values_list("criterion__text")
-        .annotate(n=Count("id"))
-    )
-    for text, n in unmet_answers:
-        reasons[text] += n
+        if result.age_reason:
+            reasons[f"Age below the minimum of {settings.TRIAL['MIN_AGE']} years"] += 1
+        reasons.update(criterion.text for criterion in result.unmet_criteria)
 
     site_rows = (
         sites_for(user)
@@ -408,21 +415,13 @@ def screening_log(*, user, site_code: str | None = None) -> list[ScreeningLogRow
     qs = participants_for(user).order_by("site__code", "sequence")
     if site_code:
         qs = qs.filter(site__code=site_code.upper())
-    qs = qs.prefetch_related(
-        Prefetch(
-            "eligibility_answers",
-            queryset=EligibilityAnswer.objects.select_related("criterion").order_by(
-                "-criterion__kind", "criterion__order"
-            ),
-        )
-    )
+    qs = qs.prefetch_related("eligibility_answers")
+    criteria = criteria_active()
     rows = []
     for p in qs:
-        reasons = [
-            a.criterion.text
-            for a in p.eligibility_answers.all()
-            if a.criterion.is_met_by(a.answer) is False
-        ]
+        result = participant_eligibility(p, criteria=criteria)
+        reasons = [result.age_reason] if result.age_reason else []
+        reasons += [criterion.text for criterion in result.unmet_criteria]
         rows.append(
             ScreeningLogRow(
                 study_id=p.study_id,

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from perform.clinical_dates import clinical_date_error
 from perform.eligibility import EligibilityResult, eligibility_evaluate
-from perform.exceptions import InvalidTransition, SiteNotAllowed, TrialError
+from perform.exceptions import InvalidTransition, TrialError
 from perform.models import (
     ConsentRecord,
     EligibilityAnswer,
@@ -28,7 +28,8 @@ from perform.models import (
     Site,
     User,
 )
-from perform.selectors import participants_for, screening_sites_for
+from perform.screening import screening_input_raise
+from perform.selectors import criteria_active, participants_for
 
 S = ParticipantStatus
 
@@ -109,13 +110,13 @@ def _check_clinical_date(value: datetime.date, *, field: str, not_before=None) -
 
 
 def _answers_save(
-    *, participant: Participant, answers: Mapping[str, bool | None]
+    *,
+    participant: Participant,
+    criteria: list[EligibilityCriterion],
+    answers: Mapping[str, bool | None],
 ) -> EligibilityResult:
-    criteria = list(EligibilityCriterion.objects.filter(is_active=True))
-    known = {c.code for c in criteria}
-    unknown = set(answers) - known
-    if unknown:
-        raise TrialError(f"Unknown eligibility criteria: {', '.join(sorted(unknown))}.")
+    """Save one answer row per active criterion (checked by ``perform.screening``
+    first: no unknown codes) and evaluate the checklist."""
     existing = {a.criterion_id: a for a in participant.eligibility_answers.all()}
     for criterion in criteria:
         value = answers.get(criterion.code)
@@ -155,15 +156,24 @@ def participant_screen(
 ) -> Participant:
     """Screen a patient: issue the next study ID at ``site`` and record the checklist.
 
-    The site row is locked for the rest of the transaction, so concurrent
+    The input meets the rules of ``perform.screening`` (the web form and the API
+    check them first, showing every error; here the first one is raised). The
+    site row is locked for the rest of the transaction, so concurrent
     screenings at one site get consecutive numbers, and a screening that fails
     rolls back its number with it (no gaps).
     """
-    if not screening_sites_for(actor).filter(pk=site.pk).exists():
-        raise SiteNotAllowed(
-            f"You cannot screen patients at site {site.code}.", field="site"
-        )
-    _check_clinical_date(screening_date, field="screening_date")
+    criteria = criteria_active()
+    screening_input_raise(
+        user=actor,
+        criteria=criteria,
+        values={
+            "site": site.code,
+            "screening_date": screening_date,
+            "age_at_screening": age_at_screening,
+            "year_of_birth": year_of_birth,
+            "answers": answers,
+        },
+    )
     with audit_context(actor=actor):
         locked_site = Site.objects.select_for_update().get(pk=site.pk)
         locked_site.last_participant_number += 1
@@ -193,7 +203,9 @@ def participant_screen(
             changed_at=now,
             changed_by=actor,
         )
-        result = _answers_save(participant=participant, answers=answers)
+        result = _answers_save(
+            participant=participant, criteria=criteria, answers=answers
+        )
         new_status = _status_from_eligibility(result)
         if new_status != S.SCREENED:
             participant_status_change(
@@ -229,12 +241,25 @@ def participant_screening_update(
     fracture_status: str = "",
     screening_notes: str = "",
 ) -> Participant:
-    """Correct a screening record before consent; a reason is always required."""
+    """Correct a screening record before consent; a reason is always required.
+
+    The input meets the rules of ``perform.screening``, as at screening.
+    """
     if not reason.strip():
         raise TrialError(
             "Give a reason for changing the screening record.", field="reason"
         )
-    _check_clinical_date(screening_date, field="screening_date")
+    criteria = criteria_active()
+    screening_input_raise(
+        user=actor,
+        criteria=criteria,
+        values={
+            "screening_date": screening_date,
+            "age_at_screening": age_at_screening,
+            "year_of_birth": year_of_birth,
+            "answers": answers,
+        },
+    )
     with audit_context(actor=actor, reason=reason.strip()):
         participant = _lock_in_scope(actor=actor, participant=participant)
         if participant.status not in SCREENING_EDITABLE:
@@ -250,7 +275,9 @@ def participant_screening_update(
         participant.fracture_status = fracture_status
         participant.screening_notes = screening_notes
         participant.save()
-        result = _answers_save(participant=participant, answers=answers)
+        result = _answers_save(
+            participant=participant, criteria=criteria, answers=answers
+        )
         new_status = _status_from_eligibility(result)
         if (
             participant.status in _STATUS_FOLLOWS_CHECKLIST

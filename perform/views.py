@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from infrastructure.pagination import paginate
 from perform import selectors, services
+from perform.eligibility import participant_eligibility
 from perform.exceptions import TrialError
 from perform.forms import ConsentForm, DeclineForm, ParticipantFilterForm, ScreeningForm
 from perform.models import ParticipantStatus
@@ -85,7 +86,10 @@ def participant_screen(request):
     if not sites.exists():
         raise PermissionDenied("You are not linked to an active site.")
     form = ScreeningForm(
-        request.POST or None, sites=sites, criteria=selectors.criteria_active()
+        request.POST or None,
+        user=request.user,
+        sites=sites,
+        criteria=selectors.criteria_active(),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -114,15 +118,9 @@ def participant_screen(request):
 @permission_required("perform.view_participant", raise_exception=True)
 def participant_detail(request, study_id):
     participant = selectors.participant_detail(user=request.user, study_id=study_id)
-    answers = {a.criterion_id: a.answer for a in participant.eligibility_answers.all()}
-    checklist = [
-        (
-            criterion,
-            answers.get(criterion.pk),
-            criterion.is_met_by(answers.get(criterion.pk)),
-        )
-        for criterion in selectors.criteria_active()
-    ]
+    eligibility = participant_eligibility(
+        participant, criteria=selectors.criteria_active()
+    )
     can_screen = request.user.has_perm("perform.screen_participant")
     # The apps above the core add their sections (the allocation, the forms),
     # each applying its own access rules (perform.panels).
@@ -132,7 +130,8 @@ def participant_detail(request, study_id):
         "perform/participant_detail.html",
         {
             "participant": participant,
-            "checklist": checklist,
+            # (criterion, answer, met) for every active criterion.
+            "checklist": eligibility.checklist,
             "audit": selectors.participant_audit_history(participant),
             "can_edit_screening": can_screen
             and participant.status in services.SCREENING_EDITABLE,
@@ -153,6 +152,7 @@ def participant_screening_edit(request, study_id):
     participant = selectors.participant_detail(user=request.user, study_id=study_id)
     form = ScreeningForm(
         request.POST or None,
+        user=request.user,
         sites=selectors.screening_sites_for(request.user),
         criteria=selectors.criteria_active(),
         participant=participant,

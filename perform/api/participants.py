@@ -1,12 +1,15 @@
 """``/api/v1/participants/``: list, screen (create) and read participants."""
 
-from django.conf import settings
+from collections.abc import Mapping
+
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
 )
 from rest_framework import generics, serializers, status
+from rest_framework.fields import SkipField, get_error_detail
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
@@ -19,9 +22,8 @@ from infrastructure.api.common import (
     JsonApiMixin,
     StrictNullBooleanField,
 )
-from perform import selectors, services
-from perform.clinical_dates import clinical_date_error
-from perform.eligibility import eligibility_evaluate
+from perform import screening, selectors, services
+from perform.eligibility import participant_eligibility
 from perform.models import FractureStatus, ParticipantStatus, Sex
 from perform.panels import participant_resource_parts
 
@@ -110,15 +112,12 @@ class ParticipantOutputSerializer(ParticipantSummaryOutputSerializer):
 
     @extend_schema_field(EligibilityOutputSerializer)
     def get_eligibility(self, participant):
-        criteria = self.context["criteria"]
-        saved = selectors.participant_answers(participant)
-        answers = {c.code: saved.get(c.code) for c in criteria}
-        result = eligibility_evaluate(
-            criteria=criteria, answers=answers, age=participant.age_at_screening
-        )
+        result = participant_eligibility(participant, criteria=self.context["criteria"])
         return EligibilityOutputSerializer(
             {
-                "answers": answers,
+                "answers": {
+                    line.criterion.code: line.answer for line in result.checklist
+                },
                 "eligible": result.eligible,
                 "unmet": result.unmet,
                 "missing": result.missing,
@@ -146,79 +145,98 @@ class ParticipantPartField(serializers.Field):
         return self.part.value(self.context["request"].user, participant)
 
 
+class _RangeDocumentedIntegerField(serializers.IntegerField):
+    """An integer whose range the OpenAPI schema shows while
+    ``perform.screening`` checks it (in the words the web form uses)."""
+
+    def __init__(self, *, documented_range: tuple[int | None, int | None], **kwargs):
+        super().__init__(**kwargs)
+        # Attributes only (no validators): drf-spectacular reads them.
+        self.min_value, self.max_value = documented_range
+
+
 class ParticipantScreenInputSerializer(serializers.Serializer):
-    """The screening form's rules (``perform.forms.ScreeningForm``) for JSON.
+    """Screening input as JSON: the fields read it, ``perform.screening``
+    checks it, as for the web form (``perform.forms.ScreeningForm``), in the
+    same words.
 
     Needs ``context["request"]`` (the site must be one the caller may screen
     at) and ``context["criteria"]`` (the active checklist).
     """
 
-    site = serializers.CharField(max_length=3, help_text="Site code, e.g. TOR.")
-    screening_date = serializers.DateField()
-    age_at_screening = serializers.IntegerField(min_value=0, max_value=120)
-    year_of_birth = serializers.IntegerField(
-        min_value=1900, max_value=2100, required=False, allow_null=True, default=None
+    site = serializers.CharField(
+        max_length=screening.SITE_CODE_LENGTH,
+        help_text="Site code, e.g. TOR.",
+        error_messages={
+            "blank": screening.REQUIRED,
+            "max_length": screening.too_long(screening.SITE_CODE_LENGTH),
+        },
     )
-    sex = serializers.ChoiceField(choices=Sex.choices)
+    screening_date = serializers.DateField(
+        error_messages={"invalid": screening.DATE_INVALID}
+    )
+    age_at_screening = _RangeDocumentedIntegerField(
+        documented_range=(screening.AGE_MIN, screening.AGE_MAX),
+        error_messages={"invalid": screening.NUMBER_INVALID},
+    )
+    year_of_birth = _RangeDocumentedIntegerField(
+        documented_range=(screening.YEAR_OF_BIRTH_MIN, None),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Not after the screening date; within a year of the age.",
+        error_messages={"invalid": screening.NUMBER_INVALID},
+    )
+    sex = serializers.ChoiceField(
+        choices=Sex.choices,
+        error_messages={"invalid_choice": screening.choice_invalid(Sex.values)},
+    )
     fracture_status = serializers.ChoiceField(
-        choices=FractureStatus.choices, allow_blank=True, default=""
+        choices=FractureStatus.choices,
+        allow_blank=True,
+        default="",
+        error_messages={
+            "invalid_choice": screening.choice_invalid(FractureStatus.values)
+        },
     )
     screening_notes = serializers.CharField(
         allow_blank=True, default="", trim_whitespace=True
     )
     answers = serializers.DictField(
-        child=StrictNullBooleanField(),
+        child=StrictNullBooleanField(
+            error_messages={"invalid": screening.ANSWER_INVALID}
+        ),
         help_text="Criterion code → true/false/null (null or absent: not yet known).",
     )
 
-    def validate_site(self, code):
-        user = self.context["request"].user
-        site = selectors.screening_sites_for(user).filter(code=code.upper()).first()
-        if site is None:
-            # Same words for an unknown site and another site's: no disclosure.
-            raise serializers.ValidationError(
-                f"You cannot screen patients at site {code}."
-            )
-        return site
-
-    def validate_screening_date(self, value):
-        if problem := clinical_date_error(value):
-            raise serializers.ValidationError(problem)
-        return value
-
-    def validate_answers(self, answers):
-        known = {c.code for c in self.context["criteria"]}
-        unknown = sorted(set(answers) - known)
-        if unknown:
-            raise serializers.ValidationError(
-                {code: ["Unknown eligibility criterion."] for code in unknown}
-            )
-        return answers
-
-    def validate(self, attrs):
-        errors = {}
-        age = attrs["age_at_screening"]
-        yob = attrs.get("year_of_birth")
-        screened = attrs["screening_date"]
-        if yob:
-            implied = screened.year - yob
-            if yob > screened.year:
-                errors["year_of_birth"] = ["Year of birth is after the screening date."]
-            elif abs(implied - age) > 1:
-                errors["year_of_birth"] = [
-                    f"Year of birth {yob} gives age {implied - 1}–{implied} at "
-                    f"screening, not {age}."
-                ]
-        min_age = settings.TRIAL["MIN_AGE"]
-        if age < min_age and attrs["answers"].get("age_adult") is True:
-            errors["answers"] = {
-                "age_adult": [
-                    f"The age entered is {age}: this criterion cannot be met."
-                ]
-            }
+    def to_internal_value(self, data):
+        """Read every field, then apply ``perform.screening``'s rules to those
+        that could be read, so that one 400 names every error, as the web form
+        shows them all."""
+        if not isinstance(data, Mapping):
+            return super().to_internal_value(data)  # DRF's "invalid data" error
+        values, errors = {}, {}
+        for field in self._writable_fields:
+            try:
+                values[field.field_name] = field.run_validation(field.get_value(data))
+            except serializers.ValidationError as error:
+                errors[field.field_name] = error.detail
+            except DjangoValidationError as error:
+                errors[field.field_name] = get_error_detail(error)
+            except SkipField:
+                pass
+        check = screening.screening_input_check(
+            user=self.context["request"].user,
+            criteria=self.context["criteria"],
+            values=values,
+        )
+        errors.update(check.errors)
+        if check.answer_errors:
+            errors["answers"] = check.answer_errors
         if errors:
             raise serializers.ValidationError(errors)
-        return attrs
+        values["site"] = check.site
+        return values
 
 
 class ParticipantListApi(JsonApiMixin, generics.GenericAPIView):

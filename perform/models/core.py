@@ -129,8 +129,9 @@ class EligibilityCriterion(models.Model):
     """One line of the PROTOCOL §4 checklist, kept as data.
 
     An inclusion criterion is met when answered *yes*; an exclusion criterion is
-    met (i.e. does not exclude) when answered *no*. Informed consent is not a
-    checklist line: it is the separate consent record.
+    met (i.e. does not exclude) when answered *no*: ``perform.eligibility``
+    applies that rule, nothing else does. Informed consent is not a checklist
+    line: it is the separate consent record.
     """
 
     class Kind(models.TextChoices):
@@ -150,12 +151,6 @@ class EligibilityCriterion(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()}: {self.text}"
-
-    def is_met_by(self, answer):
-        """True/False when answered, ``None`` when the answer is missing."""
-        if answer is None:
-            return None
-        return answer if self.kind == self.Kind.INCLUSION else not answer
 
 
 class ParticipantStatus(models.TextChoices):

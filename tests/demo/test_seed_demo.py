@@ -37,6 +37,7 @@ from demo.fingerprint import demo_fingerprint
 from infrastructure.models import OutboundEmail
 from infrastructure.outbox import emails_due
 from perform import roles
+from perform.eligibility import participant_eligibility
 from perform.models import (
     ConsentRecord,
     EligibilityAnswer,
@@ -47,7 +48,7 @@ from perform.models import (
     Site,
     User,
 )
-from perform.selectors import participant_audit_history
+from perform.selectors import criteria_active, participant_audit_history
 from perform.services import ALLOWED_TRANSITIONS
 from randomization import services as randomization_services
 from randomization import tasks as randomization_tasks
@@ -219,14 +220,14 @@ class TestSmallDemo:
             S.DIED,
             S.COMPLETED,
         }
+        criteria = criteria_active()
         for p in Participant.objects.select_related("site").prefetch_related(
-            "consents", "eligibility_answers__criterion", "status_changes"
+            "consents", "eligibility_answers", "status_changes"
         ):
             assert p.site.activation_date <= p.screening_date <= today
             assert 18 <= p.age_at_screening <= 100
-            answers = list(p.eligibility_answers.all())
-            unmet = [a for a in answers if a.criterion.is_met_by(a.answer) is False]
-            missing = [a for a in answers if a.answer is None]
+            eligibility = participant_eligibility(p, criteria=criteria)
+            unmet, missing = eligibility.unmet_criteria, eligibility.missing
             consents = list(p.consents.all())
             if p.status == S.SCREENED:
                 assert missing and not unmet

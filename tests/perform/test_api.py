@@ -411,7 +411,7 @@ def _tomorrow():
         (
             {"screening_date": "31/12/2024"},
             {},
-            {"screening_date": ["Date has wrong format."]},
+            {"screening_date": ["Enter a valid date (YYYY-MM-DD)."]},
         ),
         (
             {"age_at_screening": 200},
@@ -423,11 +423,11 @@ def _tomorrow():
             {},
             {"age_at_screening": ["Ensure this value is greater than or equal to 0."]},
         ),
-        ({"sex": "robot"}, {}, {"sex": ['"robot" is not a valid choice.']}),
+        ({"sex": "robot"}, {}, {"sex": ["Choose one of: female, male, other."]}),
         (
             {"fracture_status": "partial"},
             {},
-            {"fracture_status": ['"partial" is not a valid choice.']},
+            {"fracture_status": ["Choose one of: impending, complete."]},
         ),
         (
             {},
@@ -437,7 +437,13 @@ def _tomorrow():
         (
             {},
             {"asa_3_or_less": "yes"},
-            {"answers": {"asa_3_or_less": ["Answer true, false or null."]}},
+            {
+                "answers": {
+                    "asa_3_or_less": [
+                        "Answer yes (true), no (false) or not yet known (null)."
+                    ]
+                }
+            },
         ),
         (
             {"age_at_screening": 16},
@@ -458,7 +464,7 @@ def _tomorrow():
         (
             {"year_of_birth": 2999},
             {},
-            {"year_of_birth": ["Ensure this value is less than or equal to 2100."]},
+            {"year_of_birth": ["Year of birth is after the screening date."]},
         ),
         ({"site": "HAM"}, {}, {"site": ["You cannot screen patients at site HAM."]}),
         ({"site": "ZZZ"}, {}, {"site": ["You cannot screen patients at site ZZZ."]}),

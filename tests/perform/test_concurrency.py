@@ -3,8 +3,10 @@
 import threading
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection
 
+from perform import services
+from perform.exceptions import TrialError
 from perform.models import Participant, ParticipantStatusChange
 
 THREADS = 20
@@ -49,9 +51,21 @@ def test_concurrent_screenings_at_one_site_get_consecutive_distinct_ids(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_failed_screening_leaves_no_gap_in_study_ids(users, site_a, screen):
+def test_failed_screening_leaves_no_gap_in_study_ids(
+    users, site_a, screen, monkeypatch
+):
     screen(users["coordinator"], site_a)
-    with pytest.raises(Exception, match="Unknown eligibility criteria"):
+    # Refused input never takes a number ...
+    with pytest.raises(TrialError, match="Unknown eligibility criterion"):
         screen(users["coordinator"], site_a, answers={"not_a_criterion": True})
+
+    # ... and a failure after the number was taken gives it back.
+    def answers_save_fails(**kwargs):
+        raise DatabaseError("connection lost while saving the answers")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "_answers_save", answers_save_fails)
+        with pytest.raises(DatabaseError, match="connection lost"):
+            screen(users["coordinator"], site_a)
     third = screen(users["coordinator"], site_a)
     assert third.study_id == "PRF-TOR-0002"

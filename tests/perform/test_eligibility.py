@@ -1,10 +1,12 @@
 """PROTOCOL §4: one function decides eligibility from the checklist."""
 
 import pytest
+from django.urls import reverse
 
-from perform.eligibility import eligibility_evaluate
+from perform.eligibility import eligibility_evaluate, participant_eligibility
 from perform.models import EligibilityCriterion
 from tests.conftest import eligible_answers
+from tests.factories import api_client_for
 
 
 @pytest.fixture
@@ -61,3 +63,49 @@ def test_inactive_criteria_are_ignored(criteria):
     assert (
         eligibility_evaluate(criteria=fresh, answers=answers, age=60).eligible is True
     )
+
+
+@pytest.mark.django_db
+def test_the_checklist_gives_every_active_criterion_its_answer_and_verdict(criteria):
+    EligibilityCriterion.objects.filter(code="unable_follow_up").update(is_active=False)
+    fresh = list(EligibilityCriterion.objects.all())
+    answers = {"age_adult": True, "rcc_oligometastatic": True, "unable_follow_up": True}
+    result = eligibility_evaluate(criteria=fresh, answers=answers, age=60)
+    lines = {line.criterion.code: (line.answer, line.met) for line in result.checklist}
+    assert len(lines) == len(fresh) - 1, "inactive criteria are left out"
+    assert lines["age_adult"] == (True, True)
+    assert lines["rcc_oligometastatic"] == (True, False)
+    assert lines["asa_3_or_less"] == (None, None)
+    assert [c.code for c in result.unmet_criteria] == ["rcc_oligometastatic"]
+
+
+@pytest.mark.django_db
+def test_page_api_log_and_summary_show_the_functions_verdict(
+    client, users, site_a, screen
+):
+    """A patient under the minimum age, the age criterion not yet answered:
+    ineligible for the age alone, and every view says so."""
+    answers = eligible_answers() | {"age_adult": None}
+    minor = screen(users["coordinator"], site_a, age_at_screening=17, answers=answers)
+    assert minor.status == "ineligible"
+    expected = participant_eligibility(minor)
+    assert expected.unmet == ["Age 17 is below the minimum of 18 years"]
+
+    client.force_login(users["datamanager"])
+    page = client.get(reverse("participant_detail", args=[minor.study_id]))
+    assert page.context["checklist"] == expected.checklist
+
+    body = api_client_for(users["datamanager"]).get(
+        f"/api/v1/participants/{minor.study_id}/"
+    )
+    assert body.json()["eligibility"] == {
+        "answers": {line.criterion.code: line.answer for line in expected.checklist},
+        "eligible": False,
+        "unmet": expected.unmet,
+        "missing": expected.missing,
+    }
+
+    (row,) = client.get(reverse("screening_log")).context["rows"]
+    assert row.reasons == ["Age 17 is below the minimum of 18 years"]
+    summary = client.get(reverse("screening_summary")).context["summary"]
+    assert summary.ineligibility_reasons == [("Age below the minimum of 18 years", 1)]

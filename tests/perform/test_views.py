@@ -12,7 +12,7 @@ from tests.conftest import eligible_answers
 
 def screening_post(site, **overrides):
     data = {
-        "site": site.pk,
+        "site": site.code,
         "screening_date": (
             datetime.date.today() - datetime.timedelta(days=1)
         ).isoformat(),
@@ -51,13 +51,13 @@ def test_coordinator_screens_eligible_patient_and_is_sent_to_its_page(
         ("age_at_screening", "130", "Ensure this value is less than or equal to 120."),
         ("age_at_screening", "", "This field is required."),
         ("screening_date", "2999-01-01", "The date cannot be in the future."),
-        (
-            "sex",
-            "robot",
-            "Select a valid choice. robot is not one of the available choices.",
-        ),
+        ("sex", "robot", "Choose one of: female, male, other."),
         ("year_of_birth", "1900", "Year of birth 1900 gives age"),
-        ("criterion_age_adult", "maybe", "Select a valid choice."),
+        (
+            "criterion_age_adult",
+            "maybe",
+            "Answer yes (true), no (false) or not yet known (null).",
+        ),
     ],
 )
 def test_screening_form_rerenders_with_field_error_and_saves_nothing(
@@ -89,7 +89,9 @@ def test_coordinator_cannot_screen_at_another_site(client, users, site_a, site_b
     client.force_login(users["coordinator"])
     response = client.post(reverse("participant_screen"), screening_post(site_b))
     assert response.status_code == 200
-    assert "site" in response.context["form"].errors
+    assert response.context["form"].errors["site"] == [
+        "You cannot screen patients at site HAM."
+    ]
     assert Participant.objects.count() == 0
 
 
