@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from infrastructure.pagination import paginate
 from perform import selectors, services
+from perform.audit_trail import participant_audit_history
 from perform.eligibility import participant_eligibility
 from perform.exceptions import TrialError
 from perform.forms import ConsentForm, DeclineForm, ParticipantFilterForm, ScreeningForm
@@ -132,7 +133,7 @@ def participant_detail(request, study_id):
             "participant": participant,
             # (criterion, answer, met) for every active criterion.
             "checklist": eligibility.checklist,
-            "audit": selectors.participant_audit_history(participant),
+            "audit": participant_audit_history(participant),
             "can_edit_screening": can_screen
             and participant.status in services.SCREENING_EDITABLE,
             "can_consent": can_screen

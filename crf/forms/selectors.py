@@ -21,8 +21,8 @@ from crf.models import (
 )
 from crf.schedule.inputs import participant_schedule_inputs
 from crf.schedule.visits import VisitState
+from perform.audit_trail import AUDIT_EVENT_VALUES, AuditEntry, audit_entries
 from perform.models import Participant
-from perform.selectors import AUDIT_EVENT_VALUES, AuditEntry, audit_entries
 from randomization.selectors import active_list
 
 

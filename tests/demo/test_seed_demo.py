@@ -37,6 +37,7 @@ from demo.fingerprint import demo_fingerprint
 from infrastructure.models import OutboundEmail
 from infrastructure.outbox import emails_due
 from perform import roles
+from perform.audit_trail import participant_audit_history
 from perform.eligibility import participant_eligibility
 from perform.models import (
     ConsentRecord,
@@ -48,7 +49,7 @@ from perform.models import (
     Site,
     User,
 )
-from perform.selectors import criteria_active, participant_audit_history
+from perform.selectors import criteria_active
 from perform.services import ALLOWED_TRANSITIONS
 from randomization import services as randomization_services
 from randomization import tasks as randomization_tasks

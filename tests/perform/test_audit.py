@@ -8,8 +8,8 @@ from django.utils import timezone
 from pghistory.models import Events
 
 from perform import services
+from perform.audit_trail import participant_audit_history
 from perform.models import ParticipantEvent, Site
-from perform.selectors import participant_audit_history
 from tests.conftest import eligible_answers
 from tests.dbsupport.roles import role_connection
 

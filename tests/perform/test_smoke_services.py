@@ -1,8 +1,9 @@
 import pytest
 
 from perform import services
+from perform.audit_trail import participant_audit_history
 from perform.models import ParticipantStatus
-from perform.selectors import participant_audit_history, participants_for
+from perform.selectors import participants_for
 from tests.conftest import eligible_answers
 
 

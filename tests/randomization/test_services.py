@@ -51,7 +51,7 @@ def test_activation_records_a_digest_that_verifies(users, active_list):
 def test_participant_audit_history_never_shows_allocation_slot_rows(
     users, site_a, active_list, consented
 ):
-    from perform.selectors import participant_audit_history
+    from perform.audit_trail import participant_audit_history
 
     participant = consented(site_a)
     services.participant_randomize(actor=users["randomizer"], participant=participant)
