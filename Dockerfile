@@ -1,6 +1,6 @@
 # PERFORM platform image: one image for the web server, the Celery worker and
 # beat (docker-compose.yml picks the command). Configuration comes from the
-# environment only (see perform/settings.py and docs/RUNNING.md).
+# environment only (see config/settings/base.py and docs/RUNNING.md).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
