@@ -1,6 +1,6 @@
 """What the workers tell people (PROTOCOL §6, §9): visit reminders and
 expedited safety alerts. Each row points to the outbox e-mail that carries it
-(``perform.models.OutboundEmail``), which says whether and when it was sent.
+(``infrastructure.models.OutboundEmail``), which says whether and when it was sent.
 """
 
 from django.conf import settings
