@@ -202,3 +202,50 @@ def randomize(users, site_a, site_b):
 def randomized(users, site_a, screen, randomize):
     """A consented participant at site A, randomized today through the service."""
     return randomize(screen(users["coordinator"], site_a))
+
+
+# --- real workers and a real SMTP server (tests/workers.py) ---------------------
+@pytest.fixture(scope="module")
+def smtp():
+    """A real SMTP server (aiosmtpd) for the module: ``(mailbox, port)``."""
+    from tests.workers import smtp_server
+
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def mailbox(smtp):
+    """What the SMTP server received, emptied for each test."""
+    mailbox, _port = smtp
+    mailbox.reset()
+    return mailbox
+
+
+@pytest.fixture
+def worker_env():
+    """Extra environment of the workers ``workers()`` starts (a module may
+    override this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def workers(smtp, tmp_path, transactional_db, worker_env):
+    """Start real ``celery worker`` processes on demand (``workers()``), after
+    the test has published what they need; every one is stopped afterwards."""
+    from tests.workers import WorkerProcess, publishing_to_queue, queue_purge
+
+    _mailbox, port = smtp
+    started = []
+    queue_purge()
+
+    def start():
+        worker = WorkerProcess(smtp_port=port, log_dir=tmp_path, env=worker_env)
+        worker.started = len(started)
+        started.append(worker.start())
+        return worker
+
+    with publishing_to_queue():
+        yield start
+    for worker in started:
+        worker.stop()

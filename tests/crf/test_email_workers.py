@@ -24,10 +24,6 @@ from infrastructure.tasks import outbox_flush
 from tests.crf.bulk import form_kwargs, participants_add
 from tests.factories import UserFactory
 from tests.workers import (
-    WorkerProcess,
-    publishing_to_queue,
-    queue_purge,
-    smtp_server,
     wait_for,
     worker_settled,
 )
@@ -42,36 +38,9 @@ WORKER_ENV = {
 }
 
 
-@pytest.fixture(scope="module")
-def smtp():
-    with smtp_server() as server:
-        yield server
-
-
 @pytest.fixture
-def mailbox(smtp):
-    mailbox, _port = smtp
-    mailbox.reset()
-    return mailbox
-
-
-@pytest.fixture
-def workers(smtp, tmp_path, transactional_db):
-    """Start worker processes on demand; every one is stopped afterwards."""
-    _mailbox, port = smtp
-    started = []
-    queue_purge()
-
-    def start():
-        worker = WorkerProcess(smtp_port=port, log_dir=tmp_path, env=WORKER_ENV)
-        worker.started = len(started)
-        started.append(worker.start())
-        return worker
-
-    with publishing_to_queue():
-        yield start
-    for worker in started:
-        worker.stop()
+def worker_env():
+    return WORKER_ENV
 
 
 def allocation_mail_settled(mailbox, worker):

@@ -15,10 +15,6 @@ from randomization.exceptions import StratumExhausted
 from randomization.models import ListEvent, Slot
 from tests.factories import user_with_role
 from tests.workers import (
-    WorkerProcess,
-    publishing_to_queue,
-    queue_purge,
-    smtp_server,
     wait_for,
     worker_settled,
 )
@@ -31,41 +27,10 @@ ARM_LABELS = {
 }
 
 
-@pytest.fixture(scope="module")
-def smtp():
-    with smtp_server() as server:
-        yield server
-
-
-@pytest.fixture
-def mailbox(smtp):
-    mailbox, _port = smtp
-    mailbox.reset()
-    return mailbox
-
-
-@pytest.fixture
-def worker(smtp, tmp_path, transactional_db):
-    """A worker process, started by the test once it has published what it
-    needs (``worker()``), stopped afterwards."""
-    _mailbox, port = smtp
-    started = []
-    queue_purge()
-
-    def start():
-        started.append(WorkerProcess(smtp_port=port, log_dir=tmp_path).start())
-        return started[-1]
-
-    with publishing_to_queue():
-        yield start
-    for process in started:
-        process.stop()
-
-
 def test_an_allocation_reaches_its_site_and_randomizer_over_smtp_once(
-    worker, mailbox, client, users, site_a, active_list, consented
+    workers, mailbox, client, users, site_a, active_list, consented
 ):
-    running = worker()
+    running = workers()
     participant = consented(site_a)
     slot = services.participant_randomize(
         actor=users["randomizer"], participant=participant
@@ -122,7 +87,7 @@ def short_list(users, site_a, site_b):
 
 
 def test_an_exhausted_stratum_reaches_the_statisticians_over_smtp_once(
-    worker, mailbox, users, site_a, short_list, consented
+    workers, mailbox, users, site_a, short_list, consented
 ):
     second = user_with_role(roles.STATISTICIAN, username="statistician2")
     randomizer = users["randomizer"]
@@ -137,7 +102,7 @@ def test_an_exhausted_stratum_reaches_the_statisticians_over_smtp_once(
     for participant in turned_away:
         with pytest.raises(StratumExhausted):
             services.participant_randomize(actor=randomizer, participant=participant)
-    running = worker()
+    running = workers()
 
     rows = OutboundEmail.objects.filter(kind="stratum_exhausted")
     assert wait_for(lambda: mailbox.messages and rows.filter(status="sent").exists()), (
