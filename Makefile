@@ -78,7 +78,7 @@ migrate: $(RUNTIME_STAMP)  ## Apply database migrations (as the owner role)
 seed: $(RUNTIME_STAMP)  ## Load the demo sites and users (manage.py seed_demo)
 	@$(call services_env,run); \
 	DATABASE_URL="$$DATABASE_OWNER_URL" $(VENV_PY) manage.py migrate --noinput; \
-	$(VENV_PY) manage.py seed_demo
+	DATABASE_URL="$$DATABASE_OWNER_URL" $(VENV_PY) manage.py seed_demo
 
 .PHONY: shell
 shell: $(RUNTIME_STAMP)  ## Django shell against the local database

@@ -2,20 +2,19 @@
 
 Seeds the active allocation list (generated and activated by the demo
 statistician, its seed derived from the demo seed) and randomizes, as the demo
-randomizer and through ``participant_randomize``, every participant planned as
-randomized or later, in order of consent. The allocation e-mails of this
-history are never written to the outbox, let alone sent: Celery tasks run
-in-process while seeding and find the allocations already marked notified.
+randomizer and through ``participant_randomize``, each participant planned as
+randomized or later, on their randomization day (``demo.history``). The
+allocation e-mails of this history are never written to the outbox, let
+alone sent: Celery tasks run in-process while seeding and find the
+allocations already marked notified.
 """
 
 import contextlib
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
 
 from django.utils import timezone
 
-from demo.participants import RANDOMIZED_OR_LATER, PlannedParticipant
 from perform.models import Participant, Site, User
 from randomization import services as randomization_services
 from randomization.models import AllocationList, Slot
@@ -44,38 +43,19 @@ def _allocation_list_create(
     )
 
 
-def _participants_randomize(
-    plan: list[PlannedParticipant],
-    created: list[Participant],
-    *,
-    randomizer: User,
-    progress: Callable[..., Iterable],
-) -> int:
-    """Randomize the planned participants; return how many were randomized."""
-    # Randomization through the service, in order of consent, so each stratum's
-    # slots are taken in the order real use would take them.
-    to_randomize = sorted(
-        (
-            (planned.decision_date, number, participant)
-            for number, (planned, participant) in enumerate(
-                zip(plan, created, strict=True)
-            )
-            if planned.status in RANDOMIZED_OR_LATER
-        ),
-        key=lambda item: item[:2],
+def _participant_randomize(participant: Participant, *, randomizer: User) -> str:
+    """Randomize through the service, as the demo randomizer; return the arm.
+
+    Demo history is nobody's news: the allocation is marked notified at once
+    (at its simulated moment, in the seed's transaction), so the e-mail task
+    queued for commit writes no outbox row.
+    """
+    randomization_services.participant_randomize(
+        actor=randomizer, participant=participant
     )
-    for _date, _number, participant in progress(
-        to_randomize, total=len(to_randomize), desc="Randomizing"
-    ):
-        randomization_services.participant_randomize(
-            actor=randomizer, participant=participant
-        )
-    # Demo history is nobody's news: mark the allocations notified in this
-    # transaction, so the e-mail tasks queued for commit write no outbox row.
-    Slot.objects.filter(participant__isnull=False, notified_at__isnull=True).update(
-        notified_at=timezone.now()
-    )
-    return len(to_randomize)
+    slot = Slot.objects.get(participant=participant)
+    Slot.objects.filter(pk=slot.pk).update(notified_at=timezone.now())
+    return slot.arm
 
 
 @contextlib.contextmanager

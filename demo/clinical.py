@@ -44,6 +44,7 @@ MISSED_REASONS = (
 )
 # fmt: on
 FINAL_VISIT = "12m"
+ARMS = ("IF", "RER")
 
 
 @dataclass
@@ -53,6 +54,32 @@ class PlannedForm:
     complete: bool = True
     reason: str = ""  # passed to form_save (moves the status with that reason)
     sign: bool = False
+    # Values that depend on the allocated arm (known once randomized): arm →
+    # values added to ``values`` when the form is entered.
+    by_arm: dict[str, dict] | None = None
+    entered: datetime.date | None = None  # the day the site entered it
+    late: int | None = None  # entered this many days after the event (not usual)
+
+    def values_for(self, arm: str | None) -> dict:
+        return self.values | (self.by_arm[arm] if self.by_arm else {})
+
+    def event_date(self) -> datetime.date | None:
+        """The date the form is about (what its entry delay counts from)."""
+        for name in EVENT_DATE_FIELDS:
+            day = self.values.get(name) or (
+                next(iter(self.by_arm.values())).get(name) if self.by_arm else None
+            )
+            if day:
+                return day
+        return None
+
+
+# The field giving each form's date, in order of preference.
+EVENT_DATE_FIELDS = (
+    "awareness_date", "surgery_date", "discharge_date", "visit_date",
+    "reoperation_date", "recurrence_date", "death_date", "withdrawal_date",
+    "deviation_date", "assessment_date",
+)  # fmt: skip
 
 
 @dataclass
@@ -62,9 +89,10 @@ class PlannedCase:
     index: int  # position in the participant plan
     site_code: str
     status: str
-    surgery_date: datetime.date
-    end: datetime.date  # today, or the date of death, withdrawal or loss
+    surgery_date: datetime.date | None  # None: not operated by today
+    end: datetime.date  # today, or the date of death, withdrawal, loss or 12m
     forms: list[PlannedForm] = field(default_factory=list)
+    randomization_date: datetime.date | None = None
 
     def of(self, key: str) -> list[PlannedForm]:
         return [f for f in self.forms if f.key == key]
@@ -210,6 +238,7 @@ def _follow_ups(case: PlannedCase, planned: PlannedParticipant, today, rng) -> N
         jitter = round(rng.gauss(0, (visit.window_end_day - visit.target_day) / 3))
         visit_date = _clamp(_days(target, jitter), start, min(end, today))
         if final:
+            visit_date = case.end  # the course's final visit
             case.forms.append(
                 PlannedForm(
                     "follow-up",

@@ -11,6 +11,7 @@ import datetime
 
 from crf.models import Reoperation
 from demo.clinical import (
+    ARMS,
     PlannedCase,
     PlannedForm,
     _drafts_and_overdue_ensured,
@@ -68,8 +69,7 @@ def _adverse_event(case, end, rng, *, serious=None, late=False) -> PlannedForm:
     pool = [e for e in ADVERSE_EVENTS if serious is None or e[3] == serious]
     term, system, grade, is_serious, criterion, related = rng.choice(pool)
     onset = _event_date(case, end, rng, 1, 90)
-    delay = rng.randint(3, 9) if late else rng.choices((0, 1), (70, 30))[0]
-    awareness = min(_days(onset, delay), end)
+    awareness = min(_days(onset, rng.choices((0, 1), (70, 30))[0]), end)
     resolved = rng.random() < 0.7 and (end - onset).days > 10
     values = {
         "term": term,
@@ -87,7 +87,10 @@ def _adverse_event(case, end, rng, *, serious=None, late=False) -> PlannedForm:
     }
     if criterion:
         values[criterion] = True
-    return PlannedForm("adverse-event", values)
+    # The late one reached the Methods Centre days after the site knew of it.
+    return PlannedForm(
+        "adverse-event", values, late=rng.randint(3, 6) if late else None
+    )
 
 
 def _events_plan(cases, plan, today_at, rng) -> None:  # noqa: C901
@@ -148,18 +151,24 @@ def _events_plan(cases, plan, today_at, rng) -> None:  # noqa: C901
     crossed = rng.sample(cases, k=min(len(cases), 1 if len(cases) < 100 else 2))
     for case in crossed:
         operative = case.of("operative")[0]
-        allocated = operative.values["procedure"]
-        other = "IF" if allocated == "RER" else "RER"
-        operative.values |= _operative_values(other, case.surgery_date, rng)
+        other = {"IF": "RER", "RER": "IF"}
+        operative.by_arm = {
+            arm: _operative_values(other[arm], case.surgery_date, rng) for arm in ARMS
+        }
         case.forms.append(
             PlannedForm(
                 "deviation",
                 {
                     "deviation_date": case.surgery_date,
                     "category": "treatment",
-                    "description": f"Allocated {allocated}; {other} performed "
-                    "(surgeon's decision in theatre).",
                     "severity": "major",
+                },
+                by_arm={
+                    arm: {
+                        "description": f"Allocated {arm}; {other[arm]} performed "
+                        "(surgeon's decision in theatre)."
+                    }
+                    for arm in ARMS
                 },
             )
         )

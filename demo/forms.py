@@ -1,39 +1,32 @@
-"""The demo's case report forms, planned and entered.
+"""The demo's case report forms, planned.
 
 ``forms_plan`` plans the forms of every randomized-or-later participant from a
-second seeded generator (derived from the demo seed) once the arms are known:
-the scheduled forms (``clinical``), then the clinical events (``events``),
-then the data queries (``queries``). ``_forms_write`` enters them through
-``crf.forms.services.form_save`` as the site coordinators would, the investigator
-signs a few, and the data manager raises the queries. ``form_counts`` sums
-them up for the summary.
+second seeded generator (derived from the demo seed): the scheduled forms
+(``clinical``), then the clinical events (``events``), the day each form is
+entered (``entry``), then the data queries (``queries``). ``demo.history``
+enters them, each at its moment. ``form_counts`` sums them up for the summary.
 """
 
 import datetime
 import hashlib
 import random
 from collections import Counter
-from collections.abc import Callable, Iterable
 
-from crf.forms import services as crf_services
 from crf.forms.registry import FORMS
-from crf.models import CrfForm, FormStatus
+from crf.models import FormStatus
 from demo.clinical import (
+    ARMS,
     PlannedCase,
     PlannedForm,
     _baseline_values,
     _follow_ups,
     _operative_values,
 )
-from demo.common import DemoSeedError, S, _days, _later_date
+from demo.common import _days
+from demo.entry import entries_plan
 from demo.events import _events_plan
-from demo.participants import (
-    RANDOMIZED_OR_LATER,
-    PlannedParticipant,
-    _follow_up_end,
-)
-from demo.queries import PlannedQuery, _queries_plan, _queries_write
-from perform.models import Participant, User
+from demo.participants import PlannedParticipant
+from demo.queries import PlannedQuery, _queries_plan
 
 SIGNED_SHARE = 0.5  # of the investigator's site's complete baseline/operative forms
 MAX_SIGNED = 6  # each e-signature re-checks the password (slow by design)
@@ -42,34 +35,36 @@ MAX_SIGNED = 6  # each e-signature re-checks the password (slow by design)
 def forms_plan(
     *,
     plan: list[PlannedParticipant],
-    arms: dict[int, str],
     seed: int,
     today_at: dict[str, datetime.date],
     investigator_sites: set[str],
 ) -> tuple[list[PlannedCase], list[PlannedQuery]]:
     """The case report forms of every randomized-or-later participant.
 
-    ``arms``: plan index → allocated arm. Drawn from a generator seeded from the
-    demo seed (no database access), so the same seed gives the same forms.
-
-    Clinical dates come from the planned (past) consent date: surgery 1-10 days
-    after it, never after the site's today. The demo randomizes "now", so its
-    history is backdated by design: the web and API forms (``crf.forms.rules``) would
-    refuse a surgery date before the randomization date, but ``form_save``
-    itself does not check it, and the demo writes through ``form_save``.
+    Drawn from a generator seeded from the demo seed (no database access), so
+    the same seed gives the same forms. Dates follow each participant's course
+    (``demo.course``): surgery after randomization, events after surgery and
+    before the end of follow-up. The allocated arm is not known while planning
+    (randomization happens when the history is replayed), so what depends on
+    it is planned for both arms (``PlannedForm.by_arm``). Each form then gets
+    the day the site entered it (``demo.entry``).
     """
     rng = random.Random(_derived_seed("forms", seed))
     cases = []
     for index, planned in enumerate(plan):
-        if planned.status not in RANDOMIZED_OR_LATER:
+        if planned.course is None:
             continue
         today = today_at[planned.site_code]
-        end = min(planned.end_date or today, today)
-        latest_surgery = _days(end, -1) if planned.end_date else today
-        surgery = _later_date(planned.decision_date, latest_surgery, rng, 1, 10)
-        surgery = max(surgery, planned.decision_date)
-        case = PlannedCase(index, planned.site_code, planned.status, surgery, end)
-        arm = arms[index]
+        course = planned.course
+        surgery = course.surgery_date
+        case = PlannedCase(
+            index,
+            planned.site_code,
+            planned.status,
+            surgery,
+            course.end_date or today,
+            randomization_date=course.randomization_date,
+        )
         sign = planned.site_code in investigator_sites
         case.forms.append(
             PlannedForm(
@@ -78,10 +73,14 @@ def forms_plan(
                 sign=sign and rng.random() < SIGNED_SHARE,
             )
         )
+        cases.append(case)
+        if surgery is None:
+            continue  # randomized, waiting for surgery
         case.forms.append(
             PlannedForm(
                 "operative",
-                _operative_values(arm, surgery, rng),
+                {},
+                by_arm={arm: _operative_values(arm, surgery, rng) for arm in ARMS},
                 sign=sign and rng.random() < SIGNED_SHARE,
             )
         )
@@ -90,7 +89,7 @@ def forms_plan(
             ("home", "rehabilitation", "nursing_home", "hospice", "other"),
             (50, 30, 8, 6, 6),
         )[0]
-        if discharge <= min(today, end):
+        if discharge <= min(today, case.end):
             case.forms.append(
                 PlannedForm(
                     "discharge",
@@ -102,72 +101,16 @@ def forms_plan(
                 PlannedForm("discharge", {"destination": destination}, complete=False)
             )
         _follow_ups(case, planned, today, rng)
-        cases.append(case)
-    _events_plan(cases, plan, today_at, rng)
-    queries = _queries_plan(cases, rng)
+    operated = [c for c in cases if c.surgery_date is not None]
+    _events_plan(operated, plan, today_at, rng)
+    entries_plan(cases, plan, today_at, rng)
+    queries = _queries_plan(cases, rng, today_at)
     return cases, queries
 
 
 def _derived_seed(purpose: str, seed: int) -> int:
     material = f"PERFORM demo {purpose}|{seed}".encode()
     return int.from_bytes(hashlib.sha256(material).digest()[:8], "big")
-
-
-def _forms_write(
-    cases: list[PlannedCase],
-    queries: list[PlannedQuery],
-    *,
-    plan: list[PlannedParticipant],
-    participants: list[Participant],
-    coordinators: dict[str, User],
-    investigator: User,
-    datamanager: User,
-    password: str,
-    progress: Callable[..., Iterable],
-) -> None:
-    """Enter the planned forms as the site coordinators would, through
-    ``form_save``; the investigator signs a few; the data manager raises the
-    queries (``crf.queries.services.query_raise``) and the site answers one. A complete
-    death, withdrawal or final-visit form moves the participant's status."""
-    written: dict[tuple[int, str], CrfForm] = {}
-    signed = 0
-    for case in progress(cases, total=len(cases), desc="Case report forms"):
-        participant = participants[case.index]
-        coordinator = coordinators[case.site_code]
-        for planned_form in case.forms:
-            form = FORMS[planned_form.key].model(
-                participant=participant, **planned_form.values
-            )
-            crf_services.form_save(
-                actor=coordinator,
-                form=form,
-                complete=planned_form.complete,
-                reason=planned_form.reason,
-            )
-            written.setdefault((case.index, planned_form.key), form)
-            if planned_form.sign and signed < MAX_SIGNED:
-                crf_services.form_sign(actor=investigator, form=form, password=password)
-                signed += 1
-        participant.refresh_from_db(fields=["status"])
-        planned = plan[case.index]
-        if participant.status != planned.status and planned.status == S.COMPLETED:
-            # Only if the final visit's window had not opened at the site yet.
-            _follow_up_end(
-                participant=participant, plan=planned, coordinator=coordinator
-            )
-            participant.refresh_from_db(fields=["status"])
-        if participant.status != planned.status:
-            raise DemoSeedError(
-                f"{participant.study_id} ended {participant.status}, planned "
-                f"{planned.status}."
-            )
-    _queries_write(
-        queries,
-        written=written,
-        plan=plan,
-        coordinators=coordinators,
-        datamanager=datamanager,
-    )
 
 
 def form_counts() -> dict[str, dict[str, int]]:

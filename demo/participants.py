@@ -6,9 +6,8 @@ age, sex, fracture status, final status (ineligible, declined, waiting for
 consent or randomization, randomized, withdrawn, lost, died, completed),
 checklist answers that deviate from "all met", and the consent decision and
 end-of-follow-up dates. ``_participant_create`` then screens each one and
-records the consent decision through the trial services, and
-``_follow_up_end`` moves a participant to the planned end of follow-up when
-no form did.
+records the consent decision through the trial services. A randomized
+patient's dates and end of follow-up are their course (``demo.course``).
 """
 
 import datetime
@@ -16,9 +15,8 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db import transaction
-
-from demo.common import DemoSeedError, S, _later_date
+from demo.common import DemoSeedError, S, _days, _later_date
+from demo.course import Course, course_draw, course_forced
 from demo.sites import DemoSite
 from perform import services
 from perform.models import Participant, Site, User
@@ -85,37 +83,32 @@ RANDOMIZED_OR_LATER = {S.RANDOMIZED, *END_REASONS}
 # (awaiting randomization): see _leave_some_waiting.
 WAITING_EVERY = 48
 WAITING = {S.ELIGIBLE, S.CONSENTED}
-# Earliest day (after screening) at which each status is plausible.
-MIN_DAYS = {
-    S.RANDOMIZED: 2,
-    S.WITHDRAWN: 14,
-    S.DIED: 21,
-    S.LOST_TO_FOLLOW_UP: 90,
-    S.COMPLETED: 390,
-}
+# The statuses a screening decides; how randomized participants' follow-up
+# ends is their course's (``demo.course``).
+SCREENING_OUTCOMES = (
+    S.SCREENED, S.INELIGIBLE, S.ELIGIBLE, S.DECLINED, S.CONSENTED, S.RANDOMIZED,
+)  # fmt: skip
+# Earliest day (after screening) at which randomization is plausible.
+MIN_DAYS_RANDOMIZED = 2
+# A paused site stopped recruiting this long after it opened (or 60 days ago).
+PAUSE_AFTER_DAYS = 240
+# Recruitment slows in the summer holidays and around the new year.
+SEASONAL = {8: 0.5, 12: 0.6, 1: 0.7}
 
 
 def _status_weights(days_since_screening: int) -> dict[str, float]:
-    """How likely each final status is for a patient screened that long ago."""
+    """How likely each screening outcome is for a patient screened that long ago."""
     d = days_since_screening
     recent = d < 21
-    weights = {
+    return {
         S.SCREENED: 12 if recent else 0.4,
         S.INELIGIBLE: 40,
         S.ELIGIBLE: 25 if d < 30 else 0,
         S.DECLINED: 9,
         # Consented, surgery booked, not yet randomized: the randomizer's queue.
         S.CONSENTED: 25 if d < 30 else 0,
-        S.RANDOMIZED: 30 if MIN_DAYS[S.RANDOMIZED] <= d < MIN_DAYS[S.COMPLETED] else 0,
-        S.WITHDRAWN: 3,
-        S.LOST_TO_FOLLOW_UP: 2,
-        S.DIED: 8,
-        S.COMPLETED: 30,
+        S.RANDOMIZED: 73 if d >= MIN_DAYS_RANDOMIZED else 0,
     }
-    for status, min_days in MIN_DAYS.items():
-        if d < min_days and status != S.RANDOMIZED:
-            weights[status] = 0
-    return weights
 
 
 @dataclass(frozen=True)
@@ -132,12 +125,18 @@ class PlannedParticipant:
     decision_date: datetime.date | None = None
     decline_reason: str = ""
     end_reason: str = ""
-    end_date: datetime.date | None = None  # death, withdrawal, loss or last visit
+    course: Course | None = None  # randomized or later: dates and end of follow-up
+
+    @property
+    def end_date(self) -> datetime.date | None:
+        """Death, withdrawal, last contact or final visit (None: followed)."""
+        return self.course.end_date if self.course else None
 
 
 def _cover_every_status(statuses: list[str], days: list[int], rng) -> None:
-    """Make every status occur (when there are enough patients), in place."""
-    for status in S.values:
+    """Make every screening outcome occur (when there are enough patients),
+    in place."""
+    for status in SCREENING_OUTCOMES:
         if status in statuses or len(statuses) < len(S.values):
             continue
         counts = Counter(statuses)
@@ -208,6 +207,69 @@ def _answers_for(status, *, criterion_codes, rng):
     return {}, ""
 
 
+def _pause_date(site: DemoSite, today: datetime.date) -> datetime.date | None:
+    """When a paused site stopped recruiting (None: still recruiting)."""
+    if site.is_active:
+        return None
+    return min(_days(site.activation_date, PAUSE_AFTER_DAYS), _days(today, -60))
+
+
+def _screening_days(sites, codes, today, rng) -> list[tuple]:
+    """A screening day for each site code drawn: uneven, as real recruitment is.
+
+    Each site ramps up over its first three months, has busy and quiet months
+    of its own and slows down in the holidays; nobody screens at weekends.
+    Drawn by rejection from the generator, so the same seed gives the same days.
+    """
+    by_code = {s.code: s for s in sites}
+    order = {s.code: i for i, s in enumerate(sites)}
+    pace: dict[tuple[str, int, int], float] = {}
+    slots = []
+    for code in codes:
+        site = by_code[code]
+        start = site.activation_date
+        stop = _pause_date(site, today) or today
+        span = max((stop - start).days, 1)
+        while True:
+            day = _days(start, rng.randrange(span))
+            month = (code, day.year, day.month)
+            if month not in pace:
+                pace[month] = rng.uniform(0.25, 1.0)
+            ramp = min(1.0, 0.25 + (day - start).days / 120)
+            if rng.random() < ramp * pace[month] * SEASONAL.get(day.month, 1.0):
+                break
+        # Saturday and Sunday patients are seen on Monday (not after stop).
+        if day.weekday() >= 5:
+            day = _days(day, 7 - day.weekday())
+            if day >= stop:
+                day = _days(day, -3)
+        slots.append((day, order[code], code))
+    return sorted(slots)
+
+
+def _courses(statuses, decisions, today, rng) -> dict[int, Course]:
+    """Each randomized patient's course; every end of follow-up occurs once at
+    least when there are enough randomized patients (forced on the earliest)."""
+    courses = {
+        i: course_draw(decisions[i], today, rng)
+        for i, status in enumerate(statuses)
+        if status == S.RANDOMIZED
+    }
+    if len(courses) < 2 * len(END_REASONS):
+        return courses
+    for end in END_REASONS:
+        if any(c.status == end for c in courses.values()):
+            continue
+        counts = Counter(c.status for c in courses.values())
+        for i in sorted(courses, key=lambda i: courses[i].randomization_date):
+            if counts[courses[i].status] > 1 and (
+                forced := course_forced(courses[i], end, today, rng)
+            ):
+                courses[i] = forced
+                break
+    return courses
+
+
 def demo_plan(
     *,
     sites: list[DemoSite],
@@ -222,22 +284,16 @@ def demo_plan(
     if participants and not open_sites:
         raise DemoSeedError("No demo site has been activated before today.")
     # Every open site screens at least one patient; the rest go by capacity and
-    # time since activation.
+    # time recruiting.
     codes = [s.code for s in open_sites][:participants]
-    weights = [s.size * (today - s.activation_date).days for s in open_sites]
+    weights = [
+        s.size * ((_pause_date(s, today) or today) - s.activation_date).days
+        for s in open_sites
+    ]
     codes += rng.choices(
         [s.code for s in open_sites], weights=weights, k=participants - len(codes)
     )
-    by_code = {s.code: s for s in sites}
-    order = {s.code: i for i, s in enumerate(sites)}
-    slots = []
-    for code in codes:
-        start = by_code[code].activation_date
-        span = (today - start).days
-        # More recent days are denser: recruitment ramps up after activation.
-        day = start + datetime.timedelta(days=round(span * rng.random() ** 0.75))
-        slots.append((day, order[code], code))
-    slots.sort()
+    slots = _screening_days(sites, codes, today, rng)
 
     days = [(today - day).days for day, _, _ in slots]
     statuses = []
@@ -251,20 +307,25 @@ def demo_plan(
         [code for _, _, code in slots],
         recruiting={s.code for s in open_sites if s.is_active},
     )
+    decisions = {
+        i: _later_date(day, today, rng, 0, 10)
+        for i, ((day, _, _), status) in enumerate(zip(slots, statuses, strict=True))
+        if status not in {S.SCREENED, S.INELIGIBLE, S.ELIGIBLE}
+    }
+    courses = _courses(statuses, decisions, today, rng)
 
     plan = []
-    for (day, _, code), status in zip(slots, statuses, strict=True):
+    for i, ((day, _, code), status) in enumerate(zip(slots, statuses, strict=True)):
         age = max(28, min(93, round(rng.gauss(66, 11))))
         answers, notes = _answers_for(status, criterion_codes=criterion_codes, rng=rng)
-        decision_date = decline_reason = end_reason = end_date = None
-        if status not in {S.SCREENED, S.INELIGIBLE, S.ELIGIBLE}:
-            decision_date = _later_date(day, today, rng, 0, 10)
-        if status == S.DECLINED:
-            decline_reason = rng.choice(DECLINE_REASONS)
-        if status in END_REASONS:
-            lo = 365 + rng.randint(0, 30) if status == S.COMPLETED else 14
-            end_date = _later_date(decision_date, today, rng, lo, max(lo, 400))
-            end_reason = rng.choice(END_REASONS[status]).format(date=end_date)
+        course = courses.get(i)
+        end_reason = ""
+        if course is not None:
+            status = course.status
+            if status in END_REASONS:
+                end_reason = rng.choice(END_REASONS[status]).format(
+                    date=course.end_date
+                )
         plan.append(
             PlannedParticipant(
                 site_code=code,
@@ -276,76 +337,66 @@ def demo_plan(
                 status=status,
                 answers=answers,
                 screening_notes=notes,
-                decision_date=decision_date,
-                decline_reason=decline_reason or "",
-                end_reason=end_reason or "",
-                end_date=end_date,
+                decision_date=decisions.get(i),
+                decline_reason=rng.choice(DECLINE_REASONS)
+                if status == S.DECLINED
+                else "",
+                end_reason=end_reason,
+                course=course,
             )
         )
     return plan
 
 
-def _participant_create(
+def _participant_screen(
     plan: PlannedParticipant,
     *,
     site: Site,
     coordinator: User,
     met_answers: dict[str, bool],
 ) -> Participant:
-    """Screen a planned patient and record the consent decision, if any."""
-    with transaction.atomic():
-        participant = services.participant_screen(
-            actor=coordinator,
-            site=site,
-            screening_date=plan.screening_date,
-            age_at_screening=plan.age,
-            year_of_birth=plan.year_of_birth,
-            sex=plan.sex,
-            fracture_status=plan.fracture_status,
-            answers=met_answers | plan.answers,
-            screening_notes=plan.screening_notes,
+    """Screen a planned patient, as the site's coordinator."""
+    participant = services.participant_screen(
+        actor=coordinator,
+        site=site,
+        screening_date=plan.screening_date,
+        age_at_screening=plan.age,
+        year_of_birth=plan.year_of_birth,
+        sex=plan.sex,
+        fracture_status=plan.fracture_status,
+        answers=met_answers | plan.answers,
+        screening_notes=plan.screening_notes,
+    )
+    # Everyone who gets as far as a consent decision was screened eligible.
+    expected = S.ELIGIBLE
+    if plan.status in {S.SCREENED, S.INELIGIBLE}:
+        expected = plan.status
+    if participant.status != expected:
+        raise DemoSeedError(
+            f"{participant.study_id} screened as {participant.status}, expected "
+            f"{expected}: the eligibility checklist differs from the demo's."
         )
-        # Everyone who gets as far as a consent decision was screened eligible.
-        expected = S.ELIGIBLE
-        if plan.status in {S.SCREENED, S.INELIGIBLE}:
-            expected = plan.status
-        if participant.status != expected:
-            raise DemoSeedError(
-                f"{participant.study_id} screened as {participant.status}, expected "
-                f"{expected}: the eligibility checklist differs from the demo's."
-            )
-        obtained_by = coordinator.get_full_name()
-        if plan.status == S.DECLINED:
-            services.participant_decline_record(
-                actor=coordinator,
-                participant=participant,
-                decision_date=plan.decision_date,
-                obtained_by=obtained_by,
-                reason=plan.decline_reason,
-            )
-        elif plan.decision_date is not None:
-            services.participant_consent_record(
-                actor=coordinator,
-                participant=participant,
-                decision_date=plan.decision_date,
-                form_version=CONSENT_FORM_VERSION,
-                obtained_by=obtained_by,
-            )
     return participant
 
 
-def _follow_up_end(
-    *, participant: Participant, plan: PlannedParticipant, coordinator: User
+def _participant_decide(
+    plan: PlannedParticipant, participant: Participant, *, coordinator: User
 ) -> None:
-    """Move a randomized participant to the planned end-of-follow-up status."""
-    with (
-        transaction.atomic(),
-        services.audit_context(actor=coordinator, reason=plan.end_reason),
-    ):
-        locked = Participant.objects.select_for_update().get(pk=participant.pk)
-        services.participant_status_change(
-            participant=locked,
-            to_status=plan.status,
+    """Record the planned patient's consent decision, as the coordinator."""
+    obtained_by = coordinator.get_full_name()
+    if plan.status == S.DECLINED:
+        services.participant_decline_record(
             actor=coordinator,
-            reason=plan.end_reason,
+            participant=participant,
+            decision_date=plan.decision_date,
+            obtained_by=obtained_by,
+            reason=plan.decline_reason,
+        )
+    else:
+        services.participant_consent_record(
+            actor=coordinator,
+            participant=participant,
+            decision_date=plan.decision_date,
+            form_version=CONSENT_FORM_VERSION,
+            obtained_by=obtained_by,
         )

@@ -1,12 +1,14 @@
 """``demo_seed``: the whole demo trial on an empty database, all or nothing.
 
-Plans the participants, then seeds, in one transaction and in this order: the
-sites and users (``sites``), the allocation list (``allocation``), screening
-and consent (``participants``), randomization (``allocation``), the case report
-forms and queries (``forms``), and the recruitment pauses. Returns what the
-command's summary prints.
+Plans the participants and their forms (no database), then, in one
+transaction: the trial's set-up (sites, users, the allocation list) a month
+before the first site opens, and the trial's history replayed day by day up
+to the demo's today (``history``): screening, consent, randomization, forms,
+queries, the nightly checks and reminders, and the recruitment pauses.
+Returns what the command's summary prints.
 """
 
+import datetime
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -15,19 +17,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from crf.models import DataQuery
-from crf.schedule.visits import site_today
-from demo.allocation import (
-    _allocation_list_create,
-    _allocation_mail_kept_local,
-    _participants_randomize,
-)
-from demo.common import DemoSeedError, S
-from demo.forms import _forms_write, form_counts, forms_plan
-from demo.participants import (
-    DEFAULT_PARTICIPANTS,
-    _participant_create,
-    demo_plan,
-)
+from demo import clock, history
+from demo.allocation import _allocation_list_create, _allocation_mail_kept_local
+from demo.common import DemoSeedError, S, _days
+from demo.forms import form_counts, forms_plan
+from demo.participants import DEFAULT_PARTICIPANTS, _pause_date, demo_plan
 from demo.sites import (
     DEFAULT_PASSWORD,
     DEFAULT_SITES,
@@ -40,7 +34,7 @@ from demo.sites import (
 from infrastructure.models import OutboundEmail
 from perform import roles, services
 from perform.models import EligibilityCriterion, Participant, Site
-from randomization.models import AllocationList, Slot
+from randomization.models import AllocationList
 
 DEFAULT_SEED = 2025
 
@@ -54,6 +48,7 @@ class SeedResult:
     randomized: int
     forms: dict[str, dict[str, int]] = field(default_factory=dict)
     queries: dict[str, int] = field(default_factory=dict)
+    today: datetime.date | None = None
 
 
 def demo_data_present() -> bool:
@@ -74,11 +69,15 @@ def demo_seed(
     participants: int = DEFAULT_PARTICIPANTS,
     seed: int = DEFAULT_SEED,
     password: str = DEFAULT_PASSWORD,
+    today: datetime.date | None = None,
     progress: Callable[..., Iterable] = _identity,
 ) -> SeedResult:
     """Build the demo trial on an empty database, all or nothing.
 
-    ``progress`` wraps the participant loops (e.g. ``tqdm``; ``desc`` names each).
+    ``today`` (default: today) is the demo's present: the trial's history
+    runs from its set-up to the day before, each action at its simulated
+    moment (``demo.history``, ``demo.clock``). ``progress`` wraps the replay
+    (e.g. ``tqdm``).
 
     Allocation e-mails: ``participant_randomize`` enqueues ``allocation_notify``
     for after commit, one per allocation; see ``_allocation_mail_kept_local``.
@@ -91,6 +90,7 @@ def demo_seed(
             participants=participants,
             seed=seed,
             password=password,
+            today=today,
             progress=progress,
         )
 
@@ -102,12 +102,27 @@ def _demo_seed_atomic(
     participants: int,
     seed: int,
     password: str,
+    today: datetime.date | None,
     progress: Callable[..., Iterable],
 ) -> SeedResult:
     if not 2 <= sites <= len(SITE_CATALOGUE):
         raise DemoSeedError(f"--sites must be between 2 and {len(SITE_CATALOGUE)}.")
     if participants < 0:
         raise DemoSeedError("--participants cannot be negative.")
+    real_today = timezone.localdate()
+    today = today or real_today
+    if today > real_today:
+        raise DemoSeedError("--today cannot be in the future.")
+    if not clock.audit_clock_honoured():
+        raise DemoSeedError(
+            "seed_demo writes the trial's history at its simulated moments, which "
+            "only the database owner role may stamp on the audit trail: run it "
+            "as the owner (make seed and make run do)."
+        )
+    # The demo's data stop at the end of the day before ``today``: that day is
+    # over at every site, and nothing is written after the real present.
+    now = min(timezone.now(), history.utc_moment(today, 0))
+    last_day = _days(today, -1)
     chosen = list(SITE_CATALOGUE[:sites])
     criteria = list(EligibilityCriterion.objects.filter(is_active=True))
     met_answers = {
@@ -117,96 +132,79 @@ def _demo_seed_atomic(
         sites=chosen,
         participants=participants,
         seed=seed,
-        today=timezone.localdate(),
+        today=last_day,
         criterion_codes=set(met_answers),
     )
     specs = demo_users(chosen)
-    with services.audit_context(actor=None, reason="Demo data (seed_demo)"):
+    first_open = min(s.activation_date for s in chosen)
+    # The trial's set-up, a month before its first site opens.
+    with (
+        clock.at(history.utc_moment(_days(first_open, -30), 14)),
+        services.audit_context(actor=None, reason="Demo data (seed_demo)"),
+    ):
         site_rows = _sites_create(chosen)
         users = _users_create(specs, sites=site_rows, password=password)
         # The data manager is the demo's Methods Centre safety contact.
         users["datamanager"].safety_contact = True
         users["datamanager"].save(update_fields=["safety_contact"])
+    with clock.at(history.utc_moment(_days(first_open, -27), 15)):
+        allocation_list = _allocation_list_create(
+            statistician=users["statistician"],
+            sites=list(site_rows.values()),
+            seed=seed,
+        )
     coordinators = {
         code: users[spec.username]
         for spec in specs
         if roles.SITE_COORDINATOR in spec.roles
         for code in spec.site_codes
     }
-    allocation_list = _allocation_list_create(
-        statistician=users["statistician"], sites=list(site_rows.values()), seed=seed
-    )
-
-    # 1. Screening and consent decisions, in screening order.
-    created = [
-        _participant_create(
-            planned,
-            site=site_rows[planned.site_code],
-            coordinator=coordinators[planned.site_code],
-            met_answers=met_answers,
-        )
-        for planned in progress(plan, total=len(plan), desc="Screening")
-    ]
-    # 2. Randomization through the service, in order of consent; the allocations
-    #    are marked notified, so no e-mail goes out about demo history.
-    randomized = _participants_randomize(
-        plan, created, randomizer=users["randomizer"], progress=progress
-    )
-    # 3. Case report forms, entered by the sites; the death, withdrawal and
-    #    final-visit forms end follow-up (status changes follow from them).
-    arm_by_pk = dict(
-        Slot.objects.filter(participant__isnull=False).values_list(
-            "participant_id", "arm"
-        )
-    )
     cases, queries = forms_plan(
         plan=plan,
-        arms={i: arm_by_pk[p.pk] for i, p in enumerate(created) if p.pk in arm_by_pk},
         seed=seed,
-        today_at={s.code: site_today(s.time_zone) for s in chosen},
+        today_at={s.code: last_day for s in chosen},
         investigator_sites=set(
             next(u for u in specs if u.username == "investigator").site_codes
         ),
     )
-    _forms_write(
-        cases,
-        queries,
+    trial = history.Trial(
         plan=plan,
-        participants=created,
+        sites=site_rows,
         coordinators=coordinators,
-        investigator=users["investigator"],
-        datamanager=users["datamanager"],
+        users=users,
+        met_answers=met_answers,
         password=password,
-        progress=progress,
     )
+    timeline = history.History(now)
+    history.participants_add(timeline, trial)
+    history.forms_add(timeline, trial, cases)
+    history.queries_add(timeline, trial, queries)
+    history.sweeps_add(timeline, first_open, last_day)
+    history.pauses_add(
+        timeline,
+        trial,
+        {s.code: day for s in chosen if (day := _pause_date(s, last_day))},
+    )
+    timeline.replay(progress)
 
-    # 4. The safety alerts of those events are demo history too: recorded
-    #    (they show on the participant pages), but never sent to anyone. Every
-    #    outbox row still pending is cancelled (the allocations wrote none).
+    # The e-mails of that history (safety alerts, reminders) are demo history
+    # too: recorded with their moments (they show on the e-mail log and the
+    # participant pages), but never sent to anyone.
     OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING).update(
         status=OutboundEmail.Status.CANCELLED,
         last_error="Demo history: not sent.",
         next_attempt_at=None,
     )
-
-    paused = [s for s in chosen if not s.is_active]
-    if paused:
-        with services.audit_context(
-            actor=users["datamanager"], reason="Demo data: recruitment paused"
-        ):
-            for demo_site in paused:
-                site = site_rows[demo_site.code]
-                site.is_active = False
-                site.save(update_fields=["is_active"])
     counts = Counter(Participant.objects.values_list("status", flat=True))
     return SeedResult(
         sites=list(Site.objects.order_by("activation_date", "code")),
         users=specs,
         status_counts={status: counts.get(status, 0) for status in S.values},
         allocation_list=allocation_list,
-        randomized=randomized,
+        randomized=len(trial.arms),
         forms=form_counts(),
         queries=dict(
             Counter(DataQuery.objects.values_list("status", flat=True)).most_common()
         ),
+        today=today,
     )

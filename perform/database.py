@@ -27,7 +27,9 @@ remembering to) on the owner's connection. It
    with one that lets only the owner skip a trigger (``IGNORE_FUNCTION_SQL``);
 4. takes from the application role what it never needs and an attacker holding
    its password could use to hide a change: UPDATE of role memberships and
-   temporary tables.
+   temporary tables;
+5. installs ``perform_audit_clock()``, the time every audit event is stamped
+   with (``settings.PGHISTORY_CREATED_AT_FUNCTION``; see ``AUDIT_CLOCK_SQL``).
 
 Nothing here can be done by a library: pghistory protects rows, not tables or
 privileges, and Django has no notion of a second database role.
@@ -104,6 +106,32 @@ RETURNS BOOLEAN AS $$
 $$ LANGUAGE plpgsql;
 """
 
+# The time stamped on every audit event (pghistory's ``pgh_created_at``): the
+# transaction's start, ``NOW()``, for everyone but the owner role. The owner
+# may set ``perform.demo_clock`` (a timestamp) for its transaction, which only
+# the demo seeder does, so a demo trial's history carries the simulated moment
+# each change was made at (``demo.clock``). This is no back door: the owner
+# already owns every table and may skip triggers (above); the application
+# role, which the web server and workers use, is always stamped ``NOW()``
+# whatever it sets. Created by a migration (perform 0010) before any trigger
+# uses it, and re-created here after every migrate with the owner's name.
+AUDIT_CLOCK_FUNCTION = "perform_audit_clock"
+AUDIT_CLOCK_SETTING = "perform.demo_clock"
+AUDIT_CLOCK_SQL = f"""
+CREATE OR REPLACE FUNCTION public.{AUDIT_CLOCK_FUNCTION}()
+RETURNS TIMESTAMPTZ AS $$
+    DECLARE
+        _moment TEXT;
+    BEGIN
+        IF current_user <> {{owner}} THEN
+            RETURN NOW();
+        END IF;
+        _moment := NULLIF(CURRENT_SETTING('{AUDIT_CLOCK_SETTING}', TRUE), '');
+        RETURN COALESCE(_moment::TIMESTAMPTZ, NOW());
+    END;
+$$ LANGUAGE plpgsql STABLE;
+"""
+
 # Many-to-many rows of roles and permissions: inserted and deleted (and
 # audited: perform.models), never updated in place, where an UPDATE of a
 # group id would change a role and leave no event.
@@ -176,6 +204,7 @@ def database_privileges_apply(*, using: str = DEFAULT_DB_ALIAS) -> bool:
                 owner=sql.Literal(_current_user(cursor))
             )
         )
+        audit_clock_install(cursor)
         cursor.execute(TRUNCATE_FUNCTION_SQL)
         audit = audit_tables()
         for table in audit:
@@ -242,6 +271,14 @@ def database_privileges_apply(*, using: str = DEFAULT_DB_ALIAS) -> bool:
             )
         )
     return True
+
+
+def audit_clock_install(cursor) -> None:
+    """(Re-)create ``perform_audit_clock()`` honouring the connected role only
+    (call on the owner's connection: migrations and the post-migrate hook)."""
+    cursor.execute(
+        sql.SQL(AUDIT_CLOCK_SQL).format(owner=sql.Literal(_current_user(cursor)))
+    )
 
 
 def _current_user(cursor) -> str:

@@ -1,7 +1,7 @@
 """Run the whole platform locally: ``make run`` or ``.venv/bin/python scripts/run.py``.
 
 1. find or start PostgreSQL and Redis (see scripts/services.py);
-2. ``manage.py migrate`` as the database owner role, then ``manage.py seed_demo``
+2. ``manage.py migrate`` and ``manage.py seed_demo`` as the database owner role
    if there are no sites yet;
 3. start the web server, and a Celery worker and beat when Redis is available
    (without Redis, tasks run in-process: CELERY_TASK_ALWAYS_EAGER);
@@ -47,7 +47,8 @@ def say(name: str, line: str) -> None:
 def manage(*args: str, as_owner: bool = False) -> subprocess.CompletedProcess[str]:
     """Run a management command in the foreground, echoing its output.
 
-    ``as_owner`` runs it as the database owner role (migrations); everything
+    ``as_owner`` runs it as the database owner role (migrations, and the demo
+    seeder, which stamps its simulated moments on the audit trail); everything
     else connects as the application role.
     """
     say("run", f"manage.py {' '.join(args)}" + (" (as owner)" if as_owner else ""))
@@ -210,7 +211,7 @@ def main() -> int:
         say("run", "the database already has sites: not loading demo data")
     else:
         say("run", "no sites yet: loading demo data (takes a little while)")
-        seeded = manage("seed_demo")
+        seeded = manage("seed_demo", as_owner=True)
         # Repeat seed_demo's password line in the banner, where people look.
         password_lines = [
             line.strip()

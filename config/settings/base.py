@@ -383,6 +383,9 @@ PGHISTORY_APPEND_ONLY = True
 # perform.database installs its INSERT-only _pgh_attach_context() after migrate.
 PGHISTORY_INSTALL_CONTEXT_FUNC_ON_MIGRATE = False
 PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# NOW() for the application; a demo seeder running as the owner may stamp its
+# simulated moments (perform.database.AUDIT_CLOCK_SQL, demo.clock).
+PGHISTORY_CREATED_AT_FUNCTION = "perform_audit_clock()"
 
 LOGGING = {
     "version": 1,

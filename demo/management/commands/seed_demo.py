@@ -1,5 +1,6 @@
 """``manage.py seed_demo``: fill an empty database with a realistic demo trial."""
 
+import datetime
 import functools
 import sys
 import time
@@ -16,8 +17,10 @@ class Command(BaseCommand):
     help = (
         "Create demo sites, users, participants and an active allocation list, "
         "randomize the demo's randomized participants and enter their case report "
-        "forms and data queries (all through the trial services, so status "
-        "history, allocations, forms and audit trail are real). Does "
+        "forms and data queries (all through the trial services, each at its "
+        "simulated moment over the trial's first months, so status history, "
+        "allocations, forms and audit trail are those of a trial in progress; "
+        "run it as the database owner role). Does "
         "nothing if any site, participant or allocation list exists."
     )
 
@@ -40,6 +43,13 @@ class Command(BaseCommand):
             type=int,
             default=demo.DEFAULT_SEED,
             help=f"same seed, same trial (default {demo.DEFAULT_SEED})",
+        )
+        parser.add_argument(
+            "--today",
+            type=datetime.date.fromisoformat,
+            default=None,
+            help="the demo's present, YYYY-MM-DD (default: today); the same "
+            "--seed and --today give the same trial",
         )
         parser.add_argument(
             "--password",
@@ -71,6 +81,7 @@ class Command(BaseCommand):
                 participants=options["participants"],
                 seed=options["seed"],
                 password=options["password"],
+                today=options["today"],
                 progress=progress,
             )
         except demo.DemoSeedError as exc:
@@ -83,7 +94,8 @@ class Command(BaseCommand):
         out.write(
             self.style.SUCCESS(
                 f"Demo trial created in {elapsed:.1f} s: {len(result.sites)} sites, "
-                f"{total} participants (seed {options['seed']})."
+                f"{total} participants (seed {options['seed']}, "
+                f"as of {result.today})."
             )
         )
         out.write("\nSites:")
