@@ -190,11 +190,12 @@ def _demo_seed_atomic(
     # The e-mails of that history (safety alerts, reminders) are demo history
     # too: recorded with their moments (they show on the e-mail log and the
     # participant pages), but never sent to anyone.
-    OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING).update(
-        status=OutboundEmail.Status.CANCELLED,
-        last_error="Demo history: not sent.",
-        next_attempt_at=None,
-    )
+    with clock.at(now):
+        OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING).update(
+            status=OutboundEmail.Status.CANCELLED,
+            last_error="Demo history: not sent.",
+            next_attempt_at=None,
+        )
     counts = Counter(Participant.objects.values_list("status", flat=True))
     return SeedResult(
         sites=list(Site.objects.order_by("activation_date", "code")),
