@@ -119,6 +119,11 @@ def _title_page(content: dict) -> list:
         ["Generated", content["generated_at"]],
         ["Platform version", content["platform_version"]],
         ["Participants analysed", str(content["participants"])],
+        [
+            "Left out (data use refused)",
+            str(content["excluded_no_data_use"]),
+        ],
+        ["Data issues (appendix)", str(content["data_issues"])],
         ["Analysis dataset SHA-256", content["dataset_sha256"]],
     ]
     grid = LongTable(facts, colWidths=[45 * mm, WIDTH - 45 * mm], hAlign="LEFT")
