@@ -45,8 +45,10 @@ def data_issues(inputs: ReportInputs) -> dict:
         f"{len(issues)} data issues in {participants} participants, as of the "
         "data cut-off. Each is handled as shown (PROTOCOL §10) and should be "
         "resolved by a data query to the site.",
-        f"{inputs.dataset.excluded_no_data_use} participants who withdrew and "
-        "refused the use of their data before this report was generated are "
-        "left out of every table.",
+        "Participants who withdrew and refused the use of their data before "
+        "this report was generated, whatever the cut-off, left out of every "
+        f"table: {inputs.dataset.excluded_no_data_use}.",
     ]
-    return section("data_issues", "Appendix: data issues", [summary, listing], text)
+    appendix = section("data_issues", "Appendix: data issues", [summary, listing], text)
+    appendix["new_page"] = True  # the PDF starts appendices on a page of their own
+    return appendix

@@ -144,8 +144,10 @@ def _title_page(content: dict) -> list:
         grid,
         Spacer(1, 10 * mm),
         Paragraph(
-            "The same data and cut-off give the same numbers and the same "
-            "dataset digest (manage.py dsmb_report regenerates this report).",
+            "The same data, cut-off and generation time give the same numbers "
+            "and the same dataset digest (manage.py dsmb_report regenerates "
+            "this report); the generation time decides whose refusal of data "
+            "use applies.",
             styles["BodyText"],
         ),
         PageBreak(),
@@ -192,6 +194,8 @@ def report_pdf(content: dict) -> bytes:
     )
     story = _title_page(content)
     for section in content["sections"]:
+        if section.get("new_page"):  # appendices
+            story.append(PageBreak())
         story.append(
             Paragraph(
                 escape(f"{section['number']}. {section['title']}"), _styles["Heading2"]
