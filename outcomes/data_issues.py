@@ -25,8 +25,8 @@ The rules, and how each issue enters the endpoints:
 * **Events after withdrawal or loss to follow-up** (``event_after_withdrawal``,
   ``event_after_loss``): a death, a failure or a Clavien-Dindo ≥ IIIb adverse
   event dated after the Withdrawal form's date is listed and not counted; the
-  participant is censored no later than that date (contacts after it are not
-  used either), so time at risk and events end on the same day.
+  derivation censors no later than that date (contacts after it are not used
+  either), so time at risk and events end on the same day.
 * **Follow-up recording "dead" without a complete Death form dated by the
   cut-off** (``dead_without_death_form``): listed; death is known only from a
   Death form, so the participant is censored at the last alive contact (the
@@ -161,9 +161,7 @@ def events_screened(record: ParticipantRecord) -> Screened:
     death = before_end([record.death] if record.death else [])
     failures = before_end(failures)
     severe_events = before_end(record.severe_events)
-    contacts = record.contacts
-    if end is not None:
-        contacts = [event for event in contacts if event.date <= end.date]
+    contacts = record.contacts  # capped at withdrawal by the censoring rule
     if record.death is None:
         for visit in record.dead_visits:
             issues.append(

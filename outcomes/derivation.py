@@ -251,10 +251,12 @@ def _row(slot: dict, forms: FormsRead, cutoff: datetime.date) -> tuple[dict, lis
     screened = events_screened(record)
     surgery, withdrawal, death = record.surgery, record.withdrawal, screened.death
     start = surgery or record.randomization
-    contacts = [record.randomization, *screened.contacts]
-    if surgery:
-        contacts.append(surgery)
-    last = _last_contact([c for c in contacts if c.date <= cutoff])
+    contacts = [*screened.contacts, *([surgery] if surgery else [])]
+    end = min(cutoff, withdrawal.date) if withdrawal else cutoff
+    # Randomization always counts: a participant is never censored before it.
+    last = _last_contact(
+        [record.randomization, *(c for c in contacts if c.date <= end)]
+    )
     if death and death.date < last.date:
         last = death
     failure = _first_failure(screened.failures)
