@@ -1,86 +1,88 @@
 """Endpoint derivation: CRF data → the analysis dataset (PROTOCOL §10).
 
 One row per randomized participant, built from *complete* (or signed) forms
-only: a draft is not data until the site completes it. Everything is read as of
-a data cut-off date: participants randomized after it are left out, and events
-dated after it are ignored, so the same data and cut-off always give the same
-rows (and the same digest, see ``outcomes.inputs``).
+only (read by ``outcomes.records``): a draft is not data until the site
+completes it. Everything is read as of a data cut-off date: participants
+randomized after it are left out, and events dated after it are ignored, so
+the same data, cut-off and generation time always give the same rows (and the
+same digest, see ``outcomes.inputs``).
 
-Rules (each column is described in ``DATA_DICTIONARY``):
+Rules (each column is described in ``data_dictionary``):
 
 * **Time zero** is the date of index surgery; for a participant never operated
   (by the cut-off) it is the randomization date (the randomization's local date
-  at the site). Times are whole days from time zero; an event dated before time
-  zero counts at day 0.
+  at the site). Times are whole days from time zero.
+* **Which events count** is decided by ``outcomes.data_issues.events_screened``
+  (one owner; its docstring has the rules): failures dated before surgery and
+  events dated after withdrawal or loss to follow-up are not counted, a
+  follow-up recording "dead" is no death without a Death form; each such case
+  is a data issue (``AnalysisDataset.data_issues``, the report's appendix).
 * **Failure** (primary endpoint) is the first of: a reoperation for any reason,
   radiographic implant failure at a follow-up visit (dated by the visit), or
   local recurrence/progression (the recurrence form's date, or a follow-up
   visit reporting local progression). Death before failure is a competing
   event: ``failure_cause`` is 1 (failure), 2 (death without failure) or 0
   (censored).
-* **Last known alive** is the latest date on which the participant was seen
-  alive: randomization, surgery, discharge, a follow-up visit reporting them
-  alive, an adverse-event onset or resolution, a reoperation, a recurrence, or
-  the date consent was withdrawn. Those still alive are censored there.
+* **Censoring**: at the last contact at which the participant was known alive
+  (``last_alive_date``): randomization, surgery, discharge, a follow-up visit
+  reporting them alive, an adverse-event onset or resolution, a reoperation, a
+  recurrence, or the date consent was withdrawn; on or before the cut-off and
+  never later than the date of withdrawal or loss to follow-up. Without a
+  recorded failure every contact is failure-free, so the failure endpoints are
+  censored on the same date.
 * **30-day severe complication**: within 30 days of surgery (day 0 to 30), a
   death, an adverse event of Clavien-Dindo grade IIIb or worse, or a
-  reoperation. Evaluable when operated and either 30 days have passed by the
-  cut-off without withdrawal first, or such an event occurred; blank otherwise.
-* Participants who withdrew and did not allow their collected data to be used
-  are left out (and counted in ``AnalysisDataset.excluded_no_data_use``).
-* **Death and withdrawal** are read as the visit schedule reads them
-  (``crf.schedule.inputs.deaths_recorded`` / ``withdrawals_recorded``): a
-  complete or signed form; a draft Death form is no death and a draft
-  Withdrawal form no censoring, here as on every page, dashboard, reminder and
-  automatic check. The randomization date is
-  ``randomization.selectors.randomization_dates``.
+  reoperation (counted events only). Evaluable when operated and either 30
+  days have passed by the cut-off without withdrawal or loss first, or such an
+  event occurred; blank otherwise.
+* **Data use**: participants who withdrew and refused the use of their data
+  are left out of a dataset generated after the refusal was recorded, whatever
+  the cut-off (``outcomes.data_use``), and counted in
+  ``AnalysisDataset.excluded_no_data_use``.
+* **Sources**: ``time_zero_source``, ``failure_source``, ``death_source`` and
+  ``censor_source`` name the form and date field each date was read from:
+  ``Operative.surgery_date``, ``Randomization.allocated_at`` (the allocation's
+  local date), ``Reoperation.reoperation_date``,
+  ``LocalRecurrence.recurrence_date``, ``FollowUp[<visit code>].visit_date``
+  (e.g. ``FollowUp[6m].visit_date``), ``Discharge.discharge_date``,
+  ``AdverseEvent.onset_date``, ``AdverseEvent.resolution_date``,
+  ``Withdrawal.withdrawal_date`` and ``Death.death_date``. On a tie of dates the
+  first form in ``CONTACT_PRECEDENCE`` names the contact.
 """
 
 import datetime
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.utils import timezone
 
-from crf.models import (
-    COMPLETE_STATUSES,
-    AdverseEvent,
-    Baseline,
-    Discharge,
-    FollowUp,
-    LocalRecurrence,
-    Operative,
-    Reoperation,
-    Withdrawal,
-)
-from crf.models.events import SEVERE_CLAVIEN_DINDO
-from crf.schedule.inputs import deaths_recorded, withdrawals_recorded
 from crf.schedule.visits import visit_definitions
+from outcomes.data_issues import Event, events_screened
+from outcomes.data_use import refused_data_use
+from outcomes.records import BASELINE_CHARACTERISTICS, SCORES, FormsRead
 from perform.selectors import participants_for_system
 from randomization.models import Slot
 from randomization.selectors import randomization_dates
 
 SEVERE_WINDOW_DAYS = 30
 
-# (field on Baseline / FollowUp, column prefix, description)
-SCORES = (
-    ("msts_percent", "msts", "MSTS 1993 lower extremity, % of 30 (0-100)"),
-    ("tess_score", "tess", "TESS lower extremity score (0-100)"),
-    ("eq5d_vas", "eq5d_vas", "EQ-5D-5L visual analogue scale (0-100)"),
-    ("bpi_interference", "bpi_interference", "BPI interference score (0-10)"),
-)
-BASELINE_CHARACTERISTICS = (
-    ("primary_cancer", "Primary cancer (Baseline form code)"),
-    ("lesion_region", "Lesion region (Baseline form code)"),
-    ("visceral_metastases", "Visceral metastases at baseline (1 yes, 0 no)"),
-    ("bone_metastases", "Number of bone metastases (1, 2-4, 5+)"),
-    ("ecog", "ECOG performance status (0-4)"),
-    ("asa", "ASA class (1-5)"),
-    ("mirels_total", "Mirels total score (4-12)"),
-    ("haemoglobin_g_l", "Haemoglobin (g/L)"),
-)
 FAILURE_TYPES = ("reoperation", "implant_failure", "local_progression")
+# Which form names the last contact when several share its date.
+CONTACT_PRECEDENCE = (
+    "FollowUp",
+    "Withdrawal",
+    "Death",
+    "Operative",
+    "Discharge",
+    "Reoperation",
+    "LocalRecurrence",
+    "AdverseEvent",
+    "Randomization",
+)
+SOURCE_TEXT = (
+    "Form and date field it was read from, e.g. Operative.surgery_date, "
+    "FollowUp[6m].visit_date (see the derivation rules)"
+)
 
 
 def score_visits() -> list[str]:
@@ -102,16 +104,30 @@ def data_dictionary() -> list[tuple[str, str, str]]:
         ("surgery_date", "date", "Date of index surgery; blank if not operated"),
         ("procedure", "text", "Procedure performed (IF / RER / other)"),
         ("time_zero", "date", "Surgery date, else randomization date"),
-        ("first_failure_date", "date", "Date of first treatment failure"),
+        ("time_zero_source", "text", f"Source of time_zero: {SOURCE_TEXT}"),
+        ("first_failure_date", "date", "Date of first treatment failure (counted)"),
         (
             "first_failure_type",
             "text",
             "reoperation / implant_failure / local_progression (first; ties in "
             "this order)",
         ),
-        ("death_date", "date", "Date of death"),
+        ("failure_source", "text", f"Source of first_failure_date: {SOURCE_TEXT}"),
+        (
+            "death_date",
+            "date",
+            "Date of death from a complete Death form; blank when not counted "
+            "(dated after withdrawal or loss: see the data issues)",
+        ),
+        ("death_source", "text", f"Source of death_date: {SOURCE_TEXT}"),
         ("death_cause", "text", "Primary cause of death (Death form code)"),
-        ("last_alive_date", "date", "Last date known alive (see derivation rules)"),
+        (
+            "last_alive_date",
+            "date",
+            "Last contact known alive, never after withdrawal or loss: the "
+            "censoring date of every time-to-event endpoint without an event",
+        ),
+        ("censor_source", "text", f"Source of last_alive_date: {SOURCE_TEXT}"),
         ("withdrawal_date", "date", "Date of withdrawal or loss to follow-up"),
         ("withdrawal_kind", "text", "withdrawn / lost_to_follow_up"),
         ("os_days", "integer", "Overall survival: days from time zero"),
@@ -141,23 +157,15 @@ def columns() -> list[str]:
 
 @dataclass
 class AnalysisDataset:
+    """The rows, as of ``cutoff``, generated at ``generated_at``; the count of
+    participants left out for refusing data use; the data issues found
+    (``outcomes.data_issues``, columns ``DATA_ISSUE_COLUMNS``)."""
+
     cutoff: datetime.date
+    generated_at: datetime.datetime | None = None
     rows: list[dict] = field(default_factory=list)
     excluded_no_data_use: int = 0
-
-
-def _complete(source, cutoff_field: str | None, cutoff: datetime.date, ids, *fields):
-    """Rows of the complete (or signed) forms of ``source`` (a model, or the
-    queryset that already says which forms count), up to the cut-off."""
-    if isinstance(source, QuerySet):
-        queryset = source.filter(participant_id__in=ids)
-    else:
-        queryset = source.objects.filter(
-            participant_id__in=ids, status__in=COMPLETE_STATUSES
-        )
-    if cutoff_field:
-        queryset = queryset.filter(**{f"{cutoff_field}__lte": cutoff})
-    return queryset.values("participant_id", *fields)
+    data_issues: list[dict] = field(default_factory=list)
 
 
 def randomized_ids():
@@ -194,221 +202,135 @@ def _randomized(cutoff: datetime.date) -> list[dict]:
     ]
 
 
-class _Events:
-    """Per-participant dates and values read from the complete forms."""
-
-    def __init__(self, ids, cutoff: datetime.date):
-        self.surgery, self.procedure, self.discharge = {}, {}, {}
-        self.death, self.withdrawal, self.baseline = {}, {}, {}
-        self.failures = defaultdict(list)  # pid → [(date, type)]
-        self.alive = defaultdict(list)  # pid → [dates seen alive]
-        self.severe = defaultdict(list)  # pid → [(date, reason)]
-        self.scores = defaultdict(dict)  # pid → {column: value}
-        self._read(ids, cutoff)
-
-    def _read(self, ids, cutoff):
-        for row in _complete(
-            Operative, "surgery_date", cutoff, ids, "surgery_date", "procedure"
-        ):
-            self.surgery[row["participant_id"]] = row["surgery_date"]
-            self.procedure[row["participant_id"]] = row["procedure"]
-        for row in _complete(
-            Discharge, "discharge_date", cutoff, ids, "discharge_date"
-        ):
-            self.alive[row["participant_id"]].append(row["discharge_date"])
-        for row in _complete(
-            deaths_recorded(), "death_date", cutoff, ids, "death_date", "primary_cause"
-        ):
-            self.death[row["participant_id"]] = row
-            self.severe[row["participant_id"]].append((row["death_date"], "death"))
-        for row in _complete(
-            withdrawals_recorded(),
-            "withdrawal_date",
-            cutoff,
-            ids,
-            "withdrawal_date",
-            "kind",
-            "data_use_permitted",
-        ):
-            self.withdrawal[row["participant_id"]] = row
-            if row["kind"] == Withdrawal.Kind.WITHDRAWN:
-                self.alive[row["participant_id"]].append(row["withdrawal_date"])
-        for row in _complete(
-            Reoperation, "reoperation_date", cutoff, ids, "reoperation_date"
-        ):
-            pid, date = row["participant_id"], row["reoperation_date"]
-            self.failures[pid].append((date, "reoperation"))
-            self.alive[pid].append(date)
-            self.severe[pid].append((date, "reoperation"))
-        for row in _complete(
-            LocalRecurrence, "recurrence_date", cutoff, ids, "recurrence_date"
-        ):
-            pid, date = row["participant_id"], row["recurrence_date"]
-            self.failures[pid].append((date, "local_progression"))
-            self.alive[pid].append(date)
-        self._read_adverse_events(ids, cutoff)
-        self._read_follow_ups(ids, cutoff)
-        self._read_baseline(ids)
-
-    def _read_adverse_events(self, ids, cutoff):
-        for row in _complete(
-            AdverseEvent,
-            "onset_date",
-            cutoff,
-            ids,
-            "onset_date",
-            "resolution_date",
-            "clavien_dindo",
-        ):
-            pid = row["participant_id"]
-            self.alive[pid].append(row["onset_date"])
-            resolved = row["resolution_date"]
-            if resolved and resolved <= cutoff:
-                self.alive[pid].append(resolved)
-            if row["clavien_dindo"] in SEVERE_CLAVIEN_DINDO:
-                self.severe[pid].append((row["onset_date"], "clavien_dindo"))
-
-    def _read_follow_ups(self, ids, cutoff):
-        score_fields = [name for name, _prefix, _text in SCORES]
-        for row in _complete(
-            FollowUp,
-            "visit_date",
-            cutoff,
-            ids,
-            "visit",
-            "visit_date",
-            "vital_status",
-            "implant_failure",
-            "local_progression",
-            *score_fields,
-        ):
-            pid, date = row["participant_id"], row["visit_date"]
-            if row["vital_status"] == FollowUp.VitalStatus.ALIVE:
-                self.alive[pid].append(date)
-            if row["implant_failure"]:
-                self.failures[pid].append((date, "implant_failure"))
-            if row["local_progression"]:
-                self.failures[pid].append((date, "local_progression"))
-            self._scores(pid, row["visit"], row)
-
-    def _read_baseline(self, ids):
-        names = [name for name, _text in BASELINE_CHARACTERISTICS]
-        score_fields = [name for name, _prefix, _text in SCORES]
-        for row in _complete(Baseline, None, None, ids, *names, *score_fields):
-            pid = row["participant_id"]
-            self.baseline[pid] = {name: row[name] for name in names}
-            self._scores(pid, "baseline", row)
-
-    def _scores(self, pid, visit, row):
-        for name, prefix, _text in SCORES:
-            if row[name] is not None:
-                self.scores[pid][f"{prefix}_{visit}"] = row[name]
-
-
 def _days(start: datetime.date, end: datetime.date) -> int:
     return max(0, (end - start).days)
 
 
-def _first_failure(failures: list[tuple]) -> tuple:
-    if not failures:
-        return None, ""
+def _first_failure(failures: list[Event]) -> Event | None:
     order = {name: i for i, name in enumerate(FAILURE_TYPES)}
-    return min(failures, key=lambda item: (item[0], order[item[1]]))
+    return min(failures, key=lambda e: (e.date, order[e.kind], e.source), default=None)
 
 
-def _severe_30d(events: _Events, pid, surgery, withdrawal, cutoff):
+def _last_contact(contacts: list[Event]) -> Event:
+    def rank(event: Event) -> int:
+        form = event.source.split(".")[0].split("[")[0]
+        return len(CONTACT_PRECEDENCE) - CONTACT_PRECEDENCE.index(form)
+
+    return max(contacts, key=lambda e: (e.date, rank(e)))
+
+
+def _severe_30d(screened, surgery, withdrawal, cutoff):
     """(1/0/None, reasons) for the 30-day severe complication endpoint."""
     if surgery is None:
         return None, ""
     end = surgery + datetime.timedelta(days=SEVERE_WINDOW_DAYS)
+    events = [*screened.severe_events, *screened.failures]
+    if screened.death:
+        events.append(screened.death)
+    severe_kinds = {"death", "clavien_dindo", "reoperation"}
     reasons = sorted(
-        {reason for date, reason in events.severe[pid] if surgery <= date <= end}
+        {e.kind for e in events if e.kind in severe_kinds and surgery <= e.date <= end}
     )
     if reasons:
         return 1, " ".join(reasons)
-    left_early = withdrawal is not None and withdrawal["withdrawal_date"] < end
+    left_early = withdrawal is not None and withdrawal.date < end
     if end <= cutoff and not left_early:
         return 0, ""
     return None, ""
 
 
-def _row(
-    slot: dict, events: _Events, cutoff: datetime.date, score_columns: list[str]
-) -> dict:
+def _row(slot: dict, forms: FormsRead, cutoff: datetime.date) -> tuple[dict, list]:
+    """The participant's dataset row and data issues."""
     pid = slot["participant_id"]
-    surgery = events.surgery.get(pid)
-    randomized_on = slot["randomization_date"]
-    time_zero = surgery or randomized_on
-    death = events.death.get(pid)
-    death_date = death["death_date"] if death else None
-    withdrawal = events.withdrawal.get(pid)
-    alive = [randomized_on, *events.alive[pid]]
-    if surgery:
-        alive.append(surgery)
-    last_alive = max(d for d in alive if d <= cutoff)
-    if death_date:
-        last_alive = min(last_alive, death_date)
-    failure_date, failure_type = _first_failure(events.failures[pid])
-    if failure_date and (death_date is None or failure_date <= death_date):
-        failure_days, failure_cause = _days(time_zero, failure_date), 1
-    elif death_date:
-        failure_date, failure_type = None, ""
-        failure_days, failure_cause = _days(time_zero, death_date), 2
+    record = forms.record(
+        pid,
+        study_id=slot["participant__study_id"],
+        site=slot["participant__site__code"],
+        randomized_on=slot["randomization_date"],
+    )
+    screened = events_screened(record)
+    surgery, withdrawal, death = record.surgery, record.withdrawal, screened.death
+    start = surgery or record.randomization
+    contacts = [*screened.contacts, *([surgery] if surgery else [])]
+    end = min(cutoff, withdrawal.date) if withdrawal else cutoff
+    # Randomization always counts: a participant is never censored before it.
+    last = _last_contact(
+        [record.randomization, *(c for c in contacts if c.date <= end)]
+    )
+    if death and death.date < last.date:
+        last = death
+    failure = _first_failure(screened.failures)
+    if failure and (death is None or failure.date <= death.date):
+        failure_days, failure_cause = _days(start.date, failure.date), 1
+    elif death:
+        failure = None
+        failure_days, failure_cause = _days(start.date, death.date), 2
     else:
-        failure_days, failure_cause = _days(time_zero, last_alive), 0
-    os_end = death_date or last_alive
-    severe, reasons = _severe_30d(events, pid, surgery, withdrawal, cutoff)
+        failure_days, failure_cause = _days(start.date, last.date), 0
+    os_end = death.date if death else last.date
+    severe, reasons = _severe_30d(
+        screened, surgery and surgery.date, withdrawal, cutoff
+    )
     row = {
-        "study_id": slot["participant__study_id"],
-        "site": slot["participant__site__code"],
+        "study_id": record.study_id,
+        "site": record.site,
         "arm": slot["arm"],
         "stratum": slot["stratum__key"],
         "fracture_status": slot["participant__fracture_status"],
         "age": slot["participant__age_at_screening"],
         "sex": slot["participant__sex"],
-        "randomization_date": randomized_on,
-        "surgery_date": surgery,
-        "procedure": events.procedure.get(pid, ""),
-        "time_zero": time_zero,
-        "first_failure_date": failure_date,
-        "first_failure_type": failure_type,
-        "death_date": death_date,
-        "death_cause": death["primary_cause"] if death else "",
-        "last_alive_date": last_alive,
-        "withdrawal_date": withdrawal["withdrawal_date"] if withdrawal else None,
-        "withdrawal_kind": withdrawal["kind"] if withdrawal else "",
-        "os_days": _days(time_zero, os_end),
-        "os_event": 1 if death_date else 0,
+        "randomization_date": record.randomization.date,
+        "surgery_date": surgery.date if surgery else None,
+        "procedure": forms.procedure.get(pid, ""),
+        "time_zero": start.date,
+        "time_zero_source": start.source,
+        "first_failure_date": failure.date if failure else None,
+        "first_failure_type": failure.kind if failure else "",
+        "failure_source": failure.source if failure else "",
+        "death_date": death.date if death else None,
+        "death_source": death.source if death else "",
+        "death_cause": forms.death_cause[pid] if death else "",
+        "last_alive_date": last.date,
+        "censor_source": last.source,
+        "withdrawal_date": withdrawal.date if withdrawal else None,
+        "withdrawal_kind": withdrawal.kind if withdrawal else "",
+        "os_days": _days(start.date, os_end),
+        "os_event": 1 if death else 0,
         "failure_days": failure_days,
         "failure_cause": failure_cause,
-        "ffs_days": min(failure_days, _days(time_zero, os_end)),
+        "ffs_days": min(failure_days, _days(start.date, os_end)),
         "ffs_event": 1 if failure_cause else 0,
         "severe_30d": severe,
         "severe_30d_reasons": reasons,
     }
-    baseline = events.baseline.get(pid, {})
+    baseline = forms.baseline.get(pid, {})
     for name, _text in BASELINE_CHARACTERISTICS:
         row[name] = baseline.get(name)
-    scores = events.scores[pid]
-    for name in score_columns:
-        row[name] = scores.get(name)
-    return row
+    scores = forms.scores[pid]
+    for visit in score_visits():
+        for _field, prefix, _text in SCORES:
+            row[f"{prefix}_{visit}"] = scores.get(f"{prefix}_{visit}")
+    return row, screened.issues
 
 
-def analysis_dataset(*, cutoff: datetime.date) -> AnalysisDataset:
-    """The analysis dataset as of ``cutoff`` (rows ordered by study ID)."""
-    slots = _randomized(cutoff)
-    events = _Events(randomized_ids(), cutoff)
-    dataset = AnalysisDataset(cutoff=cutoff)
-    score_columns = [
-        f"{prefix}_{visit}" for visit in score_visits() for _f, prefix, _t in SCORES
-    ]
-    for slot in slots:
-        withdrawal = events.withdrawal.get(slot["participant_id"])
-        if withdrawal and withdrawal["data_use_permitted"] is False:
+def analysis_dataset(
+    *, cutoff: datetime.date, generated_at: datetime.datetime | None = None
+) -> AnalysisDataset:
+    """The analysis dataset as of ``cutoff`` (rows ordered by study ID), as
+    generated at ``generated_at`` (default: now), which decides whose refusal
+    of data use applies (``outcomes.data_use``)."""
+    generated_at = generated_at or timezone.now()
+    ids = randomized_ids()
+    forms = FormsRead(ids, cutoff)
+    refused = refused_data_use(ids, generated_at=generated_at)
+    dataset = AnalysisDataset(cutoff=cutoff, generated_at=generated_at)
+    for slot in _randomized(cutoff):
+        if slot["participant_id"] in refused:
             dataset.excluded_no_data_use += 1
             continue
-        dataset.rows.append(_row(slot, events, cutoff, score_columns))
+        row, issues = _row(slot, forms, cutoff)
+        dataset.rows.append(row)
+        dataset.data_issues.extend(issues)
     return dataset
 
 

@@ -3,7 +3,8 @@
 A report is a pure function of ``ReportInputs``: the analysis dataset (one row
 per randomized participant, ``outcomes.derivation``) plus the tables the open
 report lists (screening, sites, visits, queries, deviations, serious adverse
-events). ``inputs_digest`` is the SHA-256 of their canonical CSV serialization
+events) and the derivation's data issues (``outcomes.data_issues``).
+``inputs_digest`` is the SHA-256 of their canonical CSV serialization
 (``inputs_csv``), printed on the title page; ``manage.py analysis_dataset``
 writes the same tables, so a statistician can check the digest by hand.
 
@@ -28,6 +29,7 @@ from crf.models import (
 )
 from crf.schedule.inputs import schedule_inputs_for
 from crf.schedule.visits import visit_definitions
+from outcomes.data_issues import DATA_ISSUE_COLUMNS
 from outcomes.derivation import (
     AnalysisDataset,
     analysis_dataset,
@@ -79,6 +81,7 @@ class ReportInputs:
             ("queries", QUERY_COLUMNS, self.queries),
             ("deviations", DEVIATION_COLUMNS, self.deviations),
             ("saes", SAE_COLUMNS, self.saes),
+            ("data_issues", DATA_ISSUE_COLUMNS, self.dataset.data_issues),
         ]
 
 
@@ -259,9 +262,13 @@ def _saes(cutoff, ids, arms):
     ]
 
 
-def report_inputs(*, cutoff: datetime.date) -> ReportInputs:
-    """Read everything a report of data cut-off ``cutoff`` uses."""
-    dataset = analysis_dataset(cutoff=cutoff)
+def report_inputs(
+    *, cutoff: datetime.date, generated_at: datetime.datetime | None = None
+) -> ReportInputs:
+    """Read everything a report of data cut-off ``cutoff``, generated at
+    ``generated_at`` (default: now; it decides whose refusal of data use
+    applies, ``outcomes.data_use``), uses."""
+    dataset = analysis_dataset(cutoff=cutoff, generated_at=generated_at)
     arms = {row["study_id"]: row["arm"] for row in dataset.rows}
     ids_by_study = {
         study_id: pid

@@ -70,7 +70,7 @@ def report_build(
         raise ValueError(f"Unknown report kind {kind!r}: use open or closed.")
     generated_at = generated_at or timezone.now()
     progress(5, "Reading trial data")
-    inputs = report_inputs(cutoff=cutoff)
+    inputs = report_inputs(cutoff=cutoff, generated_at=generated_at)
     progress(30, "Computing the dataset digest")
     digest = inputs_digest(inputs)
     progress(40, "Tabulating")

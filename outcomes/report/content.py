@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from outcomes.inputs import ReportInputs
 from outcomes.report import sections
+from outcomes.report.appendix import data_issues
 from outcomes.report.estimates import outcome_estimates, outcomes_section, proms_section
 from outcomes.report.sections import Group
 
@@ -95,6 +96,9 @@ def report_content(
             {"letter": g.label, "code": g.arm, "label": labels[g.arm]}
             for g in arm_groups
         ]
+    body.append(data_issues(inputs))
+    content["data_issues"] = len(inputs.dataset.data_issues)
+    content["excluded_no_data_use"] = inputs.dataset.excluded_no_data_use
     for number, item in enumerate(body, start=1):
         item["number"] = number
     content["sections"] = body

@@ -119,6 +119,11 @@ def _title_page(content: dict) -> list:
         ["Generated", content["generated_at"]],
         ["Platform version", content["platform_version"]],
         ["Participants analysed", str(content["participants"])],
+        [
+            "Left out (data use refused)",
+            str(content["excluded_no_data_use"]),
+        ],
+        ["Data issues (appendix)", str(content["data_issues"])],
         ["Analysis dataset SHA-256", content["dataset_sha256"]],
     ]
     grid = LongTable(facts, colWidths=[45 * mm, WIDTH - 45 * mm], hAlign="LEFT")
@@ -139,8 +144,10 @@ def _title_page(content: dict) -> list:
         grid,
         Spacer(1, 10 * mm),
         Paragraph(
-            "The same data and cut-off give the same numbers and the same "
-            "dataset digest (manage.py dsmb_report regenerates this report).",
+            "The same data, cut-off and generation time give the same numbers "
+            "and the same dataset digest (manage.py dsmb_report regenerates "
+            "this report); the generation time decides whose refusal of data "
+            "use applies.",
             styles["BodyText"],
         ),
         PageBreak(),
@@ -187,6 +194,8 @@ def report_pdf(content: dict) -> bytes:
     )
     story = _title_page(content)
     for section in content["sections"]:
+        if section.get("new_page"):  # appendices
+            story.append(PageBreak())
         story.append(
             Paragraph(
                 escape(f"{section['number']}. {section['title']}"), _styles["Heading2"]

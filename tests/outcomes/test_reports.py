@@ -18,7 +18,7 @@ from outcomes.inputs import inputs_digest, report_inputs, table_csv
 from outcomes.services import report_build
 from tests.outcomes.conftest import CUTOFF
 
-OPEN_SECTIONS = [
+BODY_SECTIONS = [
     "Recruitment",
     "CONSORT flow",
     "Baseline characteristics",
@@ -28,10 +28,12 @@ OPEN_SECTIONS = [
     "Serious adverse events",
     "Deaths",
 ]
+OPEN_SECTIONS = [*BODY_SECTIONS, "Appendix: data issues"]
 CLOSED_SECTIONS = [
-    *OPEN_SECTIONS,
+    *BODY_SECTIONS,
     "Outcomes by arm",
     "Patient-reported and functional outcomes by visit",
+    "Appendix: data issues",
 ]
 
 
