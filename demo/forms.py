@@ -14,6 +14,7 @@ from collections import Counter
 
 from crf.forms.registry import FORMS
 from crf.models import FormStatus
+from crf.schedule.visits import visit_definitions
 from demo.clinical import (
     ARMS,
     PlannedCase,
@@ -22,7 +23,7 @@ from demo.clinical import (
     _follow_ups,
     _operative_values,
 )
-from demo.common import _days
+from demo.common import S, _days
 from demo.entry import entries_plan
 from demo.events import _events_plan
 from demo.participants import PlannedParticipant
@@ -104,8 +105,60 @@ def forms_plan(
     operated = [c for c in cases if c.surgery_date is not None]
     _events_plan(operated, plan, today_at, rng)
     entries_plan(cases, plan, today_at, rng)
+    _death_awaiting_its_form(cases, today_at)
     queries = _queries_plan(cases, rng, today_at)
     return cases, queries
+
+
+DEATH_REPORTED = "Family phoned: the patient died at home; date and cause awaited."
+
+
+def _death_awaiting_its_form(cases, today_at) -> None:
+    """One participant whose death the site has heard of but not yet recorded.
+
+    The next visit, missed, says "dead" while the Death form is a draft
+    without a date (PROTOCOL §7, §10): the participant stays randomized, an
+    automatic query asks for the Death form and the DSMB report lists the
+    case in its data-issues appendix. The first followed participant whose
+    next visit's window closed a week or more before today, in plan order
+    (no random draw: the rest of the plan is unchanged).
+    """
+    windows = visit_definitions()
+    for case in cases:
+        if case.status != S.RANDOMIZED or case.surgery_date is None:
+            continue
+        today = today_at[case.site_code]
+        have = {f.values.get("visit") for f in case.of("follow-up")}
+        pending = [v for v in windows[:-1] if v.code not in have]
+        if not pending or len(have) < 2:
+            continue
+        visit = pending[0]
+        closed = _days(case.surgery_date, visit.window_end_day)
+        opened = _days(case.surgery_date, visit.window_start_day)
+        if not _days(today, -45) <= closed <= _days(today, -7):
+            continue
+        reported = _days(closed, 3)
+        case.forms = [f for f in case.forms if (f.event_date() or f.entered) < opened]
+        case.forms.append(
+            PlannedForm(
+                "follow-up",
+                {
+                    "visit": visit.code,
+                    "missed_reason": DEATH_REPORTED,
+                    "vital_status": "dead",
+                },
+                entered=reported,
+            )
+        )
+        case.forms.append(
+            PlannedForm(
+                "death",
+                {"primary_cause": "unknown", "cause_detail": DEATH_REPORTED},
+                complete=False,
+                entered=reported,
+            )
+        )
+        return
 
 
 def _derived_seed(purpose: str, seed: int) -> int:
