@@ -7,6 +7,14 @@ these services, which own the rules of PROTOCOL §7 on form state:
   field of ``required_when_complete`` present);
 * changing a form that was ever complete needs a reason, recorded in the audit
   trail with the old and new values; any change undoes a signature;
+* a form that breaks a rule of ``crf.forms.rules.form_rule_errors`` (the
+  cross-form dates of PROTOCOL §7: surgery not before randomization,
+  discharge, reoperation, local recurrence and follow-up visits not before
+  surgery, the surgery date not moved after them, …) is refused with a
+  ``django.core.exceptions.ValidationError`` of field → messages, drafts
+  included (dates are facts), before anything is written: this is the one
+  place the rules are checked, for the web pages, the API and the demo seeder
+  alike (the pages and the API show the refusal, they do not check again);
 * a form the participant's lifecycle status does not allow
   (``crf.forms.rules.form_allowed_for``: clinical forms only after randomization)
   is neither created nor changed;
@@ -19,7 +27,7 @@ these services, which own the rules of PROTOCOL §7 on form state:
   automatic query in the same transaction; one agreeing again has it closed.
 """
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -32,7 +40,12 @@ from crf.exceptions import (
     StaleForm,
 )
 from crf.forms.registry import spec_for_model
-from crf.forms.rules import form_allowed_for, form_not_allowed_message
+from crf.forms.rules import (
+    form_allowed_for,
+    form_not_allowed_message,
+    form_rule_errors,
+)
+from crf.forms.selectors import participant_clinical_context
 from crf.models import Baseline, CrfForm, Death, FollowUp, FormStatus, Withdrawal
 from crf.models.instruments import instrument_scores_update
 from crf.queries.automatic import fracture_status_autocheck
@@ -87,12 +100,21 @@ def form_save(
         raise FormNotAllowed(form_not_allowed_message(spec, participant))
     reason = reason.strip()
     now = timezone.now()
+    current = None
     if form.pk is not None:
         current = _scoped_lock(actor, form)
         if current.locked:
             raise FormLocked("This form is locked by the Methods Centre.")
         if based_on_version is not None and based_on_version != current.version:
             raise StaleForm()
+    # PROTOCOL §7's cross-field and cross-form rules, read under the form's row
+    # lock: the one check, for every caller, before anything on ``form`` moves.
+    errors = form_rule_errors(
+        form, participant_clinical_context(participant), complete=complete
+    )
+    if errors:
+        raise ValidationError(errors)
+    if current is not None:
         if current.status != FormStatus.DRAFT and not reason:
             raise ReasonRequired()
         form.version = current.version + 1

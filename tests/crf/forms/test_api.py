@@ -41,6 +41,14 @@ def api_as(users):
 
 
 @pytest.fixture
+def randomized(users, site_a, screen, randomize):
+    """A participant at site A randomized 45 days ago, so the ``operative``
+    fixture's surgery 40 days ago is on or after randomization (PROTOCOL §7)."""
+    participant = screen(users["coordinator"], site_a)
+    return randomize(participant, on=TODAY - datetime.timedelta(days=45))
+
+
+@pytest.fixture
 def operative(users, randomized):
     """A complete operative form: surgery 40 days ago (through the service)."""
     return services.form_save(
