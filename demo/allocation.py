@@ -9,9 +9,11 @@ in-process while seeding and find the allocations already marked notified.
 """
 
 import contextlib
+import datetime
 import hashlib
 import logging
 from collections.abc import Callable, Iterable
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
@@ -64,11 +66,21 @@ def _participants_randomize(
         ),
         key=lambda item: item[:2],
     )
-    for _date, _number, participant in progress(
+    for decision_date, _number, participant in progress(
         to_randomize, total=len(to_randomize), desc="Randomizing"
     ):
         randomization_services.participant_randomize(
             actor=randomizer, participant=participant
+        )
+        # The demo's history is backdated: the allocation is dated on the
+        # planned consent day (noon at the site, never later than now), so the
+        # forms that follow keep PROTOCOL §7's rules, which ``form_save``
+        # enforces (surgery, and death, not before randomization).
+        noon = datetime.datetime.combine(
+            decision_date, datetime.time(12), ZoneInfo(participant.site.time_zone)
+        )
+        Slot.objects.filter(participant=participant).update(
+            allocated_at=min(noon, timezone.now())
         )
     # Demo history is nobody's news: mark the allocations notified in this
     # transaction, so the e-mail tasks queued for commit write no outbox row.

@@ -53,10 +53,11 @@ def forms_plan(
     demo seed (no database access), so the same seed gives the same forms.
 
     Clinical dates come from the planned (past) consent date: surgery 1-10 days
-    after it, never after the site's today. The demo randomizes "now", so its
-    history is backdated by design: the web and API forms (``crf.forms.rules``) would
-    refuse a surgery date before the randomization date, but ``form_save``
-    itself does not check it, and the demo writes through ``form_save``.
+    after it, never after the site's today. The demo's history is backdated
+    by design: each allocation is dated on the planned consent day
+    (``allocation._participants_randomize``), so the forms keep the rules
+    ``form_save`` enforces for every caller (``crf.forms.rules``: surgery not
+    before randomization, events not before surgery).
     """
     rng = random.Random(_derived_seed("forms", seed))
     cases = []

@@ -24,7 +24,10 @@ these services, which own the rules of PROTOCOL §7 on form state:
   version is refused instead of silently overwriting someone else's change;
 * a saved baseline whose fracture status disagrees with the participant's (the
   one source of truth, ``crf.forms.rules.fracture_status_disagrees``) gets its
-  automatic query in the same transaction; one agreeing again has it closed.
+  automatic query in the same transaction; one agreeing again has it closed;
+* so does a saved follow-up recording vital status "dead" while no complete
+  Death form is recorded; a complete Death form, or the vital status
+  corrected, closes it (``crf.queries.automatic.vital_status_autocheck``).
 """
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -48,7 +51,7 @@ from crf.forms.rules import (
 from crf.forms.selectors import participant_clinical_context
 from crf.models import Baseline, CrfForm, Death, FollowUp, FormStatus, Withdrawal
 from crf.models.instruments import instrument_scores_update
-from crf.queries.automatic import fracture_status_autocheck
+from crf.queries.automatic import fracture_status_autocheck, vital_status_autocheck
 from crf.safety.alerts import safety_alert_for
 from crf.schedule.visits import visit_definitions
 from perform.models import Participant, ParticipantStatus, User
@@ -143,6 +146,10 @@ def form_save(
         # PROTOCOL §7: the fracture-status query is there when the form is
         # saved (the hub counts it), not only after the worker's run.
         fracture_status_autocheck([form.participant_id])
+    if isinstance(form, (FollowUp, Death)):
+        # PROTOCOL §7, §10: a follow-up recording "dead" without a complete
+        # Death form has its query with the form; the Death form closes it.
+        vital_status_autocheck([form.participant_id])
     _autocheck_after_commit(form.participant_id)
     return form
 
