@@ -91,6 +91,17 @@ class CrfModelForm(forms.ModelForm):
                     self.add_error(name, "Required for a complete form.")
         return cleaned
 
+    @property
+    def error_summary(self) -> list[tuple[str, str, str]]:
+        """(field id, label, message) of every field error, in form order, for
+        the summary at the top of the page (the form's own errors, tied to no
+        field, are shown once, at the top of the form)."""
+        return [
+            (field.auto_id, field.label, message)
+            for field in self
+            for message in field.errors
+        ]
+
     def add_rule_errors(self, refusal: ValidationError) -> None:
         """Show the service's refusal (``crf.forms.rules``: field → messages)
         on the fields it names; a rule about a field not on this page goes to
