@@ -2,12 +2,13 @@
 
 import datetime
 import importlib
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 
 from perform import roles, services
-from perform.models import EligibilityCriterion
+from perform.models import EligibilityCriterion, Participant
 from tests.dbsupport.roles import use_role
 from tests.factories import PASSWORD, SiteFactory, UserFactory, user_with_role
 
@@ -167,14 +168,23 @@ def randomize(users, site_a, site_b):
     made and activated on first use."""
     from perform import services as core
     from randomization import services as rnd
+    from randomization.models import Slot
 
     active = []
 
-    def _randomize(participant, *, coordinator=None):
+    def _randomize(participant, *, coordinator=None, on=None):
+        """``on``: consented and randomized on that past date instead (the
+        allocation at noon site time; screening moved back to it if later), so
+        forms dated before today keep PROTOCOL §7's rules (surgery on or
+        after randomization, no date before screening)."""
+        day = on or timezone.localdate()
+        if participant.screening_date > day:
+            Participant.objects.filter(pk=participant.pk).update(screening_date=day)
+            participant.screening_date = day
         core.participant_consent_record(
             actor=coordinator or users["coordinator"],
             participant=participant,
-            decision_date=timezone.localdate(),
+            decision_date=day,
             form_version="v1",
             obtained_by="Dr A",
         )
@@ -192,6 +202,11 @@ def randomize(users, site_a, site_b):
                 )
             )
         rnd.participant_randomize(actor=users["randomizer"], participant=participant)
+        if on is not None:
+            zone = ZoneInfo(participant.site.time_zone)
+            Slot.objects.filter(participant=participant).update(
+                allocated_at=datetime.datetime.combine(on, datetime.time(12), zone)
+            )
         participant.refresh_from_db()
         return participant
 

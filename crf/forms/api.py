@@ -3,9 +3,10 @@
 
 Reads list every form of a participant and the visit schedule; writes create
 or change one form with the validation of the web forms (``crf.forms.forms``): the
-model fields' ranges and choices, then ``crf.forms.rules.form_rule_errors``, then the
-fields a complete form needs; only then ``crf.forms.services.form_save``, the one
-writer, which owns versions, reasons for change, locks and the audit trail.
+model fields' ranges and choices, then the fields a complete form needs; then
+``crf.forms.services.form_save``, the one writer, which owns the rules between
+fields and forms (``crf.forms.rules.form_rule_errors``, answered here in the
+shape below), versions, reasons for change, locks and the audit trail.
 
 Error bodies of a write (400; nothing is saved):
 
@@ -22,6 +23,7 @@ newer version; send ``based_on_version`` to be protected) or ``form_exists``
 (a one-per-participant or one-per-visit form already exists: ``PUT`` it).
 """
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -33,8 +35,7 @@ from rest_framework.views import APIView
 
 from crf.exceptions import FormLocked, FormNotAllowed, StaleForm
 from crf.forms.registry import FORMS, PER_VISIT, REPEATABLE, FormSpec
-from crf.forms.rules import form_allowed_for, form_not_allowed_message, form_rule_errors
-from crf.forms.selectors import participant_clinical_context
+from crf.forms.rules import form_allowed_for, form_not_allowed_message
 from crf.forms.serializers import (
     CONFLICT_RESPONSE,
     FORM_VALIDATION_RESPONSE,
@@ -76,6 +77,28 @@ def _conflict(message: str, code: str) -> Response:
     return Response({"detail": message, "code": code}, status=status.HTTP_409_CONFLICT)
 
 
+def _rule_errors(spec: FormSpec, refusal: DjangoValidationError) -> dict:
+    """The service's refusal (``crf.forms.rules``: field → messages) as a 400
+    body: ``{"fields": {...}}`` for this form's fields, the rest as
+    ``{"non_field_errors": [...]}``."""
+    field_errors: dict[str, list[str]] = {}
+    other_errors: list[str] = []
+    named = refusal.message_dict if hasattr(refusal, "error_dict") else {}
+    for name, messages in named.items():
+        if name in spec.fields:
+            field_errors.setdefault(name, []).extend(messages)
+        else:
+            other_errors.extend(messages)
+    if not named:
+        other_errors.extend(refusal.messages)
+    errors: dict = {}
+    if field_errors:
+        errors["fields"] = field_errors
+    if other_errors:
+        errors[NON_FIELD_ERRORS] = other_errors
+    return errors
+
+
 def _not_allowed(spec: FormSpec, participant) -> Response | None:
     """409 when the participant's lifecycle status does not allow the form."""
     if form_allowed_for(spec, participant):
@@ -112,28 +135,14 @@ class CrfApiView(JsonApiMixin, APIView):
             raise ValidationError({"fields": values.errors})
         for name, value in values.validated_data.items():
             setattr(form, name, value)
-        field_errors: dict[str, list[str]] = {}
-        other_errors: list[str] = []
-        rules = form_rule_errors(
-            form, participant_clinical_context(participant), complete=complete
-        )
-        for name, messages in rules.items():
-            if name in spec.fields:
-                field_errors.setdefault(name, []).extend(messages)
-            else:
-                other_errors.extend(messages)
-        if complete and not (field_errors or other_errors):
-            for name in form.required_when_complete:
-                value = getattr(form, name)
-                if (value is None or value == "") and name in spec.fields:
-                    field_errors[name] = [REQUIRED_WHEN_COMPLETE]
-        if field_errors or other_errors:
-            errors: dict = {}
-            if field_errors:
-                errors["fields"] = field_errors
-            if other_errors:
-                errors[NON_FIELD_ERRORS] = other_errors
-            raise ValidationError(errors)
+        if complete:
+            missing = {
+                name: [REQUIRED_WHEN_COMPLETE]
+                for name in form.required_when_complete
+                if name in spec.fields and getattr(form, name) in (None, "")
+            }
+            if missing:
+                raise ValidationError({"fields": missing})
         created = form.pk is None
         try:
             form = form_save(
@@ -143,6 +152,9 @@ class CrfApiView(JsonApiMixin, APIView):
                 reason=data["reason"],
                 based_on_version=data.get("based_on_version"),
             )
+        except DjangoValidationError as refusal:
+            # PROTOCOL §7's rules, checked by the service alone.
+            raise ValidationError(_rule_errors(spec, refusal)) from refusal
         # Changed since the checks above.
         except (FormLocked, FormNotAllowed, StaleForm) as error:
             return _conflict(error.message, error.code)

@@ -1,18 +1,20 @@
 """Web forms for the CRFs: one ModelForm class per registry entry.
 
 Two submit buttons: *Save draft* (anything may be missing) and *Save as
-complete* (every required field, and every rule of ``crf.forms.rules``). A form that
-was ever complete asks for the reason for change. Field ranges and choices
-come from the model fields, so the API (which uses the same models and
-rules) refuses the same values.
+complete* (every required field). A form that was ever complete asks for the
+reason for change. Field ranges and choices come from the model fields, so the
+API (which uses the same models) refuses the same values. The rules between
+fields and forms (``crf.forms.rules``) are not checked here: the service
+(``crf.forms.services.form_save``) owns them and the page shows its refusal
+(``crf.forms.views``), so they are checked once, for every caller.
 """
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Field, Fieldset, Layout, Submit
 from django import forms
+from django.core.exceptions import ValidationError
 
 from crf.forms.registry import FormSpec
-from crf.forms.rules import ClinicalContext, form_rule_errors
 from crf.models import FormStatus
 from perform.forms import DateInput
 
@@ -27,9 +29,8 @@ class CrfModelForm(forms.ModelForm):
 
     spec: FormSpec
 
-    def __init__(self, *args, context: ClinicalContext, complete: bool, **kwargs):
+    def __init__(self, *args, complete: bool, **kwargs):
         super().__init__(*args, **kwargs)
-        self.context = context
         self.complete = complete
         instance = self.instance
         self.needs_reason = instance.pk is not None and (
@@ -84,22 +85,33 @@ class CrfModelForm(forms.ModelForm):
             self.add_error(
                 self.reason_field, "Give the reason for changing a completed form."
             )
-        # Apply the values to the instance to check the rules (not saved here).
-        candidate = self.instance
-        for name in self.spec.fields:
-            if name in cleaned and name not in self.errors:
-                setattr(candidate, name, cleaned[name])
-        for name, messages in form_rule_errors(
-            candidate, self.context, complete=self.complete
-        ).items():
-            for message in messages:
-                self.add_error(name if name in self.fields else None, message)
         if self.complete and not self.errors:
-            for name in candidate.required_when_complete:
-                value = getattr(candidate, name)
-                if (value is None or value == "") and name in self.fields:
+            for name in self.instance.required_when_complete:
+                if name in self.fields and cleaned.get(name) in (None, ""):
                     self.add_error(name, "Required for a complete form.")
         return cleaned
+
+    @property
+    def error_summary(self) -> list[tuple[str, str, str]]:
+        """(field id, label, message) of every field error, in form order, for
+        the summary at the top of the page (the form's own errors, tied to no
+        field, are shown once, at the top of the form)."""
+        return [
+            (field.auto_id, field.label, message)
+            for field in self
+            for message in field.errors
+        ]
+
+    def add_rule_errors(self, refusal: ValidationError) -> None:
+        """Show the service's refusal (``crf.forms.rules``: field → messages)
+        on the fields it names; a rule about a field not on this page goes to
+        the form's errors at the top."""
+        if not hasattr(refusal, "error_dict"):
+            self.add_error(None, refusal)
+            return
+        for name, messages in refusal.message_dict.items():
+            for message in messages:
+                self.add_error(name if name in self.fields else None, message)
 
 
 def crf_form_class(spec: FormSpec) -> type[CrfModelForm]:

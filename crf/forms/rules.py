@@ -3,9 +3,34 @@ rules that need more than one field or form.
 
 ``form_allowed_for`` decides which forms a participant's lifecycle status
 allows; the service refuses the others, the web pages and the API do not
-offer them. ``form_rule_errors`` is used by the web forms and the API, so both
-refuse the same input with the same words. It returns field → messages and
-never raises. Field ranges and choices are checked by the model fields.
+offer them. ``form_rule_errors`` returns field → messages and never raises;
+its one caller is ``crf.forms.services.form_save``, which refuses a save that
+breaks any of them (``ValidationError``), for drafts too: the web pages and
+the API show the service's refusal, so both refuse the same input with the
+same words, and no caller (the demo seeder included) can write around them.
+Field ranges and choices are checked by the model fields.
+
+The cross-form date rules of PROTOCOL §7, as enforced here:
+
+* every clinical date (``DATE_FIELDS``) is not in the future, not before
+  screening;
+* surgery on or after randomization; a complete Operative form needs the
+  participant randomized;
+* discharge, reoperation, local recurrence/progression and every follow-up
+  visit (so implant failure and local progression reported at a visit) not
+  before surgery; a discharge needs the surgery date first;
+* symmetrically, the surgery date cannot be moved after a stored discharge,
+  reoperation, local recurrence or follow-up visit (any status: a draft's date
+  is a fact the site has written down, and the draft could not be saved again
+  once its date was before surgery), so editing the Operative form never
+  makes a stored event pre-surgery: the site corrects that form first;
+* a follow-up visit not before its window opens, not after a recorded death;
+* death not before randomization.
+
+Dates are facts, so drafts are checked like complete forms; only what a
+complete form must *have* (``complete=True``: the randomization behind a
+complete Operative form, a follow-up's visit date or missed reason) waits for
+completion.
 """
 
 import datetime
@@ -104,6 +129,10 @@ class ClinicalContext:
     surgery_date: datetime.date | None = None
     death_date: datetime.date | None = None
     visits: dict[str, VisitState] = field(default_factory=dict)
+    # The earliest stored date (any status) of each kind of event that cannot
+    # be before surgery, e.g. "reoperation" → date: the Operative form's
+    # surgery date may not move after any of them.
+    post_surgery_events: dict[str, datetime.date] = field(default_factory=dict)
 
 
 DATE_FIELDS = {
@@ -250,6 +279,13 @@ def form_rule_errors(
             )
         if complete and context.randomization_date is None:
             add("surgery_date", "The participant has not been randomized yet.")
+        for label, day in context.post_surgery_events.items():
+            if form.surgery_date and day < form.surgery_date:
+                add(
+                    "surgery_date",
+                    f"Surgery cannot be after the {label} ({_fmt(day)}): "
+                    "correct that form first.",
+                )
 
     if isinstance(form, Discharge) and form.discharge_date:
         if context.surgery_date is None:
@@ -274,6 +310,21 @@ def form_rule_errors(
             )
         if form.visit_date and visit is None:
             add("visit_date", "The visit schedule starts with the date of surgery.")
+        elif (
+            form.visit_date
+            and context.surgery_date
+            and form.visit_date < context.surgery_date
+        ):
+            reported = form.implant_failure or form.local_progression
+            add(
+                "visit_date",
+                (
+                    "A visit reporting implant failure or local progression"
+                    if reported
+                    else "A follow-up visit"
+                )
+                + f" cannot be before surgery ({_fmt(context.surgery_date)}).",
+            )
         elif form.visit_date and form.visit_date < visit.window_start:
             add(
                 "visit_date",
@@ -329,6 +380,18 @@ def form_rule_errors(
                 "A reoperation cannot be before the index surgery "
                 f"({_fmt(context.surgery_date)}).",
             )
+
+    if (
+        isinstance(form, LocalRecurrence)
+        and form.recurrence_date
+        and context.surgery_date
+        and form.recurrence_date < context.surgery_date
+    ):
+        add(
+            "recurrence_date",
+            "Local recurrence or progression cannot be before the index surgery "
+            f"({_fmt(context.surgery_date)}).",
+        )
 
     if (
         isinstance(form, Death)

@@ -4,7 +4,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
 from pghistory.models import Events
 
 from crf.forms.rules import (
@@ -18,6 +18,10 @@ from crf.models import (
     Baseline,
     CrfForm,
     DataQuery,
+    Discharge,
+    FollowUp,
+    LocalRecurrence,
+    Reoperation,
 )
 from crf.schedule.inputs import participant_schedule_inputs
 from crf.schedule.visits import VisitState
@@ -40,7 +44,31 @@ def participant_clinical_context(
         surgery_date=inputs.surgery_date,
         death_date=inputs.death_date,
         visits={v.code: v for v in inputs.schedule()},
+        post_surgery_events=post_surgery_event_dates(participant),
     )
+
+
+# Events that cannot be before surgery (PROTOCOL §7), each with its date field.
+_POST_SURGERY_EVENTS = (
+    ("discharge", Discharge, "discharge_date"),
+    ("reoperation", Reoperation, "reoperation_date"),
+    ("local recurrence or progression", LocalRecurrence, "recurrence_date"),
+    ("follow-up visit", FollowUp, "visit_date"),
+)
+
+
+def post_surgery_event_dates(participant: Participant) -> dict[str, datetime.date]:
+    """Event label → the earliest date stored for ``participant`` (forms of any
+    status: a draft's date is what the site wrote down), for the rule that the
+    surgery date may not move after them. One query per kind of event."""
+    dates = {}
+    for label, model, date_field in _POST_SURGERY_EVENTS:
+        first = model.objects.filter(participant=participant).aggregate(
+            first=Min(date_field)
+        )["first"]
+        if first is not None:
+            dates[label] = first
+    return dates
 
 
 def participant_schedule(

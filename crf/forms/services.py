@@ -7,6 +7,14 @@ these services, which own the rules of PROTOCOL §7 on form state:
   field of ``required_when_complete`` present);
 * changing a form that was ever complete needs a reason, recorded in the audit
   trail with the old and new values; any change undoes a signature;
+* a form that breaks a rule of ``crf.forms.rules.form_rule_errors`` (the
+  cross-form dates of PROTOCOL §7: surgery not before randomization,
+  discharge, reoperation, local recurrence and follow-up visits not before
+  surgery, the surgery date not moved after them, …) is refused with a
+  ``django.core.exceptions.ValidationError`` of field → messages, drafts
+  included (dates are facts), before anything is written: this is the one
+  place the rules are checked, for the web pages, the API and the demo seeder
+  alike (the pages and the API show the refusal, they do not check again);
 * a form the participant's lifecycle status does not allow
   (``crf.forms.rules.form_allowed_for``: clinical forms only after randomization)
   is neither created nor changed;
@@ -16,10 +24,13 @@ these services, which own the rules of PROTOCOL §7 on form state:
   version is refused instead of silently overwriting someone else's change;
 * a saved baseline whose fracture status disagrees with the participant's (the
   one source of truth, ``crf.forms.rules.fracture_status_disagrees``) gets its
-  automatic query in the same transaction; one agreeing again has it closed.
+  automatic query in the same transaction; one agreeing again has it closed;
+* so does a saved follow-up recording vital status "dead" while no complete
+  Death form is recorded; a complete Death form, or the vital status
+  corrected, closes it (``crf.queries.automatic.vital_status_autocheck``).
 """
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -32,10 +43,15 @@ from crf.exceptions import (
     StaleForm,
 )
 from crf.forms.registry import spec_for_model
-from crf.forms.rules import form_allowed_for, form_not_allowed_message
+from crf.forms.rules import (
+    form_allowed_for,
+    form_not_allowed_message,
+    form_rule_errors,
+)
+from crf.forms.selectors import participant_clinical_context
 from crf.models import Baseline, CrfForm, Death, FollowUp, FormStatus, Withdrawal
 from crf.models.instruments import instrument_scores_update
-from crf.queries.automatic import fracture_status_autocheck
+from crf.queries.automatic import fracture_status_autocheck, vital_status_autocheck
 from crf.safety.alerts import safety_alert_for
 from crf.schedule.visits import visit_definitions
 from perform.models import Participant, ParticipantStatus, User
@@ -87,12 +103,21 @@ def form_save(
         raise FormNotAllowed(form_not_allowed_message(spec, participant))
     reason = reason.strip()
     now = timezone.now()
+    current = None
     if form.pk is not None:
         current = _scoped_lock(actor, form)
         if current.locked:
             raise FormLocked("This form is locked by the Methods Centre.")
         if based_on_version is not None and based_on_version != current.version:
             raise StaleForm()
+    # PROTOCOL §7's cross-field and cross-form rules, read under the form's row
+    # lock: the one check, for every caller, before anything on ``form`` moves.
+    errors = form_rule_errors(
+        form, participant_clinical_context(participant), complete=complete
+    )
+    if errors:
+        raise ValidationError(errors)
+    if current is not None:
         if current.status != FormStatus.DRAFT and not reason:
             raise ReasonRequired()
         form.version = current.version + 1
@@ -121,6 +146,10 @@ def form_save(
         # PROTOCOL §7: the fracture-status query is there when the form is
         # saved (the hub counts it), not only after the worker's run.
         fracture_status_autocheck([form.participant_id])
+    if isinstance(form, (FollowUp, Death)):
+        # PROTOCOL §7, §10: a follow-up recording "dead" without a complete
+        # Death form has its query with the form; the Death form closes it.
+        vital_status_autocheck([form.participant_id])
     _autocheck_after_commit(form.participant_id)
     return form
 

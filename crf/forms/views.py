@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -192,7 +192,6 @@ def form_edit(request, study_id, key, visit=None, pk=None, new=False):
         form = crf_form_class(location.spec)(
             request.POST if request.method == "POST" else None,
             instance=instance,
-            context=selectors.participant_clinical_context(participant),
             complete=complete,
         )
         if request.method == "POST" and form.is_valid():
@@ -204,6 +203,10 @@ def form_edit(request, study_id, key, visit=None, pk=None, new=False):
                     reason=form.change_reason,
                     based_on_version=form.cleaned_data.get("based_on_version"),
                 )
+            except ValidationError as refusal:
+                # PROTOCOL §7's rules (``crf.forms.rules``), checked by the
+                # service alone: shown on the fields they name.
+                form.add_rule_errors(refusal)
             except TrialError as trial_error:
                 if trial_error.field == "reason":
                     trial_error.field = form.reason_field

@@ -31,7 +31,14 @@ The checks (PROTOCOL §7, data management):
   (``crf.forms.rules.fracture_status_disagrees``): a query on the baseline's
   fracture status. ``form_save`` also runs this check alone
   (``fracture_status_autocheck``) as soon as a baseline is saved, so the
-  query exists with the form, not only after the worker's run.
+  query exists with the form, not only after the worker's run;
+* **dead without a Death form** — a follow-up recording vital status "dead"
+  while the participant has no complete Death form (PROTOCOL §7, §10; "death
+  recorded" is ``crf.schedule.inputs.deaths_recorded``: a draft Death form
+  does not count): a query on the follow-up's vital status. ``form_save`` runs
+  it alone (``vital_status_autocheck``) when a follow-up or Death form is
+  saved: raised with the follow-up, closed with the complete Death form or
+  the corrected vital status.
 
 This is a system job, not a user's request: it is scoped by
 ``participant_ids`` (None: every participant), not by ``participants_for``.
@@ -56,8 +63,8 @@ from crf.models import (
     Operative,
     QueryMessage,
 )
-from crf.schedule.inputs import ScheduleInputs, schedule_inputs_for
-from crf.schedule.visits import OVERDUE, visit_definitions
+from crf.schedule.inputs import ScheduleInputs, deaths_recorded, schedule_inputs_for
+from crf.schedule.visits import OVERDUE, visit_definitions, visit_labels
 from perform.selectors import participants_for_system
 from perform.services import audit_context
 
@@ -94,6 +101,7 @@ RANGE_CHECKS = (
 WINDOW_CHECK = "visit_after_window"
 MISSING_PREFIX = "missing_follow_up_"
 FRACTURE_CHECK = "fracture_status_disagrees"
+DEAD_CHECK = "dead_without_death_form"
 
 
 @dataclass(frozen=True)
@@ -246,8 +254,47 @@ def fracture_status_problems(participant_ids=None) -> list[Problem]:
     ]
 
 
+def _visit_adjective(label: str) -> str:
+    """ "6 months" → "6-month" (for "the 6-month visit")."""
+    number, _, unit = label.partition(" ")
+    return f"{number}-{unit.removesuffix('s')}" if number.isdigit() else label
+
+
+def dead_without_death_problems(participant_ids=None) -> list[Problem]:
+    """Complete (or signed) follow-ups recording vital status "dead" of a
+    participant with no recorded death (``deaths_recorded``: a complete or
+    signed Death form; a draft is not yet data): a query on the follow-up's
+    vital status. One query."""
+    content_type = ContentType.objects.get_for_model(FollowUp)
+    death = deaths_recorded().filter(participant_id=OuterRef("participant_id"))
+    rows = _scoped(
+        FollowUp.objects.filter(
+            status__in=DONE_STATUSES, vital_status=FollowUp.VitalStatus.DEAD
+        ).exclude(Exists(death)),
+        participant_ids,
+    ).values_list("pk", "participant_id", "visit", "visit_date")
+    labels = visit_labels()
+    problems = []
+    for pk, participant_id, visit, visit_date in rows:
+        when = f" ({_fmt(visit_date)})" if visit_date else ""
+        visit_name = _visit_adjective(labels.get(visit, visit))
+        problems.append(
+            Problem(
+                content_type.pk,
+                pk,
+                DEAD_CHECK,
+                participant_id,
+                "vital_status",
+                f"Vital status is 'dead' at the {visit_name} visit{when} but no "
+                "Death form is complete: enter the Death form, or correct the "
+                "vital status.",
+            )
+        )
+    return problems
+
+
 def _automatic_codes_q() -> Q:
-    codes = [c.code for c in RANGE_CHECKS] + [WINDOW_CHECK, FRACTURE_CHECK]
+    codes = [c.code for c in RANGE_CHECKS] + [WINDOW_CHECK, FRACTURE_CHECK, DEAD_CHECK]
     return Q(check_code__in=codes) | Q(check_code__startswith=MISSING_PREFIX)
 
 
@@ -274,6 +321,7 @@ def queries_autocheck(
         + window_problems(participant_ids, inputs=inputs)
         + missing_follow_up_problems(participant_ids, inputs=inputs)
         + fracture_status_problems(participant_ids)
+        + dead_without_death_problems(participant_ids)
     )
     return _reconcile(problems, _automatic_codes_q(), participant_ids)
 
@@ -289,6 +337,20 @@ def fracture_status_autocheck(participant_ids) -> dict[str, int]:
     return _reconcile(
         fracture_status_problems(participant_ids),
         Q(check_code=FRACTURE_CHECK),
+        participant_ids,
+    )
+
+
+@transaction.atomic
+def vital_status_autocheck(participant_ids) -> dict[str, int]:
+    """The dead-without-a-Death-form check alone, reconciled as
+    ``queries_autocheck`` does (same lock): run by ``form_save`` when a
+    follow-up or Death form is saved. Returns {"raised": n, "closed": n}."""
+    participant_ids = list(participant_ids)
+    _lock()
+    return _reconcile(
+        dead_without_death_problems(participant_ids),
+        Q(check_code=DEAD_CHECK),
         participant_ids,
     )
 

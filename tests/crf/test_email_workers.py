@@ -286,7 +286,12 @@ def test_sae_in_a_rolled_back_transaction_alerts_no_one(
     with pytest.raises(Abandoned), transaction.atomic():
         services.form_save(
             actor=users["coordinator"],
-            form=AdverseEvent(participant=randomized, term="Fall", serious=True),
+            form=AdverseEvent(
+                participant=randomized,
+                term="Fall",
+                serious=True,
+                sae_hospitalization=True,
+            ),
             complete=False,
         )
         raise Abandoned

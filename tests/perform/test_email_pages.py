@@ -308,15 +308,18 @@ def reminders_add(participant, recipient, count, *, email=None):
 
 
 @pytest.fixture
-def alerted(users, randomized):
-    """The randomized participant with an SAE and a death, each alerted."""
+def alerted(users, site_a, screen, randomize):
+    """A participant randomized a week ago (so the SAE's awareness date is not
+    before screening) with an SAE and a death, each alerted."""
     actor = users["coordinator"]
+    randomized = randomize(screen(actor, site_a), on=timezone.localdate() - 7 * DAY)
     crf_services.form_save(
         actor=actor,
         form=AdverseEvent(
             participant=randomized,
             term="Pulmonary embolism",
             serious=True,
+            sae_life_threatening=True,
             awareness_date=timezone.localdate() - 5 * DAY,
         ),
         complete=False,
@@ -401,7 +404,12 @@ def test_the_participant_page_query_count_does_not_grow_with_reminders_or_alerts
     for n in range(5):
         crf_services.form_save(
             actor=users["coordinator"],
-            form=AdverseEvent(participant=alerted, term=f"Event {n}", serious=True),
+            form=AdverseEvent(
+                participant=alerted,
+                term=f"Event {n}",
+                serious=True,
+                sae_hospitalization=True,
+            ),
             complete=False,
         )
     many, content = count()

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from crf.forms import services
 from crf.forms.selectors import participant_clinical_context
-from crf.models import Baseline, FollowUp, FormStatus, Operative
+from crf.models import Baseline, FollowUp, FormStatus, Operative, Reoperation
 from tests.factories import api_client_for
 
 TODAY = datetime.date.today()
@@ -38,6 +38,14 @@ def api_as(users):
         return api_client_for(users[username])
 
     return _api_as
+
+
+@pytest.fixture
+def randomized(users, site_a, screen, randomize):
+    """A participant at site A randomized 45 days ago, so the ``operative``
+    fixture's surgery 40 days ago is on or after randomization (PROTOCOL §7)."""
+    participant = screen(users["coordinator"], site_a)
+    return randomize(participant, on=TODAY - datetime.timedelta(days=45))
 
 
 @pytest.fixture
@@ -322,6 +330,69 @@ def test_surgery_before_randomization_is_refused(randomized, api_as):
     messages = response.json()["fields"]["surgery_date"]
     assert any("Surgery cannot be before randomization" in m for m in messages)
     assert not Operative.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_reoperation_before_surgery_is_refused(operative, api_as):
+    participant = operative.participant
+    response = api_as("coordinator").post(
+        forms_url(participant.study_id, "reoperation"),
+        {
+            "complete": False,
+            "fields": {
+                "reoperation_date": (
+                    operative.surgery_date - datetime.timedelta(days=1)
+                ).isoformat(),
+                "reason": "infection",
+            },
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "fields": {
+            "reoperation_date": [
+                "A reoperation cannot be before the index surgery "
+                f"({operative.surgery_date:%d %b %Y})."
+            ]
+        }
+    }
+    assert not Reoperation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_moving_surgery_after_a_stored_reoperation_is_refused(users, operative, api_as):
+    participant = operative.participant
+    reoperation_day = operative.surgery_date + datetime.timedelta(days=5)
+    services.form_save(
+        actor=users["coordinator"],
+        form=Reoperation(participant=participant, reoperation_date=reoperation_day),
+        complete=False,
+    )
+    response = api_as("coordinator").put(
+        forms_url(participant.study_id, "operative", operative.pk),
+        {
+            "complete": True,
+            "reason": "Date from the theatre log",
+            "fields": {
+                "surgery_date": (
+                    reoperation_day + datetime.timedelta(days=1)
+                ).isoformat()
+            },
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "fields": {
+            "surgery_date": [
+                f"Surgery cannot be after the reoperation ({reoperation_day:%d %b %Y}):"
+                " correct that form first."
+            ]
+        }
+    }
+    operative.refresh_from_db()
+    assert operative.version == 1
 
 
 @pytest.mark.django_db

@@ -306,6 +306,53 @@ def test_a_cross_form_rule_shows_its_error(client, users, operated):
     assert not FORMS["discharge"].model.objects.exists()
 
 
+def assert_refused_on_the_page(response, field, message):
+    """The page re-renders with the message on ``field`` and in the summary at
+    the top, once each."""
+    assert response.status_code == 200
+    assert response.context["form"].errors[field] == [message]
+    page = response.content.decode()
+    summary = page.split('id="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert message in summary
+    assert page.count(message) == 2  # the summary and the field, nothing more
+
+
+@pytest.mark.django_db
+def test_surgery_before_randomization_is_refused_on_the_page(client, users, randomized):
+    client.force_login(users["coordinator"])
+    response = client.post(
+        entry_url(randomized, "operative"),
+        {**COMPLETE["operative"], "surgery_date": days_ago(51), "save_complete": "1"},
+    )
+    randomized_on = (TODAY - datetime.timedelta(days=50)).strftime("%d %b %Y")
+    assert_refused_on_the_page(
+        response,
+        "surgery_date",
+        f"Surgery cannot be before randomization ({randomized_on}).",
+    )
+    assert not Operative.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_reoperation_before_surgery_is_refused_on_the_page(client, users, operated):
+    client.force_login(users["coordinator"])
+    response = client.post(
+        entry_url(operated, "reoperation"),
+        {
+            **COMPLETE["reoperation"],
+            "reoperation_date": days_ago(SURGERY_DAYS_AGO + 1),
+            "save_draft": "1",
+        },
+    )
+    surgery = (TODAY - datetime.timedelta(days=SURGERY_DAYS_AGO)).strftime("%d %b %Y")
+    assert_refused_on_the_page(
+        response,
+        "reoperation_date",
+        f"A reoperation cannot be before the index surgery ({surgery}).",
+    )
+    assert not FORMS["reoperation"].model.objects.exists()
+
+
 @pytest.mark.django_db
 def test_other_sites_forms_are_not_found_and_dsmb_is_refused(client, users, operated):
     urls = [

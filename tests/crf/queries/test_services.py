@@ -198,8 +198,8 @@ def problem_participant(actor, site, screen, randomize, *, days_ago=60):
     """A randomized participant with every kind of problem: duration 500 min,
     the 2-week visit after its window (day 30, window closes day 21), the
     6-week visit overdue (window closed day 56)."""
-    participant = randomize(screen(actor, site))
     surgery = TODAY - datetime.timedelta(days=days_ago)
+    participant = randomize(screen(actor, site), on=surgery)
     operative_save(actor, participant, surgery_date=surgery, duration_min=500)
     follow_up_save(actor, participant, "2w", surgery + datetime.timedelta(days=30))
     return participant

@@ -99,6 +99,15 @@ def safety_team(users, site_a, site_b):
 SITE_A_RECIPIENTS = ["datamanager@example.org", "investigator@example.org"]
 
 
+@pytest.fixture
+def randomized(users, site_a, screen, randomize):
+    """A participant at site A randomized a week ago, so the events of the last
+    days keep PROTOCOL §7's dates (none before screening, death not before
+    randomization)."""
+    participant = screen(users["coordinator"], site_a)
+    return randomize(participant, on=toronto_today() - 7 * DAY)
+
+
 # ---------------------------------------------------------------------------
 # Who is alerted, once per event
 # ---------------------------------------------------------------------------
@@ -162,9 +171,10 @@ def test_editing_an_alerted_adverse_event_writes_no_second_alert(
         ae = save(users["coordinator"], ae, complete=True)
         ae.sae_life_threatening = True
         ae = save(users["coordinator"], ae, complete=True, reason="ICU admission")
-        ae.serious = False
+        ae.serious = False  # and so no seriousness criterion (PROTOCOL §7)
+        ae.sae_hospitalization = ae.sae_life_threatening = False
         ae = save(users["investigator"], ae, complete=True, reason="Re-assessed")
-        ae.serious = True
+        ae.serious = ae.sae_hospitalization = True
         ae = save(users["investigator"], ae, complete=True, reason="Re-assessed")
     assert ae.version == 5
     assert SafetyAlert.objects.count() == 1
@@ -177,13 +187,16 @@ def test_editing_an_alerted_adverse_event_writes_no_second_alert(
 def test_a_non_serious_adverse_event_alerts_when_it_is_made_serious(
     users, randomized, safety_team, serious
 ):
-    ae = save(users["coordinator"], serious_ae(randomized, serious=serious))
+    ae = save(
+        users["coordinator"],
+        serious_ae(randomized, serious=serious, sae_hospitalization=False),
+    )
     ae.term = "Deep wound infection, readmitted"
     ae = save(users["coordinator"], ae)
     assert not SafetyAlert.objects.exists()
     assert not OutboundEmail.objects.exists()
 
-    ae.serious = True
+    ae.serious = ae.sae_hospitalization = True
     ae = save(users["coordinator"], ae)
     alert = alert_of(ae)
     assert alert.kind == SafetyAlert.Kind.SAE
@@ -384,7 +397,11 @@ def test_a_late_serious_adverse_event_is_flagged_in_the_alert_and_subject(
 ):
     ae = save(
         users["coordinator"],
-        serious_ae(randomized, awareness_date=toronto_today() - 3 * DAY),
+        serious_ae(
+            randomized,
+            onset_date=toronto_today() - 4 * DAY,
+            awareness_date=toronto_today() - 3 * DAY,
+        ),
     )
     alert = alert_of(ae)
     assert alert.late is True
