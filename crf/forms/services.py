@@ -157,13 +157,30 @@ def form_save(
 def _autocheck_after_commit(participant_id: int) -> None:
     """Re-run the automatic data checks for this participant once the save has
     committed (a broker outage is logged, never an error for the user; the
-    daily run catches up)."""
+    daily run catches up).
+
+    One task per transaction, not per form: the participants saved in one
+    transaction (several forms at once, the demo's history) are checked
+    together, in one run of a fixed number of SQL queries. Each save adds its
+    participant to the connection's pending set and registers a callback; the
+    first callback to run at commit takes the whole set, the others find it
+    empty. A rolled-back save leaves its id in the set, checked with the next
+    commit (the checks are idempotent).
+    """
     from crf.tasks import queries_autocheck_task
 
-    transaction.on_commit(
-        lambda: queries_autocheck_task.delay(participant_ids=[participant_id]),
-        robust=True,
+    pending = transaction.get_connection().__dict__.setdefault(
+        "_crf_autocheck_pending", set()
     )
+    pending.add(participant_id)
+
+    def send():
+        ids = sorted(pending)
+        pending.clear()
+        if ids:
+            queries_autocheck_task.delay(participant_ids=ids)
+
+    transaction.on_commit(send, robust=True)
 
 
 def _lifecycle_follow(*, actor: User, form: CrfForm, reason: str) -> None:
