@@ -50,6 +50,24 @@ def _entered(form, case, plan_end_entered, rng) -> datetime.date:
     return _days(day, _delay(rng))
 
 
+def _not_after_entry(form) -> None:
+    """No date on a form is after the day it is entered: an adverse event
+    still ongoing then is entered as recovering, without its resolution."""
+    values = form.values
+    if form.key == "adverse-event" and (
+        values.get("resolution_date") or form.entered
+    ) > (form.entered):
+        values["resolution_date"] = None
+        values["outcome"] = "recovering"
+    dates = [
+        v
+        for v in form.values_for("IF").values()
+        if isinstance(v, datetime.date) and v > form.entered
+    ]
+    if dates:
+        form.entered = max(dates)
+
+
 def entries_plan(cases, plan, today_at, rng) -> None:
     """Give every planned form its day of entry; drop those not entered yet."""
     for case in cases:
@@ -57,6 +75,7 @@ def entries_plan(cases, plan, today_at, rng) -> None:
         operative = None
         for form in case.forms:
             form.entered = _entered(form, case, course.end_entered, rng)
+            _not_after_entry(form)
             if form.key == "operative":
                 form.entered = max(form.entered, case.surgery_date)
                 operative = form.entered

@@ -129,10 +129,14 @@ def _death_awaiting_its_form(cases, today_at) -> None:
             continue
         today = today_at[case.site_code]
         have = {f.values.get("visit") for f in case.of("follow-up")}
-        pending = [v for v in windows[:-1] if v.code not in have]
-        if not pending or len(have) < 2:
+        if len(have) < 2:
             continue
-        visit = pending[0]
+        codes = [v.code for v in windows]
+        # The visit after the last one with a form, closed one to six weeks ago.
+        last = max(codes.index(code) for code in have)
+        if last + 1 >= len(windows) - 1:
+            continue
+        visit = windows[last + 1]
         closed = _days(case.surgery_date, visit.window_end_day)
         opened = _days(case.surgery_date, visit.window_start_day)
         if not _days(today, -45) <= closed <= _days(today, -7):

@@ -185,3 +185,24 @@ def test_the_owner_stamps_the_simulated_moment(as_owner, db):
         pgh_obj_id=str(site.pk)
     )
     assert event.pgh_created_at == moment
+
+
+class TestDefaultDemoDeathAwaitingItsForm:
+    """The default demo has one death the site heard of but has not recorded:
+    the missed visit says "dead", the Death form is a draft, the automatic
+    query asks for it."""
+
+    def test_the_dead_visit_has_its_open_query(self, as_owner, db):
+        from crf.models import Death
+        from crf.queries.automatic import DEAD_CHECK
+        from tests.demo.conftest import run_seed
+
+        run_seed(sites=8, participants=160, seed=2025)
+        dead = list(FollowUp.objects.filter(vital_status="dead"))
+        assert len(dead) == 1
+        participant = dead[0].participant
+        assert participant.status == "randomized"
+        assert Death.objects.get(participant=participant).status == "draft"
+        query = DataQuery.objects.get(check_code=DEAD_CHECK)
+        assert query.status == DataQuery.Status.OPEN
+        assert query.participant == participant
