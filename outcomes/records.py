@@ -201,6 +201,29 @@ class FormsRead:
                 if row[kind]:
                     self.failures[pid].append(Event(date, kind, source))
             self._scores(pid, row["visit"], row)
+        # A missed visit can record "dead" too (the family phoned): it has no
+        # visit date, so it is dated by the day the form was completed.
+        missed_dead = _complete(
+            FollowUp.objects.filter(
+                status__in=COMPLETE_STATUSES,
+                visit_date__isnull=True,
+                vital_status=FollowUp.VitalStatus.DEAD,
+                completed_at__date__lte=cutoff,
+            ),
+            None,
+            cutoff,
+            ids,
+            "visit",
+            "completed_at",
+        )
+        for row in missed_dead:
+            self.dead_visits[row["participant_id"]].append(
+                Event(
+                    row["completed_at"].date(),
+                    "dead",
+                    f"FollowUp[{row['visit']}].vital_status",
+                )
+            )
 
     def _read_baseline(self, ids):
         names = [name for name, _text in BASELINE_CHARACTERISTICS]

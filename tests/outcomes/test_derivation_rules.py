@@ -217,6 +217,39 @@ def test_dead_follow_up_without_death_form_is_censored_and_listed(cohort):
     ]
 
 
+def test_missed_visit_recording_dead_without_death_form_is_listed(cohort):
+    """The family phoned: the visit was missed and records "dead", with no
+    visit date; it is listed, dated by the day the form was completed."""
+    p = operated(cohort)
+    visit(cohort, p, "2w", D(2025, 3, 15))
+    completed = datetime.datetime(2025, 4, 20, 15, 0, tzinfo=datetime.UTC)
+    cohort.form(
+        FollowUp,
+        p,
+        visit="6w",
+        missed_reason="Family phoned: died at home.",
+        vital_status="dead",
+        completed_at=completed,
+    )
+
+    dataset = analysis_dataset(cutoff=CUTOFF)
+
+    assert endpoints(dataset, p)["os_event"] == 0
+    assert endpoints(dataset, p)["last_alive_date"] == D(2025, 3, 15)
+    assert dataset.data_issues == [
+        issue(
+            p,
+            "dead_without_death_form",
+            "FollowUp[6w].vital_status",
+            D(2025, 4, 20),
+            "Death form",
+            None,
+        )
+    ]
+    # Completed after the cut-off: not yet known then.
+    assert analysis_dataset(cutoff=D(2025, 4, 19)).data_issues == []
+
+
 # Rules 3 and 4: data-use refusal as of generation; never for loss.
 
 
