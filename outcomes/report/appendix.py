@@ -42,7 +42,8 @@ def data_issues(inputs: ReportInputs) -> dict:
         )
     participants = len({issue["study_id"] for issue in issues})
     text = [
-        f"{len(issues)} data issues in {participants} participants, as of the "
+        f"{_count(len(issues), 'data issue')} in "
+        f"{_count(participants, 'participant')}, as of the "
         "data cut-off. Each is handled as shown (PROTOCOL §10) and should be "
         "resolved by a data query to the site.",
         "Participants who withdrew and refused the use of their data before "
@@ -52,3 +53,7 @@ def data_issues(inputs: ReportInputs) -> dict:
     appendix = section("data_issues", "Appendix: data issues", [summary, listing], text)
     appendix["new_page"] = True  # the PDF starts appendices on a page of their own
     return appendix
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
