@@ -676,3 +676,11 @@ def test_existing_demo_username_aborts_without_writing(as_owner, db):
     assert not Site.objects.exists()
     assert not Participant.objects.exists()
     assert User.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_today_in_the_future_is_an_error_and_writes_nothing():
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    with pytest.raises(CommandError, match="--today cannot be in the future"):
+        run_seed(today=tomorrow)
+    assert not Site.objects.exists()
