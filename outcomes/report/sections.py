@@ -17,7 +17,7 @@ from crf.models.events import BodySystem
 from crf.schedule.visits import DONE, MISSED, OVERDUE, visit_definitions, visit_labels
 from outcomes.inputs import ReportInputs
 from outcomes.report.fmt import Table, mean_sd, n_pct, pct
-from perform.models import ParticipantStatus
+from perform.models import FractureStatus, ParticipantStatus, Sex
 
 
 @dataclass(frozen=True)
@@ -153,12 +153,22 @@ def consort(inputs: ReportInputs, groups: list[Group]) -> dict:
 
 
 def _choices_rows(table, groups, rows, title, field, choices):
+    """One row per choice, zeros included, and a "Not recorded" row for the
+    participants with none of them (a blank or incomplete form), so every
+    block adds up to the participants of its column: nobody is dropped."""
     table.add(title, *([""] * len(groups)))
     counts = [
         (Counter(r[field] for r in g.rows(rows)), len(g.rows(rows))) for g in groups
     ]
+    values = [value for value, _label in choices]
     for value, label in choices:
         table.add(f"  {label}", *(n_pct(c[value], n) for c, n in counts))
+    missing = [n - sum(c[v] for v in values) for c, n in counts]
+    if any(missing):
+        table.add(
+            "  Not recorded",
+            *(n_pct(m, n) for m, (_c, n) in zip(missing, counts, strict=True)),
+        )
 
 
 def baseline(inputs: ReportInputs, groups: list[Group]) -> dict:
@@ -171,16 +181,14 @@ def baseline(inputs: ReportInputs, groups: list[Group]) -> dict:
         "Age, years: mean (SD)",
         *(mean_sd([r["age"] for r in g.rows(rows)]) for g in groups),
     )
-    _choices_rows(
-        table, groups, rows, "Sex", "sex", [("female", "Female"), ("male", "Male")]
-    )
+    _choices_rows(table, groups, rows, "Sex", "sex", Sex.choices)
     _choices_rows(
         table,
         groups,
         rows,
         "Fracture status",
         "fracture_status",
-        [("impending", "Impending"), ("complete", "Complete")],
+        FractureStatus.choices,
     )
     _choices_rows(
         table,
