@@ -15,8 +15,9 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
-from demo.common import DemoSeedError, S, _days, _later_date
+from demo.common import DemoSeedError, S, _later_date
 from demo.course import Course, course_draw, course_forced
+from demo.recruitment import _pause_date, _screening_days
 from demo.sites import DemoSite
 from perform import services
 from perform.models import Participant, Site, User
@@ -90,10 +91,6 @@ SCREENING_OUTCOMES = (
 )  # fmt: skip
 # Earliest day (after screening) at which randomization is plausible.
 MIN_DAYS_RANDOMIZED = 2
-# A paused site stopped recruiting this long after it opened (or 60 days ago).
-PAUSE_AFTER_DAYS = 240
-# Recruitment slows in the summer holidays and around the new year.
-SEASONAL = {8: 0.5, 12: 0.6, 1: 0.7}
 
 
 def _status_weights(days_since_screening: int) -> dict[str, float]:
@@ -205,46 +202,6 @@ def _answers_for(status, *, criterion_codes, rng):
         answers = {code: failing for code, failing, _, _ in picked}
         return answers, " ".join(note.format(**values) for _, _, note, _ in picked)
     return {}, ""
-
-
-def _pause_date(site: DemoSite, today: datetime.date) -> datetime.date | None:
-    """When a paused site stopped recruiting (None: still recruiting)."""
-    if site.is_active:
-        return None
-    return min(_days(site.activation_date, PAUSE_AFTER_DAYS), _days(today, -60))
-
-
-def _screening_days(sites, codes, today, rng) -> list[tuple]:
-    """A screening day for each site code drawn: uneven, as real recruitment is.
-
-    Each site ramps up over its first three months, has busy and quiet months
-    of its own and slows down in the holidays; nobody screens at weekends.
-    Drawn by rejection from the generator, so the same seed gives the same days.
-    """
-    by_code = {s.code: s for s in sites}
-    order = {s.code: i for i, s in enumerate(sites)}
-    pace: dict[tuple[str, int, int], float] = {}
-    slots = []
-    for code in codes:
-        site = by_code[code]
-        start = site.activation_date
-        stop = _pause_date(site, today) or today
-        span = max((stop - start).days, 1)
-        while True:
-            day = _days(start, rng.randrange(span))
-            month = (code, day.year, day.month)
-            if month not in pace:
-                pace[month] = rng.uniform(0.25, 1.0)
-            ramp = min(1.0, 0.25 + (day - start).days / 120)
-            if rng.random() < ramp * pace[month] * SEASONAL.get(day.month, 1.0):
-                break
-        # Saturday and Sunday patients are seen on Monday (not after stop).
-        if day.weekday() >= 5:
-            day = _days(day, 7 - day.weekday())
-            if day >= stop:
-                day = _days(day, -3)
-        slots.append((day, order[code], code))
-    return sorted(slots)
 
 
 def _courses(statuses, decisions, today, rng) -> dict[int, Course]:

@@ -22,7 +22,8 @@ from demo import clock, history
 from demo.allocation import _allocation_list_create, _allocation_mail_kept_local
 from demo.common import DemoSeedError, S, _days
 from demo.forms import form_counts, forms_plan
-from demo.participants import DEFAULT_PARTICIPANTS, _pause_date, demo_plan
+from demo.participants import DEFAULT_PARTICIPANTS, demo_plan
+from demo.recruitment import _pause_date
 from demo.sites import (
     DEFAULT_PASSWORD,
     DEFAULT_SITES,
