@@ -64,6 +64,30 @@ install-dev: $(DEV_STAMP)  ## Create .venv and install dev/test requirements
 		echo "Could not install chromium: install it (apt-get install chromium)"; \
 		exit 1; }
 
+# R (Debian's packages) for the stored R references of the between-arm statistics
+# and boundaries. CI never runs R: tests read tests/outcomes/r/comparisons.json.
+# Installs only when Rscript or one of the R packages is missing.
+R_PACKAGES := survival cmprsk rpact jsonlite
+
+.PHONY: r-references
+r-references:  ## Install R from Debian and regenerate tests/outcomes/r/comparisons.json
+	@missing=""; \
+	command -v Rscript >/dev/null || missing="r-base-core"; \
+	for pkg in $(R_PACKAGES); do \
+		{ command -v Rscript >/dev/null && \
+			Rscript -e "quit(status = !requireNamespace('$$pkg', quietly = TRUE))" \
+			>/dev/null 2>&1; } || missing="$$missing r-cran-$$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing from Debian:$$missing"; \
+		sudo=""; if [ "$$(id -u)" != 0 ]; then sudo="sudo"; fi; \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing || { \
+			echo "Could not install R: apt-get install$$missing"; \
+			exit 1; }; \
+	fi
+	Rscript tests/outcomes/r/comparisons.R
+
 # --- running -------------------------------------------------------------------
 .PHONY: run
 run: $(RUNTIME_STAMP)  ## Run web + Celery worker + beat (PORT=8000, HOST=127.0.0.1)
