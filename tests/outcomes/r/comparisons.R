@@ -158,14 +158,20 @@ proportions <- list(
 )
 proportion <- lapply(proportions, function(x) newcombe(x[1], x[2], x[3], x[4]))
 
-designs <- list(c(0.5, 1), c(0.3, 0.62, 1), c(0.25, 0.5, 0.75, 1), c(0.41, 1),
-  c(0.2, 0.4, 0.6, 0.8, 1))
-boundaries <- lapply(designs, function(rates) {
+# Two-sided alpha 0.05 unless given; c(0.41, 1) is for an interim look at 0.41.
+designs <- list(
+  list(rates = c(0.5, 1)), list(rates = c(0.3, 0.62, 1)),
+  list(rates = c(0.25, 0.5, 0.75, 1)), list(rates = c(0.41, 1)),
+  list(rates = c(0.2, 0.4, 0.6, 0.8, 1)), list(rates = c(0.5, 1), alpha = 0.01)
+)
+boundaries <- lapply(designs, function(design) {
+  alpha <- if (is.null(design$alpha)) 0.05 else design$alpha
   d <- getDesignGroupSequential(
-    typeOfDesign = "asOF", alpha = 0.05, sided = 2, informationRates = rates
+    typeOfDesign = "asOF", alpha = alpha, sided = 2, informationRates = design$rates
   )
   list(
-    information = rates, z = d$criticalValues, cumulative_alpha = d$alphaSpent,
+    alpha = alpha, information = design$rates, z = d$criticalValues,
+    cumulative_alpha = d$alphaSpent,
     nominal_p = 2 * (1 - pnorm(d$criticalValues)),
     stage_levels_one_sided = d$stageLevels
   )
