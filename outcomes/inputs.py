@@ -26,6 +26,7 @@ from crf.models import (
     AdverseEvent,
     DataQuery,
     ProtocolDeviation,
+    Reoperation,
 )
 from crf.schedule.inputs import schedule_inputs_for
 from crf.schedule.visits import visit_definitions
@@ -45,7 +46,7 @@ SITE_COLUMNS = ["site", "name", "activation_date", "target_enrolment"]
 VISIT_COLUMNS = ["study_id", "site", "arm", "visit", "state", "done_on", "on_time"]
 QUERY_COLUMNS = ["study_id", "site", "status", "raised_on"]
 DEVIATION_COLUMNS = ["study_id", "site", "arm", "date", "category", "severity"]
-SAE_COLUMNS = [
+AE_COLUMNS = [
     "study_id",
     "site",
     "arm",
@@ -53,11 +54,13 @@ SAE_COLUMNS = [
     "body_system",
     "onset_date",
     "clavien_dindo",
+    "serious",
     "criteria",
     "relatedness",
     "expected",
     "outcome",
 ]
+REOPERATION_COLUMNS = ["study_id", "site", "arm", "date", "reason"]
 
 
 @dataclass
@@ -69,7 +72,15 @@ class ReportInputs:
     visits: list[dict] = field(default_factory=list)
     queries: list[dict] = field(default_factory=list)
     deviations: list[dict] = field(default_factory=list)
-    saes: list[dict] = field(default_factory=list)
+    adverse_events: list[dict] = field(default_factory=list)
+    reoperations: list[dict] = field(default_factory=list)
+    # Earlier released closed reports (interim looks), ``outcomes.looks``.
+    looks: list[dict] = field(default_factory=list)
+
+    @property
+    def saes(self) -> list[dict]:
+        """The serious adverse events (``serious`` answered yes)."""
+        return [ae for ae in self.adverse_events if ae["serious"]]
 
     def tables(self) -> list[tuple[str, list[str], list[dict]]]:
         """(name, columns, rows) of every table, in digest order."""
@@ -80,7 +91,8 @@ class ReportInputs:
             ("visits", VISIT_COLUMNS, self.visits),
             ("queries", QUERY_COLUMNS, self.queries),
             ("deviations", DEVIATION_COLUMNS, self.deviations),
-            ("saes", SAE_COLUMNS, self.saes),
+            ("adverse_events", AE_COLUMNS, self.adverse_events),
+            ("reoperations", REOPERATION_COLUMNS, self.reoperations),
             ("data_issues", DATA_ISSUE_COLUMNS, self.dataset.data_issues),
         ]
 
@@ -232,12 +244,13 @@ def _deviations(cutoff, ids, arms):
     ]
 
 
-def _saes(cutoff, ids, arms):
+def _adverse_events(cutoff, ids, arms):
+    """Every complete adverse event with onset by the cut-off (serious or not:
+    the safety section counts all of them by grade and body system)."""
     events = (
         AdverseEvent.objects.filter(
             participant_id__in=ids,
             status__in=COMPLETE_STATUSES,
-            serious=True,
             onset_date__lte=cutoff,
         )
         .select_related("participant__site")
@@ -252,6 +265,7 @@ def _saes(cutoff, ids, arms):
             "body_system": ae.body_system,
             "onset_date": ae.onset_date,
             "clavien_dindo": ae.clavien_dindo,
+            "serious": bool(ae.serious),
             "criteria": "; ".join(ae.serious_criteria),
             "relatedness": ae.relatedness,
             "expected": ae.expected,
@@ -259,6 +273,34 @@ def _saes(cutoff, ids, arms):
         }
         for ae in events
         if ae.participant.study_id in arms
+    ]
+
+
+def _reoperations(cutoff, ids, arms):
+    rows = (
+        Reoperation.objects.filter(
+            participant_id__in=ids,
+            status__in=COMPLETE_STATUSES,
+            reoperation_date__lte=cutoff,
+        )
+        .order_by("participant__study_id", "reoperation_date", "id")
+        .values(
+            "participant__study_id",
+            "participant__site__code",
+            "reoperation_date",
+            "reason",
+        )
+    )
+    return [
+        {
+            "study_id": r["participant__study_id"],
+            "site": r["participant__site__code"],
+            "arm": arms[r["participant__study_id"]],
+            "date": r["reoperation_date"],
+            "reason": r["reason"],
+        }
+        for r in rows
+        if r["participant__study_id"] in arms
     ]
 
 
@@ -295,5 +337,6 @@ def report_inputs(
         visits=_visits(dataset, ids_by_study),
         queries=_queries(cutoff, ids, arms),
         deviations=_deviations(cutoff, ids, arms),
-        saes=_saes(cutoff, ids, arms),
+        adverse_events=_adverse_events(cutoff, ids, arms),
+        reoperations=_reoperations(cutoff, ids, arms),
     )

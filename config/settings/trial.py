@@ -85,6 +85,27 @@ OUTCOMES = {
     "RISK_TABLE_DAYS": [0, 91, 183, 274, 365, 548, 730],
     # Recruitment target line: from TRIAL RECRUITMENT_START to this date.
     "RECRUITMENT_END": "2029-12-31",
+    # The accrual projection extends the mean rate of this many recent months.
+    "PROJECTION_MONTHS": 6,
+    # PROTOCOL §11 interim monitoring of the primary endpoint (closed report):
+    # Lan-DeMets O'Brien-Fleming alpha spending, two-sided ALPHA; information
+    # fraction = observed primary events (by the horizon) / PLANNED_EVENTS;
+    # the observed Z is the signed square root of Gray's statistic. LOOKS are
+    # the planned information fractions (one interim at 50%, then final).
+    "MONITORING": {
+        "ALPHA": 0.05,
+        "PLANNED_EVENTS": 38,
+        "LOOKS": [0.5, 1.0],
+        # The charter's rules, printed verbatim in the monitoring section.
+        "CHARTER": (
+            "The DSMB may recommend stopping for benefit or harm only if the "
+            "observed Z of Gray's test on the primary endpoint crosses the "
+            "Lan-DeMets O'Brien-Fleming boundary at the current information "
+            "fraction, and the safety data and secondary outcomes agree. "
+            "Crossing the boundary is a guide, not a rule: the DSMB weighs the "
+            "totality of the evidence. No stopping for futility is planned."
+        ),
+    },
 }
 # Where report files (PDF and JSON) are kept: a private directory, never served
 # as static or media files; downloads go through the access-checked view.

@@ -50,8 +50,12 @@ def data_issues(inputs: ReportInputs) -> dict:
         "this report was generated, whatever the cut-off, left out of every "
         f"table: {inputs.dataset.excluded_no_data_use}.",
     ]
-    appendix = section("data_issues", "Appendix: data issues", [summary, listing], text)
-    appendix["new_page"] = True  # the PDF starts appendices on a page of their own
+    appendix = section(
+        "data_issues", "Appendix C: data issues", [summary, listing], text
+    )
+    appendix["new_page"] = appendix["appendix"] = (
+        True  # the PDF starts appendices on a page of their own
+    )
     return appendix
 
 

@@ -2,15 +2,23 @@
 
 ``outcome_estimates`` computes every estimate from the analysis dataset with
 ``outcomes.stats``; the JSON keeps the raw numbers (``estimates``) next to the
-printed tables, so tests can recompute them from the dataset.
+printed tables, so tests can recompute them from the dataset. ``curves``
+holds each plot's series (``curve_series``): steps, 95% bands, censorings,
+numbers at risk and the end of follow-up.
+
+The primary endpoint is failure *within* ``PRIMARY_HORIZON_DAYS``: its event
+counts, Gray's test and hazard ratio (``outcomes.report.comparisons``) use the
+data censored at the horizon (``primary_truncated``), so every number in its
+table refers to the same period.
 """
 
+import numpy as np
 from django.conf import settings
 
 from outcomes import stats
 from outcomes.derivation import SCORES, score_visits
 from outcomes.inputs import ReportInputs
-from outcomes.report.fmt import Table, days_ci, estimate_ci, mean_sd_n
+from outcomes.report.fmt import Table, mean_sd_n
 from outcomes.report.sections import Group, section
 
 PRIMARY_CAUSE_FAILURE = 1
@@ -27,6 +35,84 @@ def _estimate_dict(estimate) -> dict:
     }
 
 
+def primary_truncated(rows: list[dict]) -> tuple[list[int], list[int]]:
+    """(days, cause) of the primary endpoint censored at the horizon: an
+    event after it counts as censored at the horizon."""
+    horizon = settings.OUTCOMES["PRIMARY_HORIZON_DAYS"]
+    days = [min(r["failure_days"], horizon) for r in rows]
+    causes = [r["failure_cause"] if r["failure_days"] <= horizon else 0 for r in rows]
+    return days, causes
+
+
+def _event_times(times, codes) -> list[float]:
+    t = np.asarray(times, dtype=float)
+    c = np.asarray(codes)
+    return [float(x) for x in np.unique(t[c != 0])]
+
+
+def _censored(times, codes, curve) -> list[list[float]]:
+    """One mark per distinct censoring time, at the curve's height there."""
+    t = np.asarray(times, dtype=float)
+    censored = np.unique(t[np.asarray(codes) == 0])
+    steps = np.array([p[0] for p in curve])
+    heights = np.array([p[1] for p in curve])
+    where = np.searchsorted(steps, censored, side="right") - 1
+    return [[float(x), float(heights[i])] for x, i in zip(censored, where, strict=True)]
+
+
+def _km_curve(times, events, risk_days) -> dict:
+    event_times = _event_times(times, events)
+    fit = stats.kaplan_meier(times, events, [*event_times, *risk_days])
+    band = fit.at[: len(event_times)]
+    return {
+        "points": [list(p) for p in fit.curve],
+        "band": [[0.0, 1.0, 1.0]] + [[e.time, e.lower, e.upper] for e in band],
+        "censored": _censored(times, events, fit.curve),
+        "at_risk": [e.n_risk for e in fit.at[len(event_times) :]],
+        "last": float(max(times, default=0)),
+    }
+
+
+def _cif_curve(times, causes, risk_days) -> dict:
+    event_times = [
+        t
+        for t, c in sorted(set(zip(times, causes, strict=True)))
+        if c == PRIMARY_CAUSE_FAILURE
+    ]
+    event_times = sorted(set(event_times))
+    fit = stats.cumulative_incidence(
+        times, causes, PRIMARY_CAUSE_FAILURE, [*event_times, *risk_days]
+    )
+    band = fit.at[: len(event_times)]
+    return {
+        "points": [list(p) for p in fit.curve],
+        "band": [[0.0, 0.0, 0.0]] + [[e.time, e.lower, e.upper] for e in band],
+        "censored": _censored(times, causes, fit.curve),
+        "at_risk": [e.n_risk for e in fit.at[len(event_times) :]],
+        "last": float(max(times, default=0)),
+    }
+
+
+def curve_series(rows_by_arm: dict, endpoint: str) -> dict:
+    """A plot's series by arm letter: ``os`` (Kaplan-Meier) or ``primary``
+    (Aalen-Johansen, whole follow-up). The time axis ends at the last
+    follow-up time of any arm; numbers at risk are given at the
+    ``RISK_TABLE_DAYS`` up to it."""
+    key = "os_days" if endpoint == "os" else "failure_days"
+    everyone = [r[key] for rows in rows_by_arm.values() for r in rows]
+    xmax = float(max(everyone, default=0))
+    risk_days = [d for d in settings.OUTCOMES["RISK_TABLE_DAYS"] if d <= xmax] or [0]
+    curves = {}
+    for label, rows in rows_by_arm.items():
+        times = [r[key] for r in rows]
+        if endpoint == "os":
+            curves[label] = _km_curve(times, [r["os_event"] for r in rows], risk_days)
+        else:
+            causes = [r["failure_cause"] for r in rows]
+            curves[label] = _cif_curve(times, causes, risk_days)
+    return {"xmax": xmax, "risk_days": risk_days, "curves": curves}
+
+
 def _km(rows, time_field, event_field, times):
     return stats.kaplan_meier(
         [r[time_field] for r in rows], [r[event_field] for r in rows], times
@@ -37,27 +123,27 @@ def outcome_estimates(inputs: ReportInputs, groups: list[Group]) -> dict:
     """Raw estimates by group letter: primary CIF, OS, FFS, 30-day severe."""
     horizon = settings.OUTCOMES["PRIMARY_HORIZON_DAYS"]
     times = [day for _label, day in settings.OUTCOMES["SURVIVAL_TIMES"]]
-    risk_days = settings.OUTCOMES["RISK_TABLE_DAYS"]
-    result = {"primary": {}, "os": {}, "ffs": {}, "severe_30d": {}, "curves": {}}
+    result = {"primary": {}, "os": {}, "ffs": {}, "severe_30d": {}}
     for group in groups:
         rows = group.rows(inputs.dataset.rows)
         cif = stats.cumulative_incidence(
             [r["failure_days"] for r in rows],
             [r["failure_cause"] for r in rows],
             PRIMARY_CAUSE_FAILURE,
-            [horizon, *risk_days],
+            [horizon],
         )
+        _days, causes = primary_truncated(rows)
         result["primary"][group.label] = {
             "n": cif.n,
-            "events": cif.events,
-            "competing": cif.competing,
+            "events": causes.count(PRIMARY_CAUSE_FAILURE),
+            "competing": sum(1 for c in causes if c not in (0, PRIMARY_CAUSE_FAILURE)),
             **_estimate_dict(cif.at[0]),
         }
-        os_ = _km(rows, "os_days", "os_event", [*times, *risk_days])
+        os_ = _km(rows, "os_days", "os_event", times)
         result["os"][group.label] = {
             "n": os_.n,
             "events": os_.events,
-            "at": [_estimate_dict(e) for e in os_.at[: len(times)]],
+            "at": [_estimate_dict(e) for e in os_.at],
             "median": os_.median,
             "median_lower": os_.median_lower,
             "median_upper": os_.median_upper,
@@ -79,86 +165,12 @@ def outcome_estimates(inputs: ReportInputs, groups: list[Group]) -> dict:
             "lower": severe.lower,
             "upper": severe.upper,
         }
-        result["curves"][group.label] = {
-            "os": [list(point) for point in os_.curve],
-            "os_at_risk": [e.n_risk for e in os_.at[len(times) :]],
-            "primary": [list(point) for point in cif.curve],
-            "primary_at_risk": [e.n_risk for e in cif.at[1:]],
-        }
+    by_arm = {g.label: g.rows(inputs.dataset.rows) for g in groups if g.arm}
+    result["curves"] = {
+        "os": curve_series(by_arm, "os"),
+        "primary": curve_series(by_arm, "primary"),
+    }
     return result
-
-
-def _curve_groups(groups):
-    return [g for g in groups if g.arm]
-
-
-def outcomes_section(estimates: dict, groups: list[Group]) -> dict:
-    horizon = settings.OUTCOMES["PRIMARY_HORIZON_DAYS"]
-    survival_times = settings.OUTCOMES["SURVIVAL_TIMES"]
-    primary = Table(
-        f"Primary endpoint: treatment failure by day {horizon}, death as a "
-        "competing event (Aalen-Johansen)",
-        [
-            "Arm",
-            "N",
-            "Failures",
-            "Deaths before failure",
-            "Cumulative incidence (95% CI)",
-        ],
-    )
-    for group in groups:
-        e = estimates["primary"][group.label]
-        primary.add(
-            group.label,
-            e["n"],
-            e["events"],
-            e["competing"],
-            estimate_ci(e["estimate"], e["lower"], e["upper"]),
-        )
-    tables = [primary]
-    for key, title in (("os", "Overall survival"), ("ffs", "Failure-free survival")):
-        table = Table(
-            f"{title} (Kaplan-Meier, 95% CI log transform)",
-            ["Arm", "N", "Events", *(label for label, _day in survival_times)]
-            + (["Median, days (95% CI)"] if key == "os" else []),
-        )
-        for group in groups:
-            e = estimates[key][group.label]
-            cells = [
-                estimate_ci(a["estimate"], a["lower"], a["upper"]) for a in e["at"]
-            ]
-            if key == "os":
-                cells.append(days_ci(e["median"], e["median_lower"], e["median_upper"]))
-            table.add(group.label, e["n"], e["events"], *cells)
-        tables.append(table)
-    severe = Table(
-        "Severe complications within 30 days of surgery (death, Clavien-Dindo IIIb "
-        "or worse, or reoperation)",
-        ["Arm", "Events / evaluable", "Proportion (Wilson 95% CI)"],
-    )
-    for group in groups:
-        e = estimates["severe_30d"][group.label]
-        severe.add(
-            group.label,
-            f"{e['count']} / {e['n']}",
-            estimate_ci(e["estimate"], e["lower"], e["upper"]),
-        )
-    tables.append(severe)
-    risk_days = settings.OUTCOMES["RISK_TABLE_DAYS"]
-    for key, title in (("os", "overall survival"), ("primary", "treatment failure")):
-        risk = Table(
-            f"Numbers at risk, {title}",
-            ["Arm", *(f"Day {day}" for day in risk_days)],
-        )
-        for group in _curve_groups(groups):
-            risk.add(group.label, *estimates["curves"][group.label][f"{key}_at_risk"])
-        tables.append(risk)
-    return section(
-        "outcomes",
-        "Outcomes by arm",
-        tables,
-        figures=["km_os", "cif_primary"],
-    )
 
 
 def proms_section(inputs: ReportInputs, groups: list[Group]) -> dict:

@@ -1,9 +1,13 @@
 """The DSMB report as a PDF (ReportLab platypus), drawn from the content dict.
 
-Title page (data cut-off, generation time, platform version, SHA-256 of the
-analysis dataset), then each section with its tables and figures; the closed
-report ends with the key to the arm letters on a page of its own, so the body
-can be circulated without it.
+Cover page (data cut-off, generation time, platform version, SHA-256 of the
+analysis dataset), contents with page numbers (ReportLab's
+``TableOfContents``, two build passes), the executive summary on a page of
+its own, then each section with its tables and figures (headings are kept
+with what follows them), the appendices each on a new page; the closed report
+ends with the key to the arm letters on a page of its own, so the body can be
+circulated without it. ``report_pdf`` also records on which page each section
+starts (``section_pages``), which the tests compare with the contents.
 """
 
 import io
@@ -13,18 +17,24 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import (
+    BaseDocTemplate,
+    Frame,
     Image,
     KeepTogether,
     LongTable,
     PageBreak,
+    PageTemplate,
     Paragraph,
-    SimpleDocTemplate,
     Spacer,
     TableStyle,
 )
+from reportlab.platypus.tableofcontents import TableOfContents
 
 from outcomes.report import plots
+from outcomes.report.diagram import consort_drawing
 
 MARGIN = 15 * mm
 WIDTH = A4[0] - 2 * MARGIN
@@ -33,6 +43,9 @@ CHUNK_ROWS = 40
 
 _styles = getSampleStyleSheet()
 CELL = ParagraphStyle("cell", parent=_styles["BodyText"], fontSize=7, leading=8.5)
+SECTION = ParagraphStyle("section", parent=_styles["Heading2"], keepWithNext=1)
+TABLE_TITLE = ParagraphStyle("table-title", parent=_styles["Heading4"], keepWithNext=1)
+TOC_LEVEL = ParagraphStyle("toc", parent=_styles["BodyText"], fontSize=10, leading=14)
 TABLE_STYLE = TableStyle(
     [
         ("FONT", (0, 0), (-1, -1), "Helvetica", 7),
@@ -42,39 +55,76 @@ TABLE_STYLE = TableStyle(
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("TOPPADDING", (0, 0), (-1, -1), 1.5),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+        ("LEFTPADDING", (0, 0), (-1, -1), 2.5),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 2.5),
     ]
 )
 
 
-def _cell(text: str):
-    return Paragraph(escape(text), CELL) if len(text) > WRAP_OVER else text
+CHAR = 3.7  # mean width of a 7-point Helvetica character, in points
+HEAD = ParagraphStyle("head", parent=CELL, fontName="Helvetica-Bold")
+
+
+def _cell(text: str, width: float, style=CELL):
+    """The text as it is when it fits its column, else a wrapping paragraph
+    (leading spaces, which indent a block's rows, kept as non-breaking)."""
+    if style is CELL and stringWidth(text, "Helvetica", 7) + 5 <= width:
+        return text
+    indent = len(text) - len(text.lstrip(" "))
+    return Paragraph("&nbsp;" * indent + escape(text.lstrip(" ")), style)
+
+
+def _text_width(text: str, font: str = "Helvetica") -> float:
+    return stringWidth(text, font, 7)
 
 
 def _widths(table: dict) -> list[float]:
-    """Column widths from the longest text in each column (sampled), scaled to
-    the page: set once, so long tables need not be measured cell by cell."""
-    sample = [table["columns"], *table["rows"][:200]]
-    longest = [
-        min(WRAP_OVER, max(len(row[i]) for row in sample)) + 2
-        for i in range(len(table["columns"]))
+    """Column widths from the longest text in each column (sampled; headers by
+    their longest word), set once so long tables need not be measured cell by
+    cell. Short columns (codes, dates, counts) keep their width; when the
+    table is wider than the page only the long text columns are narrowed (and
+    wrap), never below their longest word."""
+    sample = table["rows"][:200]
+    natural = []
+    for i, column in enumerate(table["columns"]):
+        cap = (34 if i == 0 else WRAP_OVER) * CHAR
+        cells = [row[i] for row in sample]
+        body = max((_text_width(c) for c in cells), default=0)
+        word = max(
+            _text_width(w, "Helvetica-Bold")
+            for w in [*column.split(), *(w for c in cells for w in c.split())]
+            or ["n/a"]
+        )
+        natural.append(max(min(cap, body), min(word, cap), 12) + 6)
+    if sum(natural) <= WIDTH:
+        return natural
+    long = [i for i, w in enumerate(natural) if w > 16 * CHAR + 6]
+    spare = WIDTH - sum(w for i, w in enumerate(natural) if i not in long)
+    want = sum(natural[i] for i in long)
+    if not long or spare < 16 * CHAR * len(long):  # even short columns must give
+        return [w * WIDTH / sum(natural) for w in natural]
+    return [
+        natural[i] * spare / want if i in long else natural[i]
+        for i in range(len(natural))
     ]
-    scale = min(WIDTH / (sum(longest) * 4.2), 1.0)
-    return [n * 4.2 * scale for n in longest]
 
 
 def _table(table: dict) -> list:
     """The table's title, then its rows in chunks of ``CHUNK_ROWS`` (each chunk
     a table of its own with the header repeated: ReportLab splits a short table
     much faster than a long one across hundreds of pages)."""
-    flowables = [Paragraph(escape(table["title"]), _styles["Heading4"])]
+    flowables = [Paragraph(escape(table["title"]), TABLE_TITLE)]
     if not table["rows"]:
         flowables.append(Paragraph("None.", _styles["BodyText"]))
     widths = _widths(table) if table["rows"] else None
-    header = [_cell(c) for c in table["columns"]]
+    header = [
+        _cell(c, w, HEAD) for c, w in zip(table["columns"], widths or [], strict=False)
+    ]
     for start in range(0, len(table["rows"]), CHUNK_ROWS):
         rows = [header]
         rows += [
-            [_cell(c) for c in row] for row in table["rows"][start : start + CHUNK_ROWS]
+            [_cell(c, w) for c, w in zip(row, widths, strict=True)]
+            for row in table["rows"][start : start + CHUNK_ROWS]
         ]
         grid = LongTable(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
         grid.setStyle(TABLE_STYLE)
@@ -85,23 +135,34 @@ def _table(table: dict) -> list:
     return flowables
 
 
+def _image(png: bytes) -> Image:
+    width, height = ImageReader(io.BytesIO(png)).getSize()
+    return Image(io.BytesIO(png), width=WIDTH, height=WIDTH * height / width)
+
+
 def _figure(content: dict, figure_id: str) -> list:
     data = content["figures"][figure_id]
-    horizon = max(content["settings"]["risk_table_days"])
+    if figure_id == "consort":
+        drawing = consort_drawing(data, WIDTH)
+        caption = "CONSORT flow diagram"
+        return [Paragraph(caption, TABLE_TITLE), drawing, Spacer(1, 4 * mm)]
     if figure_id == "recruitment":
-        png, caption = plots.recruitment_plot(data), "Recruitment against target"
+        image = _image(plots.recruitment_plot(data))
+        caption = "Recruitment against target, with the projection at the recent rate"
     elif figure_id == "km_os":
-        png = plots.step_plot(
-            data, ylabel="Overall survival", xmax=horizon, rising=False
+        image = _image(plots.step_plot(data, ylabel="Overall survival", rising=False))
+        caption = (
+            "Overall survival by arm (Kaplan-Meier, shaded 95% CI, ticks: censored)"
         )
-        caption = "Overall survival by arm (Kaplan-Meier)"
     else:
-        png = plots.step_plot(
-            data, ylabel="Cumulative incidence of failure", xmax=horizon, rising=True
+        image = _image(
+            plots.step_plot(data, ylabel="Cumulative incidence of failure", rising=True)
         )
-        caption = "Treatment failure by arm (Aalen-Johansen; death competing)"
-    image = Image(io.BytesIO(png), width=WIDTH, height=WIDTH * 0.5)
-    return [KeepTogether([Paragraph(caption, _styles["Heading4"]), image])]
+        caption = (
+            "Treatment failure by arm (Aalen-Johansen, death competing; shaded "
+            "95% CI, ticks: censored)"
+        )
+    return [KeepTogether([Paragraph(caption, TABLE_TITLE), image])]
 
 
 def _title_page(content: dict) -> list:
@@ -137,7 +198,7 @@ def _title_page(content: dict) -> list:
         )
     )
     return [
-        Spacer(1, 30 * mm),
+        Spacer(1, 25 * mm),
         Paragraph(escape(content["title"]), styles["Title"]),
         Paragraph(audience, styles["Heading3"]),
         Spacer(1, 10 * mm),
@@ -168,8 +229,56 @@ def _key_page(content: dict) -> list:
     ]
 
 
-def report_pdf(content: dict) -> bytes:
-    """The PDF of ``content`` (see ``outcomes.report.content``)."""
+def _heading(section: dict) -> str:
+    if section.get("number") is None:
+        return section["title"]
+    return f"{section['number']}. {section['title']}"
+
+
+class _Document(BaseDocTemplate):
+    """Feeds section headings to the contents and notes their pages."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.section_pages: dict[str, int] = {}
+
+    def afterFlowable(self, flowable):
+        section_id = getattr(flowable, "section_id", None)
+        if section_id:
+            text = flowable.getPlainText()
+            self.notify("TOCEntry", (0, text, self.page, section_id))
+            self.canv.bookmarkPage(section_id)
+            self.canv.addOutlineEntry(text, section_id, level=0)
+            self.section_pages[section_id] = self.page
+
+
+def _story(content: dict) -> list:
+    contents = TableOfContents(levelStyles=[TOC_LEVEL], dotsMinLevel=0)
+    story = _title_page(content)
+    story += [Paragraph("Contents", _styles["Heading1"]), contents, PageBreak()]
+    for section in content["sections"]:
+        if section.get("new_page") and story and not isinstance(story[-1], PageBreak):
+            story.append(PageBreak())
+        heading = Paragraph(escape(_heading(section)), SECTION)
+        heading.section_id = section["id"]
+        story.append(heading)
+        for text in section["paragraphs"]:
+            story.append(Paragraph(escape(text), _styles["BodyText"]))
+        for figure_id in section["figures"]:
+            story.extend(_figure(content, figure_id))
+        for table in section["tables"]:
+            story.extend(_table(table))
+        if section["id"] == "summary":
+            story.append(PageBreak())
+    if content["kind"] == "closed":
+        story.extend(_key_page(content))
+    return story
+
+
+def report_pdf(content: dict, pages: dict | None = None) -> bytes:
+    """The PDF of ``content`` (see ``outcomes.report.content``); when
+    ``pages`` is given it receives section id → page number, and under
+    ``"contents"`` the (heading, page) entries the contents page printed."""
     buffer = io.BytesIO()
     footer = f"{content['title']} - data cut-off {content['cutoff']}"
 
@@ -178,9 +287,11 @@ def report_pdf(content: dict) -> bytes:
         canvas.setFont("Helvetica", 7)
         canvas.drawString(MARGIN, 8 * mm, footer)
         canvas.drawRightString(A4[0] - MARGIN, 8 * mm, f"Page {document.page}")
+        if content["kind"] == "closed":
+            canvas.drawCentredString(A4[0] / 2, A4[1] - 8 * mm, "CLOSED - CONFIDENTIAL")
         canvas.restoreState()
 
-    document = SimpleDocTemplate(
+    document = _Document(
         buffer,
         pagesize=A4,
         leftMargin=MARGIN,
@@ -192,22 +303,20 @@ def report_pdf(content: dict) -> bytes:
         creator=f"PERFORM platform {content['platform_version']}",
         subject=f"Data cut-off {content['cutoff']}",
     )
-    story = _title_page(content)
-    for section in content["sections"]:
-        if section.get("new_page"):  # appendices
-            story.append(PageBreak())
-        story.append(
-            Paragraph(
-                escape(f"{section['number']}. {section['title']}"), _styles["Heading2"]
-            )
-        )
-        for text in section["paragraphs"]:
-            story.append(Paragraph(escape(text), _styles["BodyText"]))
-        for figure_id in section["figures"]:
-            story.extend(_figure(content, figure_id))
-        for table in section["tables"]:
-            story.extend(_table(table))
-    if content["kind"] == "closed":
-        story.extend(_key_page(content))
-    document.build(story, onFirstPage=on_page, onLaterPages=on_page)
+    frame = Frame(
+        document.leftMargin,
+        document.bottomMargin,
+        document.width,
+        document.height,
+        id="body",
+    )
+    document.addPageTemplates([PageTemplate("page", [frame], onPage=on_page)])
+    story = _story(content)
+    document.multiBuild(story)
+    if pages is not None:
+        pages.update(document.section_pages)
+        (contents,) = [f for f in story if isinstance(f, TableOfContents)]
+        pages["contents"] = [
+            (text, page) for _level, text, page, *_ in contents._entries
+        ]
     return buffer.getvalue()

@@ -6,18 +6,14 @@ open report; arm A, arm B and total for the closed one) and returns a section
 dict of ``fmt.Table``s. Listings carry the arm letter only in closed reports.
 """
 
-import datetime
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from django.conf import settings
-
-from crf.models import AdverseEvent, Baseline, Death, ProtocolDeviation
-from crf.models.events import BodySystem
-from crf.schedule.visits import DONE, MISSED, OVERDUE, visit_definitions, visit_labels
+from crf.models import Baseline, ProtocolDeviation
+from crf.schedule.visits import DONE, MISSED, OVERDUE, visit_labels
 from outcomes.inputs import ReportInputs
 from outcomes.report.fmt import Table, mean_sd, n_pct, pct
-from perform.models import FractureStatus, ParticipantStatus, Sex
+from perform.models import FractureStatus, Sex
 
 
 @dataclass(frozen=True)
@@ -39,117 +35,6 @@ def section(section_id: str, title: str, tables, paragraphs=(), figures=()) -> d
         "tables": [table.as_dict() for table in tables],
         "figures": list(figures),
     }
-
-
-def recruitment(inputs: ReportInputs, groups: list[Group]) -> dict:
-    rows = inputs.dataset.rows
-    target = settings.TRIAL["TARGET_ENROLMENT"]
-    randomized = len(rows) + inputs.dataset.excluded_no_data_use
-    screened = Counter(r["site"] for r in inputs.screening)
-    by_site = Table(
-        "Recruitment by site",
-        ["Site", "Activated", "Target", "Screened", "Randomized", "% of target"]
-        + [f"Arm {g.label}" for g in groups if g.arm],
-    )
-    for site in inputs.sites:
-        code = site["site"]
-        site_rows = [r for r in rows if r["site"] == code]
-        by_site.add(
-            code,
-            site["activation_date"] or "not active",
-            site["target_enrolment"],
-            screened[code],
-            len(site_rows),
-            pct(len(site_rows) / site["target_enrolment"])
-            if site["target_enrolment"]
-            else "n/a",
-            *(len(g.rows(site_rows)) for g in groups if g.arm),
-        )
-    by_site.add(
-        "All",
-        "",
-        target,
-        len(inputs.screening),
-        len(rows),
-        pct(len(rows) / target),
-        *(len(g.rows(rows)) for g in groups if g.arm),
-    )
-    text = [
-        f"{randomized} participants randomized by the cut-off, "
-        f"{pct(randomized / target)} of the target of {target}."
-    ]
-    return section(
-        "recruitment", "Recruitment", [by_site], text, figures=["recruitment"]
-    )
-
-
-def recruitment_series(inputs: ReportInputs) -> dict:
-    """Cumulative randomizations by month and the linear target, for the plot."""
-    start = datetime.date.fromisoformat(settings.TRIAL["RECRUITMENT_START"])
-    end = datetime.date.fromisoformat(settings.OUTCOMES["RECRUITMENT_END"])
-    target = settings.TRIAL["TARGET_ENROLMENT"]
-    dates = sorted(r["randomization_date"] for r in inputs.dataset.rows)
-    months, actual, expected = [], [], []
-    month = start.replace(day=1)
-    while month <= inputs.cutoff:
-        next_month = (month + datetime.timedelta(days=32)).replace(day=1)
-        month_end = min(next_month - datetime.timedelta(days=1), inputs.cutoff)
-        months.append(month_end.isoformat())
-        actual.append(sum(1 for d in dates if d <= month_end))
-        share = (month_end - start).days / max(1, (end - start).days)
-        expected.append(round(target * min(1.0, max(0.0, share)), 1))
-        month = next_month
-    return {"dates": months, "randomized": actual, "target": expected}
-
-
-def consort(inputs: ReportInputs, groups: list[Group]) -> dict:
-    rows = inputs.dataset.rows
-    table = Table("Participant flow", ["Stage"] + [g.label for g in groups])
-    pooled_only = len(groups) - 1
-    status = Counter(r["status"] for r in inputs.screening)
-    randomized = len(rows) + inputs.dataset.excluded_no_data_use
-    pre = [
-        ("Screened", len(inputs.screening)),
-        ("Ineligible", status[ParticipantStatus.INELIGIBLE]),
-        ("Declined consent", status[ParticipantStatus.DECLINED]),
-        (
-            "Screened, not randomized by the cut-off",
-            len(inputs.screening)
-            - status[ParticipantStatus.INELIGIBLE]
-            - status[ParticipantStatus.DECLINED]
-            - randomized,
-        ),
-        ("Randomized", randomized),
-        ("Withdrew, data use not permitted", inputs.dataset.excluded_no_data_use),
-    ]
-    for label, value in pre:
-        table.add(label, *([""] * pooled_only), value)
-    last_visit = visit_definitions()[-1].code
-    completed = {
-        v["study_id"]
-        for v in inputs.visits
-        if v["visit"] == last_visit and v["state"] == DONE
-    }
-    stages = [
-        ("Analysed", lambda r: True),
-        ("Operated", lambda r: r["surgery_date"] is not None),
-        ("Received the allocated procedure", lambda r: r["procedure"] == r["arm"]),
-        (
-            "Received another procedure",
-            lambda r: r["surgery_date"] is not None and r["procedure"] != r["arm"],
-        ),
-        ("Not operated by the cut-off", lambda r: r["surgery_date"] is None),
-        ("Died", lambda r: r["os_event"] == 1),
-        ("Withdrew consent", lambda r: r["withdrawal_kind"] == "withdrawn"),
-        ("Lost to follow-up", lambda r: r["withdrawal_kind"] == "lost_to_follow_up"),
-        (
-            f"Completed the {visit_labels()[last_visit]} visit",
-            lambda r: r["study_id"] in completed,
-        ),
-    ]
-    for label, test in stages:
-        table.add(label, *(sum(1 for r in g.rows(rows) if test(r)) for g in groups))
-    return section("consort", "CONSORT flow", [table])
 
 
 def _choices_rows(table, groups, rows, title, field, choices):
@@ -324,79 +209,3 @@ def deviations(inputs: ReportInputs, groups: list[Group]) -> dict:
             *(sum(1 for r in g.rows(rows) if r["category"] == value) for g in groups),
         )
     return section("deviations", "Protocol deviations", [by_site, by_category])
-
-
-def saes(inputs: ReportInputs, groups: list[Group], letters: dict) -> dict:
-    rows = inputs.saes
-    closed = any(g.arm for g in groups)
-    summary = Table(
-        "Serious adverse events by body system",
-        ["Body system"] + [f"{g.label}: events (participants)" for g in groups],
-    )
-    for value, label in BodySystem.choices:
-        cells = []
-        for group in groups:
-            events = [r for r in group.rows(rows) if r["body_system"] == value]
-            cells.append(f"{len(events)} ({len({r['study_id'] for r in events})})")
-        summary.add(label, *cells)
-    summary.add(
-        "Any",
-        *(
-            f"{len(g.rows(rows))} ({len({r['study_id'] for r in g.rows(rows)})})"
-            for g in groups
-        ),
-    )
-    listing = Table(
-        "Listing of serious adverse events",
-        [
-            "Study ID",
-            "Site",
-            *(["Arm"] if closed else []),
-            "Term",
-            "Body system",
-            "Onset",
-            "Clavien-Dindo",
-            "Outcome",
-        ],
-    )
-    systems = dict(BodySystem.choices)
-    outcomes = dict(AdverseEvent.Outcome.choices)
-    for r in rows:
-        listing.add(
-            r["study_id"],
-            r["site"],
-            *([letters.get(r["arm"], "")] if closed else []),
-            r["term"],
-            systems.get(r["body_system"], r["body_system"]),
-            r["onset_date"],
-            r["clavien_dindo"] or "-",
-            outcomes.get(r["outcome"], r["outcome"] or "-"),
-        )
-    return section("saes", "Serious adverse events", [summary, listing])
-
-
-def deaths(inputs: ReportInputs, groups: list[Group], letters: dict) -> dict:
-    closed = any(g.arm for g in groups)
-    causes = dict(Death.Cause.choices)
-    listing = Table(
-        "Listing of deaths",
-        [
-            "Study ID",
-            "Site",
-            *(["Arm"] if closed else []),
-            "Date",
-            "Cause",
-            "Days from time zero",
-        ],
-    )
-    for r in inputs.dataset.rows:
-        if r["os_event"]:
-            listing.add(
-                r["study_id"],
-                r["site"],
-                *([letters.get(r["arm"], "")] if closed else []),
-                r["death_date"],
-                causes.get(r["death_cause"], r["death_cause"]),
-                r["os_days"],
-            )
-    return section("deaths", "Deaths", [listing])

@@ -19,22 +19,27 @@ from outcomes.services import report_build
 from tests.outcomes.conftest import CUTOFF
 
 BODY_SECTIONS = [
+    "Executive summary",
     "Recruitment",
-    "CONSORT flow",
+    "Participant flow (CONSORT)",
     "Baseline characteristics",
-    "Form completeness and timeliness",
+    "Follow-up and data currency",
     "Open data queries",
     "Protocol deviations",
-    "Serious adverse events",
-    "Deaths",
 ]
-OPEN_SECTIONS = [*BODY_SECTIONS, "Appendix: data issues"]
-CLOSED_SECTIONS = [
-    *BODY_SECTIONS,
-    "Outcomes by arm",
+BY_ARM = [
+    "Primary endpoint by arm",
+    "Interim monitoring",
+    "Secondary outcomes by arm",
     "Patient-reported and functional outcomes by visit",
-    "Appendix: data issues",
 ]
+APPENDICES = [
+    "Appendix A: serious adverse events",
+    "Appendix B: deaths",
+    "Appendix C: data issues",
+]
+OPEN_SECTIONS = [*BODY_SECTIONS, "Safety", *APPENDICES]
+CLOSED_SECTIONS = [*BODY_SECTIONS, *BY_ARM, "Safety", *APPENDICES]
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -68,8 +73,11 @@ def test_pdf_has_every_section_and_prints_every_json_number(trial, kind, section
     text = pdf_text(built.pdf)
     flat = squash(text)
 
-    for number, title in enumerate(sections, start=1):
+    numbered = [t for t in sections if not t.startswith("Appendix")]
+    for number, title in enumerate(numbered, start=1):
         assert f"{number}. {title}" in text
+    for title in APPENDICES:
+        assert title in text
     assert [s["title"] for s in built.content["sections"]] == sections
     for fact in (CUTOFF.isoformat(), built.dataset_sha256, "Platform version"):
         assert fact in text
@@ -88,8 +96,10 @@ def test_open_report_shows_no_arm(trial):
     assert "Arm A" not in text and "Key to arm letters" not in text
     assert "estimates" not in built.content and "arm_key" not in built.content
     assert "Internal fixation" not in text and "Resection" not in text
-    saes = next(s for s in built.content["sections"] if s["id"] == "saes")
-    assert "Arm" not in saes["tables"][1]["columns"]
+    listing = next(s for s in built.content["sections"] if s["id"] == "sae_listing")
+    assert "Arm" not in listing["tables"][0]["columns"]
+    safety = next(s for s in built.content["sections"] if s["id"] == "safety")
+    assert all(len(t["columns"]) == 2 for t in safety["tables"])
 
 
 def test_closed_report_keeps_the_arm_key_on_its_own_last_page(trial):
