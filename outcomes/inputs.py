@@ -31,6 +31,7 @@ from crf.models import (
 from crf.schedule.inputs import schedule_inputs_for
 from crf.schedule.visits import visit_definitions
 from outcomes.data_issues import DATA_ISSUE_COLUMNS
+from outcomes.looks import LOOK_COLUMNS, earlier_looks
 from outcomes.derivation import (
     AnalysisDataset,
     analysis_dataset,
@@ -93,6 +94,7 @@ class ReportInputs:
             ("deviations", DEVIATION_COLUMNS, self.deviations),
             ("adverse_events", AE_COLUMNS, self.adverse_events),
             ("reoperations", REOPERATION_COLUMNS, self.reoperations),
+            ("looks", LOOK_COLUMNS, self.looks),
             ("data_issues", DATA_ISSUE_COLUMNS, self.dataset.data_issues),
         ]
 
@@ -339,4 +341,5 @@ def report_inputs(
         deviations=_deviations(cutoff, ids, arms),
         adverse_events=_adverse_events(cutoff, ids, arms),
         reoperations=_reoperations(cutoff, ids, arms),
+        looks=earlier_looks(cutoff=cutoff, generated_at=dataset.generated_at),
     )
