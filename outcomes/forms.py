@@ -58,14 +58,13 @@ class _ReportDecisionForm(forms.Form):
         self.helper.form_id = f"{self.url_name.replace('_', '-')}-form"
         if self.confirm:
             self.helper.attrs = {"data-confirm": self.confirm}
-        self.helper.add_input(
-            Submit(
-                self.url_name.removeprefix("report_"),
-                self.button,
-                css_class=self.button_class,
-                css_id=f"{self.url_name.replace('_', '-')}-submit",
-            )
+        button = Submit(
+            self.url_name.removeprefix("report_"),
+            self.button,
+            css_id=f"{self.url_name.replace('_', '-')}-submit",
         )
+        button.field_classes = f"btn {self.button_class}"  # not also btn-primary
+        self.helper.add_input(button)
 
     @property
     def error_summary(self) -> list[tuple[str, str, str]]:
