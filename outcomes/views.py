@@ -62,7 +62,6 @@ def report_list(request):
         {
             **paginate(request, selectors.reports_for(user)),
             "form": form,
-            "may_release": selectors.may_release_reports(user),
             "may_export": user.has_perm("outcomes.export_analysis_dataset"),
             "may_see_downloads": user.has_perm("outcomes.view_download_log"),
             "export_form": DatasetExportForm(),
