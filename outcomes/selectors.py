@@ -9,9 +9,16 @@
 * Reports still in the making (or failed) are listed only to those who may
   request reports; readers see ready reports. So is what the recovery sweep
   did to a report (``recoveries_for``).
+* A ready report is a draft until it is released (``outcomes.release``):
+  drafts are seen only by those who may release reports (statisticians); to
+  everyone else a draft does not exist (404), whatever its kind. A withdrawn
+  report stays listed, with the reason, but only those who may release reports
+  may still download it (``downloadable``).
+* The DSMB's recommendation is shown to the unblinded roles only (it may speak
+  of the arms), not to data managers reading an open report.
 """
 
-from django.db.models import Count, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from outcomes.models import Report, ReportDownload, ReportRecovery
@@ -27,15 +34,34 @@ def report_kinds_for(user) -> list[str]:
     return kinds
 
 
+def may_release_reports(user) -> bool:
+    return user.is_active and user.has_perm("outcomes.release_report")
+
+
 def reports_for(user) -> QuerySet[Report]:
-    """Reports ``user`` may list and download."""
+    """Reports ``user`` may list, each annotated ``downloadable`` (whether
+    ``user`` may download its files) and ``recovery_count``."""
     reports = Report.objects.filter(kind__in=report_kinds_for(user))
+    ready = Q(status=Report.Status.READY)
     if not user.has_perm("outcomes.request_report"):
-        reports = reports.filter(status=Report.Status.READY)
+        reports = reports.filter(ready)
+    if may_release_reports(user):
+        downloadable = ready
+    else:
+        reports = reports.exclude(ready & Q(released_at__isnull=True))
+        downloadable = ready & Q(released_at__isnull=False, withdrawn_at__isnull=True)
     # Meta.ordering does not apply to an aggregate (GROUP BY) query: restated.
     return (
-        reports.select_related("requested_by")
-        .annotate(recovery_count=Count("recoveries"))
+        reports.select_related(
+            "requested_by",
+            "released_by",
+            "withdrawn_by",
+            "recommendation_recorded_by",
+        )
+        .annotate(
+            recovery_count=Count("recoveries"),
+            downloadable=ExpressionWrapper(downloadable, output_field=BooleanField()),
+        )
         .order_by(*Report._meta.ordering)
     )
 
@@ -53,8 +79,15 @@ def recoveries_for(*, user, report: Report) -> QuerySet[ReportRecovery] | None:
     return report.recoveries.all()
 
 
+def recommendation_visible_to(user) -> bool:
+    """Whether ``user`` is shown the DSMB's recommendations: unblinded roles
+    (the DSMB itself and the statistician) only."""
+    return user.has_perm("outcomes.view_closed_report")
+
+
 def downloads_for(user) -> QuerySet[ReportDownload]:
-    """The download log, for users holding ``outcomes.view_download_log``."""
+    """The download log (reports and datasets), for users holding
+    ``outcomes.view_download_log``."""
     if not user.has_perm("outcomes.view_download_log"):
         return ReportDownload.objects.none()
     return ReportDownload.objects.select_related("report", "user")

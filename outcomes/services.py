@@ -1,23 +1,23 @@
-"""Writes of the outcomes app: request, build and download DSMB reports.
+"""Writes of the outcomes app: request and build DSMB reports (their release:
+``outcomes.release``; downloads: ``outcomes.downloads``).
 
 * ``report_request`` (statistician, or the monthly schedule) records a queued
   report and asks a worker to build it once the request commits. A second
   request for the same kind and cut-off while one is in the making returns
   that one (a database constraint makes this hold under concurrency).
 * ``report_generate`` is the worker's job: it claims the report, builds the
-  content, PDF and JSON, stores the files, marks it ready and e-mails the DSMB
-  members a link (through the outbox, in the same transaction). It is
-  idempotent and safe under double delivery: each task names the build
-  attempt it is for, a report is claimed only while queued and only for that
-  attempt, and the files and the ready state are stored only by the build
-  that still holds its claim (checked under a row lock). A ready report is
+  content, PDF and JSON, stores the files and marks it ready: a draft, which
+  nobody but the statisticians sees and nobody is e-mailed about until a
+  statistician releases it (``outcomes.release``). It is idempotent and safe
+  under double delivery: each task names the build attempt it is for, a
+  report is claimed only while queued and only for that attempt, and the
+  files and the ready state are stored only by the build that still holds
+  its claim (checked under a row lock). A ready report is
   never rebuilt; a task redelivered after its build was recovered, or a
   second copy of one, does nothing (a task redelivered for a build whose
   worker was lost, before the sweep saw it, recovers it as the sweep would).
   Each progress stage is also the build's heartbeat, by which the recovery
   sweep (``outcomes.recovery``) finds builds whose worker was lost.
-* ``report_file`` returns a file to someone allowed to see the report and logs
-  the download.
 """
 
 import datetime
@@ -28,21 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Now
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
-from infrastructure.outbox import Email, emails_queue
 from outcomes.inputs import inputs_digest, report_inputs
-from outcomes.models import Report, ReportDownload
+from outcomes.models import Report
 from outcomes.report.content import report_content
 from outcomes.report.pdf import report_pdf
-from outcomes.selectors import report_get
-from perform.roles import DSMB_MEMBER
 
 log = logging.getLogger(__name__)
 
@@ -223,8 +217,8 @@ STORED_FIELDS = [
 
 
 def _store(report: Report, built: BuiltReport) -> bool:
-    """Write the files, mark the report ready and e-mail the DSMB, if this
-    build still holds its claim. The row stays locked until the commit, so a
+    """Write the files and mark the report ready (a draft), if this build
+    still holds its claim. The row stays locked until the commit, so a
     recovery (or another build) waits and then finds the report ready."""
     with transaction.atomic():
         if not _claimed(report.pk, report.attempt).select_for_update().exists():
@@ -250,7 +244,6 @@ def _store(report: Report, built: BuiltReport) -> bool:
         report.pdf_size = len(built.pdf)
         report.participants = built.content["participants"]
         report.save(update_fields=STORED_FIELDS)
-        _notify_dsmb(report)
     return True
 
 
@@ -288,40 +281,3 @@ def report_generate(*, report_id: int, attempt: int | None = None) -> Report | N
         )
         return None
     return report
-
-
-def _notify_dsmb(report: Report) -> None:
-    """E-mail each active DSMB member a link (never the file) to the report."""
-    group = Group.objects.filter(name=DSMB_MEMBER).first()
-    members = group.user_set.filter(is_active=True).exclude(email="") if group else []
-    url = settings.SITE_URL + reverse("outcomes:report_detail", args=[report.pk])
-    context = {"report": report, "url": url, "trial": settings.TRIAL["NAME"]}
-    emails_queue(
-        [
-            Email(
-                key=f"report-ready:{report.pk}:{member.pk}",
-                kind="dsmb_report",
-                to=[member.email],
-                subject=f"[{settings.TRIAL['NAME']}] DSMB {report.kind} report ready "
-                f"(data cut-off {report.cutoff})",
-                body_text=render_to_string("outcomes/email/report_ready.txt", context),
-            )
-            for member in members
-        ]
-    )
-
-
-def report_file(*, user, report_id: int, fmt: str, ip_address: str | None = None):
-    """(path, file name) of a ready report's file for ``user``; logs the
-    download. Raises Http404 for a report the user may not see."""
-    report = report_get(user=user, report_id=report_id)
-    if not report.is_ready:
-        raise ValidationError("This report is not ready yet.", code="not_ready")
-    name = report.pdf_name if fmt == ReportDownload.Format.PDF else report.json_name
-    path = Path(settings.REPORTS_ROOT) / name
-    if not path.is_file():
-        raise ValidationError("The report file is missing.", code="missing")
-    ReportDownload.objects.create(
-        report=report, user=user, format=fmt, ip_address=ip_address
-    )
-    return path, Path(name).name

@@ -82,6 +82,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "outcomes.view_closed_report",
         "outcomes.view_download_log",
         "outcomes.export_analysis_dataset",
+        # A built report is a draft until the statistician releases it to the
+        # DSMB (PROTOCOL §11); they also withdraw it and record the DSMB's
+        # recommendation.
+        "outcomes.release_report",
     ],
     # Reports addressed to the DSMB, and nothing participant-level.
     DSMB_MEMBER: ["outcomes.view_open_report", "outcomes.view_closed_report"],

@@ -174,12 +174,19 @@ EXPECTED = {
     "account/security/disable/": logged_in(("redirect", "/account/security/")),
     "account/security/api-tokens/revoke/": logged_in(405),
     "emails/": only({"datamanager"}),
-    # DSMB reports (outcomes.urls). ``report_id`` is a ready *closed* report:
-    # only the DSMB and the statistician may know it exists (404 for others).
+    # DSMB reports (outcomes.urls). ``report_id`` is a released *closed*
+    # report: only the DSMB and the statistician may know it exists (404 for
+    # others). Drafts and withdrawn reports: ``REPORT_STATE_EXPECTED``.
     "reports/": only({"datamanager", "statistician", "dsmb"}),
     **{
         f"reports/<int:report_id>/{route}": only({"statistician", "dsmb"}, denied=404)
         for route in ("", "status/", "pdf/", "json/")
+    },
+    # The statistician's release decisions: POST only; the permission is
+    # checked before the method.
+    **{
+        f"reports/<int:report_id>/{route}": only({"statistician"}, 405)
+        for route in ("release/", "withdraw/", "recommendation/")
     },
     "reports/downloads/": STATISTICIAN_ONLY,
     "reports/dataset/": STATISTICIAN_ONLY,
@@ -480,7 +487,7 @@ def objects(users, site_a, screen):
     failure = AccessFailureLog.objects.create(username="x", ip_address="127.0.0.1")
     totp = TOTPDevice.objects.create(user=users["coordinator"], name="phone")
     static = StaticDevice.objects.create(user=users["coordinator"], name="backup")
-    report = closed_report_ready()
+    report = closed_report_ready(released_by=users["statistician"])
     return {
         "study_id": eligible.study_id,
         "waiting_study_id": participant.study_id,
@@ -515,20 +522,35 @@ def objects(users, site_a, screen):
     }
 
 
-def closed_report_ready():
-    """A ready closed report with its files (contents do not matter here)."""
+def closed_report_ready(*, released_by=None, withdrawn=False):
+    """A ready closed report with its files (contents do not matter here):
+    a draft, or released by ``released_by`` (and ``withdrawn``)."""
     from pathlib import Path
 
     from django.conf import settings
 
     from outcomes.models import Report
 
+    release = {}
+    if released_by is not None:
+        release = {
+            "released_at": timezone.now(),
+            "released_by": released_by,
+            "release_note": "Matrix",
+        }
+    if withdrawn:
+        release.update(
+            withdrawn_at=timezone.now(),
+            withdrawn_by=released_by,
+            withdrawal_reason="Matrix",
+        )
     report = Report.objects.create(
         kind="closed",
         cutoff=timezone.localdate(),
         status="ready",
         pdf_name="closed/matrix.pdf",
         json_name="closed/matrix.json",
+        **release,
     )
     folder = Path(settings.REPORTS_ROOT) / "closed"
     folder.mkdir(parents=True, exist_ok=True)
@@ -616,4 +638,63 @@ def test_role_gets_expected_status_for_every_url(client, users, objects, role):
             got = 302  # object URL redirects to its change page
         if got != expected:
             failures.append(f"{role} GET {url}: expected {expected}, got {got}")
+    assert not failures, "\n".join(failures)
+
+
+# A closed report's URLs while it is a draft (only the statistician knows it
+# exists) and once withdrawn (still listed and readable, no longer
+# downloadable by the DSMB). Every role, every report URL.
+REPORT_ROUTE = "reports/<int:report_id>/"
+REPORT_DECISIONS = {
+    REPORT_ROUTE + route: only({"statistician"}, 405)
+    for route in ("release/", "withdraw/", "recommendation/")
+}
+REPORT_STATE_EXPECTED = {
+    "draft": {
+        **{
+            REPORT_ROUTE + route: only({"statistician"}, denied=404)
+            for route in ("", "status/", "pdf/", "json/")
+        },
+        **REPORT_DECISIONS,
+    },
+    "withdrawn": {
+        **{
+            REPORT_ROUTE + route: only({"statistician", "dsmb"}, denied=404)
+            for route in ("", "status/")
+        },
+        **{
+            REPORT_ROUTE + route: only({"statistician"}, denied=404)
+            for route in ("pdf/", "json/")
+        },
+        **REPORT_DECISIONS,
+    },
+}
+
+
+@pytest.mark.parametrize("state", REPORT_STATE_EXPECTED)
+def test_every_report_url_has_an_expectation_in_every_state(state):
+    report_routes = {r for r in all_routes() if r.startswith(REPORT_ROUTE)}
+    assert set(REPORT_STATE_EXPECTED[state]) == report_routes
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("state", REPORT_STATE_EXPECTED)
+@pytest.mark.parametrize("role", ROLES)
+def test_role_gets_expected_status_for_a_draft_or_withdrawn_report(
+    client, users, role, state
+):
+    report = closed_report_ready(
+        released_by=users["statistician"] if state == "withdrawn" else None,
+        withdrawn=state == "withdrawn",
+    )
+    if role != "anonymous":
+        client.force_login(users[role])
+    failures = []
+    for route, cells in sorted(REPORT_STATE_EXPECTED[state].items()):
+        url = "/" + route.replace("<int:report_id>", str(report.pk))
+        got = outcome(client.get(url, HTTP_ACCEPT="text/html"))
+        if got != cells[role]:
+            failures.append(
+                f"{role} GET {url} ({state}): expected {cells[role]}, got {got}"
+            )
     assert not failures, "\n".join(failures)

@@ -1,7 +1,9 @@
-"""Who may list, read and download DSMB reports; requests; download logging;
-the DSMB e-mail; the analysis dataset export."""
+"""Who may list, read and download (released) DSMB reports; requests;
+download logging; the DSMB e-mail on release; the analysis dataset export and
+its logging. Drafts, release and withdrawal: test_release.py."""
 
 import datetime
+import hashlib
 import json
 
 import pytest
@@ -10,6 +12,7 @@ from django.utils import timezone
 
 from infrastructure.models import OutboundEmail
 from outcomes.models import Report, ReportDownload
+from outcomes.release import report_release
 from outcomes.services import report_generate, report_request
 from tests.outcomes.conftest import CUTOFF
 
@@ -25,11 +28,15 @@ NOT_ALLOWED_CLOSED = [
 
 @pytest.fixture
 def reports(trial, users, settings, tmp_path):
+    """An open and a closed report, built and released by the statistician."""
     settings.REPORTS_ROOT = str(tmp_path)
     built = {}
     for kind in ("open", "closed"):
         report = report_request(actor=users["statistician"], kind=kind, cutoff=CUTOFF)
-        built[kind] = report_generate(report_id=report.pk)
+        report_generate(report_id=report.pk)
+        built[kind] = report_release(
+            report=report, user=users["statistician"], note="For the March meeting."
+        )
     return built
 
 
@@ -104,13 +111,14 @@ def test_statistician_sees_each_download_in_the_log_and_the_dsmb_does_not(
     assert b'id="report-downloads"' not in detail.content
 
 
-def test_dsmb_members_are_emailed_a_link_not_the_report(users, reports):
+def test_dsmb_members_are_emailed_a_link_not_the_report_on_release(users, reports):
     emails = OutboundEmail.objects.filter(kind="dsmb_report")
     assert sorted(e.to[0] for e in emails) == [users["dsmb"].email] * 2
     closed = reports["closed"]
-    email = emails.get(key=f"report-ready:{closed.pk}:{users['dsmb'].pk}")
+    email = emails.get(key=f"report-released:{closed.pk}:{users['dsmb'].pk}")
     assert reverse("outcomes:report_detail", args=[closed.pk]) in email.body_text
     assert closed.dataset_sha256 in email.body_text
+    assert "For the March meeting." in email.body_text
     assert "%PDF" not in email.body_text
 
 
@@ -182,6 +190,39 @@ def test_dataset_export_is_csv_for_the_statistician_and_400_without_cutoff(
     bad = client.get(url, {"cutoff": "yesterday"})
     assert bad.status_code == 400
     assert "cutoff" in bad.json()["errors"]
+
+
+def test_dataset_and_dictionary_downloads_are_logged_with_cutoff_and_digest(
+    client, users, trial
+):
+    client.force_login(users["statistician"])
+    dataset = client.get(
+        reverse("outcomes:dataset_export"),
+        {"cutoff": CUTOFF.isoformat()},
+        REMOTE_ADDR="10.1.2.3",
+    )
+    dictionary = client.get(reverse("outcomes:dataset_dictionary"))
+    client.get(reverse("outcomes:dataset_export"), {"cutoff": "yesterday"})
+    logged = list(ReportDownload.objects.order_by("at", "id"))
+    assert [(d.user, d.format, d.cutoff, d.report) for d in logged] == [
+        (users["statistician"], "dataset", CUTOFF, None),
+        (users["statistician"], "dictionary", None, None),
+    ]
+    assert logged[0].ip_address == "10.1.2.3"
+    assert logged[0].sha256 == hashlib.sha256(dataset.content).hexdigest()
+    assert logged[1].sha256 == hashlib.sha256(dictionary.content).hexdigest()
+    page = client.get(reverse("outcomes:download_log")).content.decode()
+    assert f"Analysis dataset, cut-off {CUTOFF.isoformat()}" in page
+    assert 'data-format="dictionary"' in page
+
+
+def test_report_downloads_are_logged_with_the_digest_of_the_file_served(
+    client, users, reports
+):
+    closed = reports["closed"]
+    get(client, users["dsmb"], "report_pdf", closed)
+    (download,) = ReportDownload.objects.all()
+    assert download.sha256 == closed.pdf_sha256
 
 
 def test_monthly_schedule_queues_both_reports_once_for_last_month(db):

@@ -6,7 +6,7 @@ report is never touched, the attempt limit fails the report with its reason,
 an unclaimed queued report is sent again; an old attempt's task (redelivered
 by the broker) does nothing, the lost attempt's own task redelivered before
 any sweep recovers it, and of two builds only the one holding the claim
-stores files and e-mails the DSMB.
+stores files (a built report is a draft: no build e-mails the DSMB).
 
 Then the real thing (marked ``worker``): a ``celery worker`` process is
 SIGKILLed mid-build, and a fresh worker plus a real ``celery beat`` finish the
@@ -31,10 +31,12 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from infrastructure.models import OutboundEmail
 from outcomes import services
-from outcomes.models import Report, ReportRecovery
+from outcomes.models import Report, ReportEvent, ReportRecovery
 from outcomes.recovery import reports_recover
+from outcomes.release import report_release
 from outcomes.services import report_generate, report_request
 from perform import roles
+from tests.dbsupport.roles import role_connection
 from tests.factories import user_with_role
 from tests.outcomes.conftest import CUTOFF, trial_build
 from tests.workers import (
@@ -259,8 +261,8 @@ def test_old_attempt_redelivered_after_recovery_does_nothing_and_the_new_one_bui
     assert report_generate(report_id=report.pk, attempt=1) is None
 
     assert report_files(reports_root) == [report.json_name, report.pdf_name]
-    emails = OutboundEmail.objects.filter(kind="dsmb_report")
-    assert sorted(e.to[0] for e in emails) == sorted(u.email for u in dsmb_members)
+    # A draft: the DSMB hears of it when the statistician releases it.
+    assert not OutboundEmail.objects.exists()
 
 
 def test_task_redelivered_for_a_lost_build_recovers_it_without_the_sweep(
@@ -285,7 +287,7 @@ def test_task_redelivered_for_a_lost_build_recovers_it_without_the_sweep(
     assert sent == [(report.pk, 2)]
 
 
-def test_of_two_builds_only_the_one_holding_the_claim_stores_and_emails(
+def test_of_two_builds_only_the_one_holding_the_claim_stores_the_result(
     trial,
     users,
     dsmb_members,
@@ -296,7 +298,7 @@ def test_of_two_builds_only_the_one_holding_the_claim_stores_and_emails(
 ):
     """Attempt 1 is presumed lost but still runs; meanwhile attempt 2 builds
     and stores the report; attempt 1 then finishes its build and must neither
-    overwrite the files nor mark, e-mail or fail anything."""
+    overwrite the files nor mark or fail anything."""
     report = report_request(actor=users["statistician"], kind="closed", cutoff=CUTOFF)
     real_build = services.report_build
     meanwhile = []
@@ -318,8 +320,7 @@ def test_of_two_builds_only_the_one_holding_the_claim_stores_and_emails(
     assert report_files(reports_root) == [report.json_name, report.pdf_name]
     pdf = (reports_root / report.pdf_name).read_bytes()
     assert hashlib.sha256(pdf).hexdigest() == report.pdf_sha256
-    emails = OutboundEmail.objects.filter(kind="dsmb_report")
-    assert Counter(e.to[0] for e in emails) == Counter(u.email for u in dsmb_members)
+    assert not OutboundEmail.objects.exists()
 
 
 def test_build_superseded_mid_way_stops_at_its_next_stage_without_failing(
@@ -360,6 +361,7 @@ def test_statistician_sees_the_recovery_history_on_the_report_and_list_pages(
     listing = client.get(reverse("outcomes:report_list")).content.decode()
     assert 'data-recoveries="1"' in listing
 
+    report_release(report=report, user=users["statistician"], note="Released.")
     client.force_login(users["dsmb"])
     page = client.get(reverse("outcomes:report_detail", args=[report.pk]))
     assert page.status_code == 200
@@ -392,9 +394,10 @@ RECOVERY_DEADLINE = STALE_SECONDS + SWEEP_SECONDS + BUILD_SECONDS
 def table_locked(table: str):
     """Hold an ACCESS EXCLUSIVE lock on ``table`` from a connection of its own,
     so that any worker reading or writing it waits; yields a function telling
-    how many sessions are waiting for the lock."""
-    raw = connection.get_new_connection(connection.get_connection_params())
-    try:
+    how many sessions are waiting for the lock. The connection is the owner's:
+    the application role may not lock an audit table so. Closing it (rolled
+    back) releases the lock."""
+    with role_connection("owner") as raw:
         with raw.cursor() as cursor:
             cursor.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')
 
@@ -408,9 +411,6 @@ def table_locked(table: str):
                 return cursor.fetchone()[0]
 
         yield waiting
-    finally:
-        raw.rollback()
-        raw.close()
 
 
 def sweep_every(seconds: int) -> None:
@@ -432,10 +432,12 @@ def test_report_whose_worker_is_killed_mid_build_is_finished_by_beat_and_a_new_w
     users, site_a, site_b, dsmb_members, tmp_path, settings, client
 ):
     """The first worker is held at a real point of the build: after writing
-    the report files, inside the transaction that marks the report ready and
-    writes the DSMB e-mails, it waits for a lock the test holds on the outbox
-    table. It is SIGKILLed there (files written, nothing committed). Then a
-    new worker and ``celery beat`` are started, and nobody else acts."""
+    the report files, inside the transaction that marks the report ready, it
+    waits for a lock the test holds on the report's audit event table (taken
+    once the build has claimed the report, whose event is then written). It is
+    SIGKILLed there (files written, nothing committed). Then a new worker and
+    ``celery beat`` are started, and nobody else acts until the report is
+    ready; the statistician's release then e-mails each DSMB member once."""
     trial_build(users, site_a, site_b)
     reports_root = tmp_path / "reports"
     settings.REPORTS_ROOT = str(reports_root)
@@ -447,10 +449,12 @@ def test_report_whose_worker_is_killed_mid_build_is_finished_by_beat_and_a_new_w
     queue_purge()
     with smtp_server() as (mailbox, port), publishing_to_queue():
         first = WorkerProcess(smtp_port=port, log_dir=tmp_path, env=env).start()
-        with table_locked(OutboundEmail._meta.db_table) as waiting:
-            report = report_request(
-                actor=users["statistician"], kind="closed", cutoff=CUTOFF
-            )
+        report = report_request(
+            actor=users["statistician"], kind="closed", cutoff=CUTOFF
+        )
+        claimed = Report.objects.filter(pk=report.pk, status="running")
+        assert wait_for(claimed.exists), first.log()
+        with table_locked(ReportEvent._meta.db_table) as waiting:
             assert wait_for(waiting), first.log()
             report.refresh_from_db()
             assert (report.status, report.attempt) == ("running", 1)
@@ -496,12 +500,15 @@ def test_report_whose_worker_is_killed_mid_build_is_finished_by_beat_and_a_new_w
             pdf = (reports_root / report.pdf_name).read_bytes()
             assert hashlib.sha256(pdf).hexdigest() == report.pdf_sha256
 
-            # One e-mail per DSMB member, none from the killed build.
+            # A draft: nobody is e-mailed until the statistician releases it;
+            # then one e-mail per DSMB member.
             def dsmb_mail():
                 return [
                     m for m in mailbox.messages if "DSMB closed report" in m.subject
                 ]
 
+            assert not OutboundEmail.objects.exists()
+            report_release(report=report, user=users["statistician"], note="Go.")
             assert wait_for(lambda: len(dsmb_mail()) >= 2), second.log()
             # The killed attempt's task, redelivered late by the broker.
             from outcomes.tasks import report_generate_task
