@@ -31,13 +31,13 @@ from crf.models import (
 from crf.schedule.inputs import schedule_inputs_for
 from crf.schedule.visits import visit_definitions
 from outcomes.data_issues import DATA_ISSUE_COLUMNS
-from outcomes.looks import LOOK_COLUMNS, earlier_looks
 from outcomes.derivation import (
     AnalysisDataset,
     analysis_dataset,
     columns,
     randomized_ids,
 )
+from outcomes.looks import LOOK_COLUMNS, earlier_looks
 from perform.models import Site
 from perform.selectors import participants_for_system
 from randomization.models import Slot

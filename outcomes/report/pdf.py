@@ -1,8 +1,8 @@
 """The DSMB report as a PDF (ReportLab platypus), drawn from the content dict.
 
 Cover page (data cut-off, generation time, platform version, SHA-256 of the
-analysis dataset), contents with page numbers (ReportLab's
-``TableOfContents``, two build passes), the executive summary on a page of
+analysis dataset), contents with page numbers (filled in at the
+end of a single build pass, ``_Contents``), the executive summary on a page of
 its own, then each section with its tables and figures (headings are kept
 with what follows them), the appendices each on a new page; the closed report
 ends with the key to the arm letters on a page of its own, so the body can be
@@ -21,6 +21,7 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import (
     BaseDocTemplate,
+    Flowable,
     Frame,
     Image,
     KeepTogether,
@@ -31,7 +32,6 @@ from reportlab.platypus import (
     Spacer,
     TableStyle,
 )
-from reportlab.platypus.tableofcontents import TableOfContents
 
 from outcomes.report import plots
 from outcomes.report.diagram import consort_drawing
@@ -45,7 +45,6 @@ _styles = getSampleStyleSheet()
 CELL = ParagraphStyle("cell", parent=_styles["BodyText"], fontSize=7, leading=8.5)
 SECTION = ParagraphStyle("section", parent=_styles["Heading2"], keepWithNext=1)
 TABLE_TITLE = ParagraphStyle("table-title", parent=_styles["Heading4"], keepWithNext=1)
-TOC_LEVEL = ParagraphStyle("toc", parent=_styles["BodyText"], fontSize=10, leading=14)
 TABLE_STYLE = TableStyle(
     [
         ("FONT", (0, 0), (-1, -1), "Helvetica", 7),
@@ -236,24 +235,72 @@ def _heading(section: dict) -> str:
 
 
 class _Document(BaseDocTemplate):
-    """Feeds section headings to the contents and notes their pages."""
+    """Notes the page of each section heading (for the contents, the PDF
+    outline and ``report_pdf``'s ``pages``)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.section_pages: dict[str, int] = {}
+        self.contents: list[tuple[str, int]] = []
 
     def afterFlowable(self, flowable):
         section_id = getattr(flowable, "section_id", None)
         if section_id:
             text = flowable.getPlainText()
-            self.notify("TOCEntry", (0, text, self.page, section_id))
             self.canv.bookmarkPage(section_id)
             self.canv.addOutlineEntry(text, section_id, level=0)
             self.section_pages[section_id] = self.page
+            self.contents.append((text, self.page))
 
 
-def _story(content: dict) -> list:
-    contents = TableOfContents(levelStyles=[TOC_LEVEL], dotsMinLevel=0)
+class _Contents(Flowable):
+    """The contents, in a single build pass: this flowable shows a PDF form
+    (XObject) that ``_ContentsFill``, the story's last flowable, defines once
+    every section's page is known. (ReportLab's ``TableOfContents`` needs
+    ``multiBuild``, which lays the whole report out twice: ten seconds at
+    20,000 participants.) One line per section, so its height is known."""
+
+    LINE = 16
+
+    def __init__(self, entries: int):
+        super().__init__()
+        self.entries = entries
+
+    def wrap(self, available_width, available_height):
+        self.width = available_width
+        self.height = self.entries * self.LINE
+        return self.width, self.height
+
+    def draw(self):
+        self.canv.doForm("contents")
+
+
+class _ContentsFill(Flowable):
+    def __init__(self, contents: _Contents, document: "_Document"):
+        super().__init__()
+        self.contents, self.document = contents, document
+
+    def wrap(self, available_width, available_height):
+        return 0, 0
+
+    def draw(self):
+        canvas, width = self.canv, self.contents.width
+        canvas.beginForm("contents")
+        canvas.setFont("Helvetica", 10)
+        for i, (text, page) in enumerate(self.document.contents):
+            y = self.contents.height - (i + 1) * _Contents.LINE + 4
+            number = str(page)
+            canvas.drawString(0, y, text)
+            start = stringWidth(text, "Helvetica", 10) + 6
+            end = width - stringWidth(number, "Helvetica", 10) - 6
+            dots = int(max(0, end - start) / stringWidth(". ", "Helvetica", 10))
+            canvas.drawRightString(end, y, ". " * dots)
+            canvas.drawRightString(width, y, number)
+        canvas.endForm()
+
+
+def _story(content: dict, document: _Document) -> list:
+    contents = _Contents(len(content["sections"]))
     story = _title_page(content)
     story += [Paragraph("Contents", _styles["Heading1"]), contents, PageBreak()]
     for section in content["sections"]:
@@ -272,6 +319,7 @@ def _story(content: dict) -> list:
             story.append(PageBreak())
     if content["kind"] == "closed":
         story.extend(_key_page(content))
+    story.append(_ContentsFill(contents, document))
     return story
 
 
@@ -311,12 +359,8 @@ def report_pdf(content: dict, pages: dict | None = None) -> bytes:
         id="body",
     )
     document.addPageTemplates([PageTemplate("page", [frame], onPage=on_page)])
-    story = _story(content)
-    document.multiBuild(story)
+    document.build(_story(content, document))
     if pages is not None:
         pages.update(document.section_pages)
-        (contents,) = [f for f in story if isinstance(f, TableOfContents)]
-        pages["contents"] = [
-            (text, page) for _level, text, page, *_ in contents._entries
-        ]
+        pages["contents"] = list(document.contents)
     return buffer.getvalue()
