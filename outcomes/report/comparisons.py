@@ -130,6 +130,11 @@ def p_value(p: float | None) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def small(p: float) -> str:
+    """A small probability: 5 decimals, or 2 significant digits below 0.001."""
+    return f"{p:.5f}" if p >= 0.001 else f"{p:.2g}"
+
+
 def z_text(z: float | None) -> str:
     return NA if z is None else f"{z:+.2f}"
 
@@ -232,8 +237,8 @@ def monitoring_section(result: dict) -> dict:
             look["events"],
             f"{look['information']:.3f}",
             f"{look['z_boundary']:.3f}",
-            f"{look['nominal_p']:.5f}",
-            f"{look['cumulative_alpha']:.5f}",
+            small(look["nominal_p"]),
+            small(look["cumulative_alpha"]),
             z_text(look["z_observed"]),
             "Yes" if look["crossed"] else "No",
             look["recommendation"] or ("(this meeting)" if not look["cutoff"] else "-"),

@@ -21,6 +21,7 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import (
     BaseDocTemplate,
+    CondPageBreak,
     Flowable,
     Frame,
     Image,
@@ -139,29 +140,31 @@ def _image(png: bytes) -> Image:
     return Image(io.BytesIO(png), width=WIDTH, height=WIDTH * height / width)
 
 
+CAPTIONS = {
+    "consort": "CONSORT flow diagram",
+    "recruitment": "Recruitment against target, with the projection at the recent rate",
+    "km_os": "Overall survival by arm (Kaplan-Meier, shaded 95% CI, ticks: censored)",
+    "cif_primary": (
+        "Treatment failure by arm (Aalen-Johansen, death competing; shaded 95% CI, "
+        "ticks: censored)"
+    ),
+}
+
+
 def _figure(content: dict, figure_id: str) -> list:
     data = content["figures"][figure_id]
+    caption = Paragraph(CAPTIONS[figure_id], TABLE_TITLE)
     if figure_id == "consort":
-        drawing = consort_drawing(data, WIDTH)
-        caption = "CONSORT flow diagram"
-        return [Paragraph(caption, TABLE_TITLE), drawing, Spacer(1, 4 * mm)]
+        return [caption, consort_drawing(data, WIDTH), Spacer(1, 4 * mm)]
     if figure_id == "recruitment":
-        image = _image(plots.recruitment_plot(data))
-        caption = "Recruitment against target, with the projection at the recent rate"
+        png = plots.recruitment_plot(data)
     elif figure_id == "km_os":
-        image = _image(plots.step_plot(data, ylabel="Overall survival", rising=False))
-        caption = (
-            "Overall survival by arm (Kaplan-Meier, shaded 95% CI, ticks: censored)"
-        )
+        png = plots.step_plot(data, ylabel="Overall survival", rising=False)
     else:
-        image = _image(
-            plots.step_plot(data, ylabel="Cumulative incidence of failure", rising=True)
+        png = plots.step_plot(
+            data, ylabel="Cumulative incidence of failure", rising=True
         )
-        caption = (
-            "Treatment failure by arm (Aalen-Johansen, death competing; shaded "
-            "95% CI, ticks: censored)"
-        )
-    return [KeepTogether([Paragraph(caption, TABLE_TITLE), image])]
+    return [KeepTogether([caption, _image(png)])]
 
 
 def _title_page(content: dict) -> list:
@@ -306,6 +309,9 @@ def _story(content: dict, document: _Document) -> list:
     for section in content["sections"]:
         if section.get("new_page") and story and not isinstance(story[-1], PageBreak):
             story.append(PageBreak())
+        # A heading never ends a page: start a new one unless its section's
+        # first figure (or the start of its first table) fits below it.
+        story.append(CondPageBreak(115 * mm if section["figures"] else 45 * mm))
         heading = Paragraph(escape(_heading(section)), SECTION)
         heading.section_id = section["id"]
         story.append(heading)

@@ -12,7 +12,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from pypdf import PdfReader
 
 from outcomes.report import plots
-from outcomes.report.pdf import report_pdf
+from outcomes.report.pdf import CAPTIONS, report_pdf
 from outcomes.services import report_build
 
 CUTOFF = datetime.date(2025, 12, 31)
@@ -122,6 +122,26 @@ def test_contents_list_every_section_with_the_page_it_starts_on(closed):
         assert re.sub(r"[\s.]+", " ", heading) in flat, heading
         assert page in printed, heading
         assert heading in reader.pages[page - 1].extract_text(), heading
+
+
+@pytest.mark.parametrize("kind", ["open", "closed"])
+def test_no_heading_is_stranded_at_the_foot_of_a_page(trial, kind):
+    """Each section's first figure, or its first table's title, is printed
+    on the page of its heading."""
+    built = report_build(kind=kind, cutoff=CUTOFF)
+    pages = {}
+    reader = PdfReader(io.BytesIO(report_pdf(built.content, pages)))
+    for section in built.content["sections"]:
+        if section["figures"]:
+            first = CAPTIONS[section["figures"][0]]
+        elif section["tables"]:
+            first = section["tables"][0]["title"]
+        else:
+            continue
+        text = re.sub(
+            r"\s+", " ", reader.pages[pages[section["id"]] - 1].extract_text()
+        )
+        assert re.sub(r"\s+", " ", first) in text, section["id"]
 
 
 @pytest.mark.parametrize(
