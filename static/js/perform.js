@@ -9,9 +9,13 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     });
   });
-  // Prevent double submission of any POST form.
+  // Prevent double submission of any POST form (registered after the
+  // confirmation above: a submission the user cancelled leaves it usable).
   document.querySelectorAll("form[method=post]").forEach((form) => {
-    form.addEventListener("submit", () => {
+    form.addEventListener("submit", (event) => {
+      if (event.defaultPrevented) {
+        return;
+      }
       form.querySelectorAll("[type=submit]").forEach((button) => {
         window.setTimeout(() => { button.disabled = true; }, 0);
       });

@@ -146,6 +146,14 @@ def test_closed_report_is_a_draft_until_released_then_downloaded_then_withdrawn(
     for url in (f"{report_url}pdf/", f"{report_url}status/"):
         assert dsmb.goto(url).status == 404, url
 
+    # Cancelling the confirmation sends nothing and leaves the button usable
+    # (the double-submit guard must not disable a form that was not sent).
+    statistician.fill("#id_note", NOTE)
+    statistician.once("dialog", lambda dialog: dialog.dismiss())
+    statistician.click("#report-release-submit")
+    expect(statistician.locator("#report-release-submit")).to_be_enabled()
+    assert not Report.objects.get().released_at
+
     # A note of spaces passes the browser's check, not the server's.
     statistician.fill("#id_note", "   ")
     accept_next_dialog(statistician)
