@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from crf.models import DataQuery
 from crf.queries import services as queries
+from crf.queries.presentation import query_facts, with_facts
 from infrastructure.pagination import paginate
 from perform.exceptions import TrialError
 from perform.selectors import sites_for
@@ -116,11 +117,9 @@ def query_list(request):
         site_code=criteria.get("site"),
         status=criteria.get("status"),
     )
-    return render(
-        request,
-        "crf/query_list.html",
-        {**paginate(request, qs), "filters": filters},
-    )
+    context = paginate(request, qs)
+    context["page"].object_list = with_facts(context["page"].object_list)
+    return render(request, "crf/query_list.html", {**context, "filters": filters})
 
 
 @require_http_methods(["GET", "POST"])
@@ -163,7 +162,7 @@ def query_detail(request, query_id: int):
         {
             "query": data_query,
             "thread": data_query.messages.all(),
-            "form_label": data_query.form_type.model_class()._meta.verbose_name,
+            "facts": query_facts(data_query),
             **step_forms,
         },
     )
