@@ -7,6 +7,10 @@ once CSRF has been checked); the browser gets only a random token in its new,
 anonymous session and is sent to log in. When the *same* user is signed in
 again and opens the page, the form view binds its form to the kept values
 (``submission_restore``): nothing is saved until the user reviews and saves.
+Only views marked ``restores_kept_submission`` (and binding their form to
+``posted_or_restored``) keep posts: CRF entry, screening, consent and decline;
+a post to any other signed-in page is sent to log in with a message saying
+it was not kept.
 
 Who the data belongs to comes from the expired session's row (Django keeps it
 until ``clearsessions``). When that is unknown nothing is kept: the values
@@ -31,10 +35,21 @@ from perform.models import PendingSubmission, User
 SESSION_KEY = "kept_submission"
 NOT_KEPT_FIELDS = {"csrfmiddlewaretoken"}
 KEPT_MESSAGE = "Your session expired; sign in again and your entries will be restored."
+NOT_KEPT_MESSAGE = (
+    "Your session expired; sign in again. What you entered on that page could "
+    "not be kept: please enter it again."
+)
 RESTORED_MESSAGE = (
     "Your entries from before your session expired are filled in below. "
     "They are not saved yet: review them and save."
 )
+
+
+def restores_kept_submission(view):
+    """Mark a form view that binds its form to ``posted_or_restored``: only
+    posts to such views are kept (anything else could not be given back)."""
+    view.restores_kept_submission = True
+    return view
 
 
 def _max_age() -> datetime.timedelta:
@@ -133,3 +148,11 @@ def submission_restore(*, request: HttpRequest) -> QueryDict | None:
     data._mutable = False
     messages.info(request, RESTORED_MESSAGE)
     return data
+
+
+def posted_or_restored(request: HttpRequest) -> QueryDict | None:
+    """The data to bind a form to: the POST, or on a GET what was kept for
+    this user and page (``None`` for an unbound form)."""
+    if request.method == "POST":
+        return request.POST or None
+    return submission_restore(request=request)

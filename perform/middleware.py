@@ -108,6 +108,8 @@ class KeptSubmissionMiddleware:
     dropped (``perform.kept_submissions``); and a kept submission is never
     left in another user's session.
 
+    Only views marked ``restores_kept_submission`` keep a post; any other
+    post of a signed-in page is sent to log in with a message saying so.
     Placed after CsrfViewMiddleware (a POST with a bad token is refused
     before anything is kept) and before LoginRequiredMiddleware (which would
     otherwise send the user to log in with nothing kept). Only POSTs that
@@ -133,7 +135,13 @@ class KeptSubmissionMiddleware:
             or settings.SESSION_COOKIE_NAME not in request.COOKIES
         ):
             return None
-        if kept_submissions.submission_keep(request=request) is None:
-            return None
-        messages.warning(request, kept_submissions.KEPT_MESSAGE)
+        kept = None
+        if getattr(view_func, "restores_kept_submission", False):
+            kept = kept_submissions.submission_keep(request=request)
+        messages.warning(
+            request,
+            kept_submissions.KEPT_MESSAGE
+            if kept is not None
+            else kept_submissions.NOT_KEPT_MESSAGE,
+        )
         return redirect_to_login(request.get_full_path())

@@ -154,6 +154,7 @@ def _read_only_fieldsets(spec: FormSpec, instance: CrfForm | None):
 # ---------------------------------------------------------------- entry
 
 
+@kept_submissions.restores_kept_submission
 @require_http_methods(["GET", "POST"])
 @permission_required(VIEW, raise_exception=True)
 def form_edit(request, study_id, key, visit=None, pk=None, new=False):

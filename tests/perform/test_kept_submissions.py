@@ -13,7 +13,7 @@ from django.utils import timezone
 from crf.models import Baseline, FormStatus
 from perform import kept_submissions, roles
 from perform.models import PendingSubmission
-from tests.factories import user_with_role
+from tests.factories import login_post_data, user_with_role
 
 pytestmark = pytest.mark.django_db
 
@@ -236,3 +236,33 @@ def test_pages_render_the_seconds_left_and_the_warning(
     assert "js/session_expiry.js" in page
     client.logout()
     assert "session-expiry" not in client.get(reverse("login")).content.decode()
+
+
+def test_signing_in_through_the_login_page_restores_them(
+    client, users, password, baseline_url
+):
+    response = post_after_expiry(client, users["coordinator"], baseline_url)
+    response = client.post(
+        response["Location"],
+        {**login_post_data("coordinator", password), "next": baseline_url},
+    )
+    assert response["Location"] == baseline_url
+    assert client.get(baseline_url).context["form"].data["haemoglobin_g_l"] == "117"
+
+
+def test_screening_entries_are_kept_and_restored(client, users, site_a):
+    url = reverse("participant_screen")
+    typed = {"site": str(site_a.pk), "age_at_screening": "71", "sex": "female"}
+    response = post_after_expiry(client, users["coordinator"], url, typed)
+    assert messages_of(response) == [kept_submissions.KEPT_MESSAGE]
+    client.force_login(users["coordinator"])
+    form = client.get(url).context["form"]
+    assert form.is_bound and form.data["age_at_screening"] == "71"
+
+
+def test_a_page_that_cannot_restore_says_its_entries_were_not_kept(client, users):
+    url = reverse("notification_settings")
+    response = post_after_expiry(client, users["coordinator"], url, {"a": "1"})
+    assert response["Location"] == login_url(url)
+    assert messages_of(response) == [kept_submissions.NOT_KEPT_MESSAGE]
+    assert not PendingSubmission.objects.exists()
