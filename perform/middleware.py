@@ -5,12 +5,13 @@ import pghistory
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
 from django.utils.http import urlencode
 
-from perform import mfa
+from perform import kept_submissions, mfa
 
 
 class AuditContextMiddleware:
@@ -100,3 +101,47 @@ class TwoFactorRequiredMiddleware:
             "Your role requires two-factor authentication: set it up to continue.",
         )
         return redirect("two_factor:setup")
+
+
+class KeptSubmissionMiddleware:
+    """A form POST that arrives after the session expired is kept, not
+    dropped (``perform.kept_submissions``); and a kept submission is never
+    left in another user's session.
+
+    Only views marked ``restores_kept_submission`` keep a post; any other
+    post of a signed-in page is sent to log in with a message saying so.
+    Placed after CsrfViewMiddleware (a POST with a bad token is refused
+    before anything is kept) and before LoginRequiredMiddleware (which would
+    otherwise send the user to log in with nothing kept). Only POSTs that
+    carried a session cookie to a page requiring login are kept; pages open
+    to anonymous users and the API are left alone.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = request.user
+        if user.is_authenticated:
+            kept_submissions.submission_discard_foreign(request=request)
+            return None
+        if (
+            request.method != "POST"
+            or not getattr(view_func, "login_required", True)
+            or request.path_info.startswith("/api/")
+            or settings.SESSION_COOKIE_NAME not in request.COOKIES
+        ):
+            return None
+        kept = None
+        if getattr(view_func, "restores_kept_submission", False):
+            kept = kept_submissions.submission_keep(request=request)
+        messages.warning(
+            request,
+            kept_submissions.KEPT_MESSAGE
+            if kept is not None
+            else kept_submissions.NOT_KEPT_MESSAGE,
+        )
+        return redirect_to_login(request.get_full_path())

@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from two_factor.views import BackupTokensView, QRGeneratorView, SetupCompleteView
 
-from perform import mfa_views, notification_views, role_views, views
+from perform import mfa_views, notification_views, role_views, session_views, views
 from perform.forms import TaskPasswordResetForm
 
 # django-two-factor-auth's pages (names in its "two_factor" namespace, which
@@ -70,6 +70,11 @@ urlpatterns = [
         "account/security/api-tokens/revoke/",
         mfa_views.api_tokens_revoke,
         name="api_tokens_revoke",
+    ),
+    path(
+        "account/session/keep-alive/",
+        session_views.session_keep_alive,
+        name="session_keep_alive",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
 ]

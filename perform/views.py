@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from infrastructure.pagination import paginate
-from perform import selectors, services
+from perform import kept_submissions, selectors, services
 from perform.audit_trail import participant_audit_history
 from perform.eligibility import participant_eligibility
 from perform.exceptions import TrialError
@@ -80,6 +80,7 @@ def participant_list(request):
     )
 
 
+@kept_submissions.restores_kept_submission
 @require_http_methods(["GET", "POST"])
 @permission_required("perform.screen_participant", raise_exception=True)
 def participant_screen(request):
@@ -87,7 +88,7 @@ def participant_screen(request):
     if not sites.exists():
         raise PermissionDenied("You are not linked to an active site.")
     form = ScreeningForm(
-        request.POST or None,
+        kept_submissions.posted_or_restored(request),
         user=request.user,
         sites=sites,
         criteria=selectors.criteria_active(),
@@ -147,12 +148,13 @@ def participant_detail(request, study_id):
     )
 
 
+@kept_submissions.restores_kept_submission
 @require_http_methods(["GET", "POST"])
 @permission_required("perform.screen_participant", raise_exception=True)
 def participant_screening_edit(request, study_id):
     participant = selectors.participant_detail(user=request.user, study_id=study_id)
     form = ScreeningForm(
-        request.POST or None,
+        kept_submissions.posted_or_restored(request),
         user=request.user,
         sites=selectors.screening_sites_for(request.user),
         criteria=selectors.criteria_active(),
@@ -185,7 +187,9 @@ def participant_screening_edit(request, study_id):
 
 def _decision_view(request, study_id, *, form_class, service, template_title, done):
     participant = selectors.participant_get(user=request.user, study_id=study_id)
-    form = form_class(request.POST or None, participant=participant)
+    form = form_class(
+        kept_submissions.posted_or_restored(request), participant=participant
+    )
     if request.method == "POST" and form.is_valid():
         try:
             service(actor=request.user, participant=participant, **form.cleaned_data)
@@ -201,6 +205,7 @@ def _decision_view(request, study_id, *, form_class, service, template_title, do
     )
 
 
+@kept_submissions.restores_kept_submission
 @require_http_methods(["GET", "POST"])
 @permission_required("perform.screen_participant", raise_exception=True)
 def participant_consent(request, study_id):
@@ -214,6 +219,7 @@ def participant_consent(request, study_id):
     )
 
 
+@kept_submissions.restores_kept_submission
 @require_http_methods(["GET", "POST"])
 @permission_required("perform.screen_participant", raise_exception=True)
 def participant_decline(request, study_id):

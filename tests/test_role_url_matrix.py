@@ -173,6 +173,7 @@ EXPECTED = {
     "account/security/backup/tokens/": logged_in(LOGIN),
     "account/security/disable/": logged_in(("redirect", "/account/security/")),
     "account/security/api-tokens/revoke/": logged_in(405),
+    "account/session/keep-alive/": logged_in(405),  # POST only
     "emails/": only({"datamanager"}),
     # DSMB reports (outcomes.urls). ``report_id`` is a released *closed*
     # report: only the DSMB and the statistician may know it exists (404 for

@@ -92,6 +92,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Keeps a form posted after the session expired (after the CSRF check,
+    # before LoginRequiredMiddleware sends the user to log in).
+    "perform.middleware.KeptSubmissionMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "perform.middleware.TwoFactorRequiredMiddleware",
@@ -116,6 +119,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "infrastructure.navigation.navigation",
+                "perform.session_views.session_expiry",
             ],
         },
     },
@@ -178,6 +182,11 @@ SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
+# Pages warn this long before the idle expiry, with a "Stay signed in" button
+# (static/js/session_expiry.js); a form posted after expiry is kept this long
+# for its user to sign in again (perform.kept_submissions).
+SESSION_WARNING_SECONDS = env.int("SESSION_WARNING_SECONDS", default=2 * 60)
+PENDING_SUBMISSION_HOURS = env.int("PENDING_SUBMISSION_HOURS", default=24)
 
 # django-axes: 5 failures for one username from one address lock it for 30 min.
 # Locking on username+IP (not username alone) stops a stranger locking out a

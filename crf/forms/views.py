@@ -36,6 +36,7 @@ from crf.forms.registry import FORMS, PER_VISIT, REPEATABLE, SINGLE, FormSpec, f
 from crf.forms.rules import form_allowed_for, form_not_allowed_message
 from crf.models import CrfForm, FormStatus
 from crf.schedule.visits import visit_labels
+from perform import kept_submissions
 from perform import selectors as core_selectors
 from perform.exceptions import TrialError
 from perform.models import Participant
@@ -153,6 +154,7 @@ def _read_only_fieldsets(spec: FormSpec, instance: CrfForm | None):
 # ---------------------------------------------------------------- entry
 
 
+@kept_submissions.restores_kept_submission
 @require_http_methods(["GET", "POST"])
 @permission_required(VIEW, raise_exception=True)
 def form_edit(request, study_id, key, visit=None, pk=None, new=False):
@@ -184,16 +186,19 @@ def form_edit(request, study_id, key, visit=None, pk=None, new=False):
         if not_allowed is None and read_only:
             error = "This form is locked by the Methods Centre."
     if not read_only:
-        complete = COMPLETE_BUTTON in request.POST
+        # A GET may bring back what was posted after the session expired:
+        # the form is bound to it, not saved (perform.kept_submissions).
+        data = (
+            request.POST
+            if request.method == "POST"
+            else kept_submissions.submission_restore(request=request)
+        )
+        complete = data is not None and COMPLETE_BUTTON in data
         if instance is None:
             instance = location.spec.model(participant=participant)
             if visit is not None:
                 instance.visit = visit
-        form = crf_form_class(location.spec)(
-            request.POST if request.method == "POST" else None,
-            instance=instance,
-            complete=complete,
-        )
+        form = crf_form_class(location.spec)(data, instance=instance, complete=complete)
         if request.method == "POST" and form.is_valid():
             try:
                 saved = services.form_save(

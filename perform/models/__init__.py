@@ -28,6 +28,7 @@ from perform.models.core import (
     audited,
     validate_time_zone,
 )
+from perform.models.kept import PendingSubmission
 
 __all__ = [
     "ApiToken",
@@ -39,6 +40,7 @@ __all__ = [
     "Participant",
     "ParticipantStatus",
     "ParticipantStatusChange",
+    "PendingSubmission",
     "RoleChange",
     "Sex",
     "Site",
