@@ -54,7 +54,7 @@ from scipy.stats import chi2, norm
 from statsmodels.duration.survfunc import survdiff
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from outcomes.stats import Z95, kaplan_meier
+from outcomes.stats import Z95, _vector, kaplan_meier  # one input check for both
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -99,18 +99,6 @@ class FollowUp:
 
 
 # --- input --------------------------------------------------------------------
-
-
-def _vector(values: ArrayLike, name: str) -> FloatArray:
-    try:
-        array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numbers") from exc
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must not contain NaN or infinite values")
-    return array
 
 
 def _codes(values: ArrayLike, n: int, name: str, allowed: str, top: int | None):
