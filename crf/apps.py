@@ -6,6 +6,8 @@ class CrfConfig(AppConfig):
     verbose_name = "Case report forms"
 
     def ready(self):
+        # Registers the system check of the licensed instruments' wording file.
+        from crf.forms import licensed_wording  # noqa: F401
         from crf.forms.hub import participant_forms_panel
         from crf.forms.selectors import pre_randomization_fracture_warnings
         from perform.panels import ParticipantPanel, participant_panel_register

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from perform import screening
 from perform.clinical_dates import clinical_date_error
+from perform.error_summary import form_error_summary
 from perform.models import EligibilityCriterion, FractureStatus, Participant, Sex
 
 YES_NO_UNKNOWN = [("yes", "Yes"), ("no", "No"), ("", "Not yet known")]
@@ -175,6 +176,11 @@ class ScreeningForm(forms.Form):
                 "screening_notes",
             ):
                 self.initial[name] = getattr(participant, name)
+
+    @property
+    def error_summary(self) -> list[tuple[str, str, str]]:
+        """(anchor, label, message) of every field error, for the summary."""
+        return form_error_summary(self)
 
     @staticmethod
     def field_name(criterion: EligibilityCriterion) -> str:

@@ -281,6 +281,11 @@ STORAGES = {
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# The licensed instruments' wording (TESS, EQ-5D-5L, BPI): a JSON file the
+# Methods Centre installs under licence, outside the repository
+# (docs/instrument-wording.md). Empty: the forms show neutral labels.
+INSTRUMENT_WORDING_FILE = env.str("INSTRUMENT_WORDING_FILE", default="")
+
 # -----------------------------------------------------------------------------
 # E-mail
 # -----------------------------------------------------------------------------

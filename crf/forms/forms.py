@@ -15,7 +15,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from crf.forms.registry import FormSpec
+from crf.forms.wording import instrument_presentation_apply
 from crf.models import FormStatus
+from perform.error_summary import form_error_summary
 from perform.forms import DateInput
 
 COMPLETE_BUTTON = "save_complete"
@@ -59,10 +61,12 @@ class CrfModelForm(forms.ModelForm):
         self.helper = FormHelper()
         self.helper.form_id = f"crf-{self.spec.key}"
         layout = [Fieldset(legend, *names) for legend, names in self.spec.fieldsets]
-        tail = ["based_on_version"] + ([self.reason_field] if self.needs_reason else [])
+        # The reason for change comes first, under the error summary.
+        reason = [Fieldset("", self.reason_field)] if self.needs_reason else []
         self.helper.layout = Layout(
+            *reason,
             *layout,
-            Fieldset("", *tail),
+            Fieldset("", "based_on_version"),
             Submit(
                 DRAFT_BUTTON,
                 "Save draft",
@@ -71,6 +75,7 @@ class CrfModelForm(forms.ModelForm):
             ),
             Submit(COMPLETE_BUTTON, "Save as complete", css_id="save-complete"),
         )
+        instrument_presentation_apply(self)
 
     @property
     def change_reason(self) -> str:
@@ -93,14 +98,10 @@ class CrfModelForm(forms.ModelForm):
 
     @property
     def error_summary(self) -> list[tuple[str, str, str]]:
-        """(field id, label, message) of every field error, in form order, for
+        """(anchor, label, message) of every field error, in form order, for
         the summary at the top of the page (the form's own errors, tied to no
         field, are shown once, at the top of the form)."""
-        return [
-            (field.auto_id, field.label, message)
-            for field in self
-            for message in field.errors
-        ]
+        return form_error_summary(self)
 
     def add_rule_errors(self, refusal: ValidationError) -> None:
         """Show the service's refusal (``crf.forms.rules``: field → messages)

@@ -34,6 +34,7 @@ from crf.forms.forms import (
 )
 from crf.forms.registry import FORMS, PER_VISIT, REPEATABLE, SINGLE, FormSpec, form_url
 from crf.forms.rules import form_allowed_for, form_not_allowed_message
+from crf.forms.wording import stored_scores
 from crf.models import CrfForm, FormStatus
 from crf.schedule.visits import visit_labels
 from perform import kept_submissions
@@ -242,6 +243,7 @@ def form_edit(request, study_id, key, visit=None, pk=None, new=False):
             "not_allowed": not_allowed,
             "read_only": read_only,
             "fieldsets": _read_only_fieldsets(location.spec, location.instance),
+            "scores": stored_scores(location.instance) if read_only else [],
             "actions": _actions(request.user, location),
         },
     )
