@@ -484,10 +484,10 @@ def _layout_apply(form) -> None:
         if not isinstance(fieldset, Fieldset):
             continue
         names = {_name_of(obj) for obj in fieldset.fields}
+        _matrix_fold(fieldset)
         for block in SCORES:
             if block.items[0] in names and block.items[0] in form.fields:
                 fieldset.fields.append(ScoreOutput(block))
-        _matrix_fold(fieldset)
 
 
 def instrument_presentation_apply(form) -> None:

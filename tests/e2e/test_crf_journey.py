@@ -48,15 +48,18 @@ BASELINE_SELECTS = {
     "bone_metastases": "2-4",
 }
 BASELINE_NUMBERS = {
+    "bone_loss_percent": "50",
+    "haemoglobin_g_l": "118",
+    "expected_survival_months": "12",
+}
+# Instrument items, ECOG and ASA are radio groups (crf.forms.wording).
+BASELINE_RADIOS = {
     "mirels_site": "3",
     "mirels_pain": "3",
     "mirels_lesion": "2",
     "mirels_size": "2",
-    "bone_loss_percent": "50",
-    "haemoglobin_g_l": "118",
     "ecog": "1",
     "asa": "2",
-    "expected_survival_months": "12",
     "msts_pain": "3",
     "msts_function": "2",
     "msts_emotional_acceptance": "4",
@@ -129,7 +132,14 @@ def fill_baseline(page: Page, *, eq5d_vas: str) -> None:
         page.select_option(f"#id_{name}", value)
     for name, value in BASELINE_NUMBERS.items():
         page.fill(f"#id_{name}", value)
+    for name, value in BASELINE_RADIOS.items():
+        page.check(radio(name, value))
     page.fill("#id_eq5d_vas", eq5d_vas)
+
+
+def radio(name: str, value: str) -> str:
+    """The selector of one level of a radio group."""
+    return f'input[type=radio][name="{name}"][value="{value}"]'
 
 
 def save_complete(page: Page) -> None:
@@ -174,7 +184,7 @@ def test_coordinator_enters_forms_and_answers_the_data_managers_query(
     )
     expect(coordinator.locator("#id_primary_cancer")).to_have_value("breast")
     expect(coordinator.locator("#id_haemoglobin_g_l")).to_have_value("118")
-    expect(coordinator.locator("#id_bpi_sleep")).to_have_value("7")
+    expect(coordinator.locator(radio("bpi_sleep", "7"))).to_be_checked()
     assert not Baseline.objects.exists()
 
     coordinator.fill("#id_eq5d_vas", "50")
