@@ -24,8 +24,10 @@ The checks (PROTOCOL §7, data management):
   (inputs read by ``crf.schedule.inputs``, as every page reads them: a complete
   follow-up with a visit date or a missed reason counts; a complete Death or
   Withdrawal form ends the schedule, a draft one does not) with no follow-up
-  form: a query on the participant's operative form (field "", the whole
-  form), one per visit;
+  form: a query on that visit's follow-up form (field "", the whole form),
+  anchored on the visit (``DataQuery.visit``, no ``form_id``) so that it is
+  there before the form is entered and stays the same query while a draft
+  is entered; completing the visit (or recording it missed) closes it;
 * **fracture status** — a baseline whose fracture status disagrees with the
   participant's, the one source of truth that stratification uses
   (``crf.forms.rules.fracture_status_disagrees``): a query on the baseline's
@@ -104,18 +106,34 @@ FRACTURE_CHECK = "fracture_status_disagrees"
 DEAD_CHECK = "dead_without_death_form"
 
 
+def _anchor_key(form_type_id, form_id, participant_id, visit, check_code) -> tuple:
+    """What one automatic query is about: a check on an entered form, or on a
+    visit's form (participant and visit) when there is no form id."""
+    if form_id is None:
+        return (form_type_id, participant_id, visit, check_code)
+    return (form_type_id, form_id, check_code)
+
+
 @dataclass(frozen=True)
 class Problem:
     form_type_id: int
-    form_id: int
+    form_id: int | None
     check_code: str
     participant_id: int
     field_name: str
     text: str
+    # The visit of a per-visit form ("" for other forms).
+    visit: str = ""
 
     @property
-    def key(self) -> tuple[int, int, str]:
-        return (self.form_type_id, self.form_id, self.check_code)
+    def key(self) -> tuple:
+        return _anchor_key(
+            self.form_type_id,
+            self.form_id,
+            self.participant_id,
+            self.visit,
+            self.check_code,
+        )
 
 
 def _fmt(day: datetime.date) -> str:
@@ -202,6 +220,7 @@ def window_problems(participant_ids=None, *, inputs=None) -> list[Problem]:
                     "visit_date",
                     f"Visit on {_fmt(visit_date)} is after the window closed on "
                     f"{_fmt(window_end)}.",
+                    visit=code,
                 )
             )
     return problems
@@ -212,9 +231,10 @@ def missing_follow_up_problems(
 ) -> list[Problem]:
     """Overdue visits with no follow-up, by the one schedule function over the
     one reading of its inputs (a draft Death or Withdrawal form does not end
-    the schedule); a query on the operative form per visit."""
+    the schedule); a query on that visit's follow-up form, anchored on the
+    visit (no form id: the form may not be entered yet)."""
     inputs = _schedule_inputs(participant_ids, now) if inputs is None else inputs
-    content_type = ContentType.objects.get_for_model(Operative)
+    content_type = ContentType.objects.get_for_model(FollowUp)
     visits = visit_definitions()
     problems = []
     for participant_id, participant in inputs.items():
@@ -224,7 +244,7 @@ def missing_follow_up_problems(
             problems.append(
                 Problem(
                     content_type.pk,
-                    participant.operative_id,
+                    None,
                     MISSING_PREFIX + state.code,
                     participant_id,
                     "",
@@ -232,6 +252,7 @@ def missing_follow_up_problems(
                     f"closed on {_fmt(state.window_end)} and no follow-up form has "
                     "been completed. Enter the visit, or record it as missed with "
                     "the reason.",
+                    visit=state.code,
                 )
             )
     return problems
@@ -288,6 +309,7 @@ def dead_without_death_problems(participant_ids=None) -> list[Problem]:
                 f"Vital status is 'dead' at the {visit_name} visit{when} but no "
                 "Death form is complete: enter the Death form, or correct the "
                 "vital status.",
+                visit=visit,
             )
         )
     return problems
@@ -368,10 +390,27 @@ def _reconcile(found: list[Problem], codes_q: Q, participant_ids) -> dict[str, i
     )
     unresolved: dict[tuple, int] = {}
     accepted: set[tuple] = set()
-    for pk, form_type_id, form_id, code, status, was_accepted in existing.values_list(
-        "pk", "form_type_id", "form_id", "check_code", "status", "accepted"
-    ):
-        key = (form_type_id, form_id, code)
+    rows = existing.values_list(
+        "pk",
+        "form_type_id",
+        "form_id",
+        "participant_id",
+        "visit",
+        "check_code",
+        "status",
+        "accepted",
+    )
+    for (
+        pk,
+        form_type_id,
+        form_id,
+        participant_id,
+        visit,
+        code,
+        status,
+        was_accepted,
+    ) in rows:
+        key = _anchor_key(form_type_id, form_id, participant_id, visit, code)
         if status in UNRESOLVED:
             unresolved[key] = pk
         elif was_accepted:
@@ -389,6 +428,7 @@ def _reconcile(found: list[Problem], codes_q: Q, participant_ids) -> dict[str, i
                     participant_id=p.participant_id,
                     form_type_id=p.form_type_id,
                     form_id=p.form_id,
+                    visit=p.visit,
                     field_name=p.field_name,
                     text=p.text,
                     check_code=p.check_code,
