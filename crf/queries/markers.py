@@ -193,7 +193,10 @@ def form_query_markers(
                     {"action": action, RETURN_TO: RETURN_TO_FORM},
                 )
             )
-        next_is_mine = any(step.action != "reopen" for step in steps)
+        actions = {step.action for step in steps}
+        next_is_mine = (
+            query.status == DataQuery.Status.OPEN and "answer" in actions
+        ) or (query.status == DataQuery.Status.ANSWERED and "close" in actions)
         thread = QueryThread(query, steps, unfolded=next_is_mine)
         if query.field_name in known:
             marker = by_field.setdefault(

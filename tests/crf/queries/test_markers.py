@@ -59,6 +59,7 @@ def test_the_coordinator_sees_the_marker_and_thread_right_after_the_field(
     thread = html[marker:next_field]
     assert "Query open" in thread and QUESTION in thread
     assert "by datamanager" in thread
+    assert f'id="query-thread-{query.pk}" open>' in thread
     # Site-local time with its zone named (Toronto: EST or EDT).
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d E[SD]T", thread)
     # The answer box is the site's; nothing to close or raise.
@@ -117,6 +118,8 @@ def test_the_data_manager_raises_from_the_field_and_closes_there(
     assert 'id="query-marker-blood_loss_ml"' in row and QUESTION in row
     assert f'form="query-{query.pk}-close"' in row
     assert f'form="query-{query.pk}-answer"' not in row
+    # Waiting for the site: folded for the data manager (unfolded for the site).
+    assert f'id="query-thread-{query.pk}">' in row
     assert 'id="raise-query-duration_min"' in html
     assert 'id="raise-query-form"' in html  # the whole form, at the top
 
