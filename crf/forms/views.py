@@ -14,14 +14,12 @@ entered before the rule existed is shown read-only).
 """
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from crf.forms import selectors, services
@@ -36,6 +34,11 @@ from crf.forms.registry import FORMS, PER_VISIT, REPEATABLE, SINGLE, FormSpec, f
 from crf.forms.rules import form_allowed_for, form_not_allowed_message
 from crf.forms.wording import stored_scores
 from crf.models import CrfForm, FormStatus
+from crf.queries.markers import (
+    form_query_markers,
+    layout_add_query_markers,
+    raise_query_url,
+)
 from crf.schedule.visits import visit_labels
 from perform import kept_submissions
 from perform import selectors as core_selectors
@@ -133,10 +136,12 @@ def _display_value(instance: CrfForm, name: str):
     return value
 
 
-def _read_only_fieldsets(spec: FormSpec, instance: CrfForm | None):
-    """(legend, [(label, value)]) for showing a form that may not be edited."""
+def _read_only_fieldsets(spec: FormSpec, instance: CrfForm | None, markers=None):
+    """(legend, [(label, value, name, query marker)]) for showing a form that
+    may not be edited (``markers``: ``crf.queries.markers``)."""
     if instance is None:
         return []
+    marked = markers.fields if markers else {}
     return [
         (
             legend,
@@ -144,6 +149,8 @@ def _read_only_fieldsets(spec: FormSpec, instance: CrfForm | None):
                 (
                     instance._meta.get_field(name).verbose_name,
                     _display_value(instance, name),
+                    name,
+                    marked.get(name),
                 )
                 for name in names
             ],
@@ -231,6 +238,16 @@ def form_edit(request, study_id, key, visit=None, pk=None, new=False):
                         pk=saved.pk,
                     )
                 )
+    query_markers = form_query_markers(
+        user=request.user,
+        participant=participant,
+        model=location.spec.model,
+        field_names=location.spec.fields,
+        visit=visit,
+        instance=location.instance,
+    )
+    if form is not None:
+        layout_add_query_markers(form.helper.layout, query_markers)
     return render(
         request,
         "crf/form_edit.html",
@@ -242,9 +259,12 @@ def form_edit(request, study_id, key, visit=None, pk=None, new=False):
             "error": error,
             "not_allowed": not_allowed,
             "read_only": read_only,
-            "fieldsets": _read_only_fieldsets(location.spec, location.instance),
+            "fieldsets": _read_only_fieldsets(
+                location.spec, location.instance, query_markers
+            ),
             "scores": stored_scores(location.instance) if read_only else [],
             "actions": _actions(request.user, location),
+            "query_markers": query_markers,
         },
     )
 
@@ -267,19 +287,10 @@ def _actions(user, location: FormLocation) -> dict:
         "unlock_url": location.url("unlock")
         if user.has_perm(LOCK) and instance.locked
         else None,
-        "raise_query_url": _raise_query_url(instance)
+        "raise_query_url": raise_query_url(instance)
         if user.has_perm(RAISE_QUERIES)
         else None,
     }
-
-
-def _raise_query_url(instance: CrfForm) -> str:
-    """The page raising a data query on ``instance`` (no other page names the
-    form type and id the query page needs)."""
-    meta = instance._meta
-    form_type = f"{meta.app_label}.{meta.model_name}"
-    query = urlencode({"form_type": form_type, "form_id": instance.pk})
-    return f"{reverse('queries:new')}?{query}"
 
 
 # ---------------------------------------------------------------- history

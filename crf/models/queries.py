@@ -1,6 +1,12 @@
 """Data queries (PROTOCOL §7, data management): a question on one field of one
 form, raised by the Methods Centre or an automatic check, answered by the site,
-closed or re-opened by the data manager. Every step is a message, audited."""
+closed or re-opened by the data manager. Every step is a message, audited.
+
+A query on a per-visit form (the follow-up) also names the visit, so that it
+can sit on that visit's form before the form exists: an overdue visit's query
+(``crf.queries.automatic``) has the visit and no ``form_id`` until, and after,
+the site enters the form; the form's page finds it by participant, form type
+and visit (``crf.queries.services.queries_on_form``)."""
 
 import pghistory
 from django.conf import settings
@@ -22,8 +28,11 @@ class DataQuery(models.Model):
         Participant, on_delete=models.PROTECT, related_name="data_queries"
     )
     form_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
-    form_id = models.PositiveBigIntegerField()
+    # None only for a query anchored on a visit (below) whose form is not entered.
+    form_id = models.PositiveBigIntegerField(null=True, blank=True)
     form = GenericForeignKey("form_type", "form_id")
+    # The visit code of a per-visit form ("6w"); "" for every other form.
+    visit = models.CharField(max_length=5, blank=True)
     field_name = models.CharField(max_length=60, blank=True)
     text = models.TextField()
     status = models.CharField(
@@ -49,7 +58,20 @@ class DataQuery(models.Model):
                 fields=["form_type", "form_id", "check_code"],
                 condition=~models.Q(check_code="") & ~models.Q(status="closed"),
                 name="one_open_automatic_query_per_check",
-            )
+            ),
+            # A query on a visit's form not entered yet: one per visit and check.
+            models.UniqueConstraint(
+                fields=["participant", "form_type", "visit", "check_code"],
+                condition=~models.Q(check_code="")
+                & ~models.Q(status="closed")
+                & models.Q(form_id__isnull=True),
+                name="one_open_automatic_visit_query_per_check",
+            ),
+            # A query sits on an entered form or on a visit's form.
+            models.CheckConstraint(
+                condition=models.Q(form_id__isnull=False) | ~models.Q(visit=""),
+                name="query_on_a_form_or_a_visit",
+            ),
         ]
 
     def __str__(self):

@@ -24,8 +24,10 @@ The checks (PROTOCOL §7, data management):
   (inputs read by ``crf.schedule.inputs``, as every page reads them: a complete
   follow-up with a visit date or a missed reason counts; a complete Death or
   Withdrawal form ends the schedule, a draft one does not) with no follow-up
-  form: a query on the participant's operative form (field "", the whole
-  form), one per visit;
+  form: a query on that visit's follow-up form (field "", the whole form),
+  anchored on the visit (``DataQuery.visit``, no ``form_id``) so that it is
+  there before the form is entered and stays the same query while a draft
+  is entered; completing the visit (or recording it missed) closes it;
 * **fracture status** — a baseline whose fracture status disagrees with the
   participant's, the one source of truth that stratification uses
   (``crf.forms.rules.fracture_status_disagrees``): a query on the baseline's
@@ -48,9 +50,8 @@ import datetime
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
-from django.utils import timezone
 
 from crf.forms.rules import fracture_status_query_text
 from crf.forms.selectors import fracture_status_disagreements
@@ -58,21 +59,16 @@ from crf.models import (
     COMPLETE_STATUSES,
     UNRESOLVED_QUERY_STATUSES,
     Baseline,
-    DataQuery,
     FollowUp,
     Operative,
-    QueryMessage,
 )
+from crf.queries.reconcile import Problem, automatic_checks_lock, reconcile
 from crf.schedule.inputs import ScheduleInputs, deaths_recorded, schedule_inputs_for
 from crf.schedule.visits import OVERDUE, visit_definitions, visit_labels
 from perform.selectors import participants_for_system
-from perform.services import audit_context
 
 DONE_STATUSES = COMPLETE_STATUSES
 UNRESOLVED = UNRESOLVED_QUERY_STATUSES
-# Serialises concurrent runs (a beat run and one after a save): each run sees
-# the queries the other made, so nothing is raised twice.
-_ADVISORY_LOCK_KEY = 740_211_001
 
 
 @dataclass(frozen=True)
@@ -102,20 +98,6 @@ WINDOW_CHECK = "visit_after_window"
 MISSING_PREFIX = "missing_follow_up_"
 FRACTURE_CHECK = "fracture_status_disagrees"
 DEAD_CHECK = "dead_without_death_form"
-
-
-@dataclass(frozen=True)
-class Problem:
-    form_type_id: int
-    form_id: int
-    check_code: str
-    participant_id: int
-    field_name: str
-    text: str
-
-    @property
-    def key(self) -> tuple[int, int, str]:
-        return (self.form_type_id, self.form_id, self.check_code)
 
 
 def _fmt(day: datetime.date) -> str:
@@ -202,6 +184,7 @@ def window_problems(participant_ids=None, *, inputs=None) -> list[Problem]:
                     "visit_date",
                     f"Visit on {_fmt(visit_date)} is after the window closed on "
                     f"{_fmt(window_end)}.",
+                    visit=code,
                 )
             )
     return problems
@@ -212,9 +195,10 @@ def missing_follow_up_problems(
 ) -> list[Problem]:
     """Overdue visits with no follow-up, by the one schedule function over the
     one reading of its inputs (a draft Death or Withdrawal form does not end
-    the schedule); a query on the operative form per visit."""
+    the schedule); a query on that visit's follow-up form, anchored on the
+    visit (no form id: the form may not be entered yet)."""
     inputs = _schedule_inputs(participant_ids, now) if inputs is None else inputs
-    content_type = ContentType.objects.get_for_model(Operative)
+    content_type = ContentType.objects.get_for_model(FollowUp)
     visits = visit_definitions()
     problems = []
     for participant_id, participant in inputs.items():
@@ -224,7 +208,7 @@ def missing_follow_up_problems(
             problems.append(
                 Problem(
                     content_type.pk,
-                    participant.operative_id,
+                    None,
                     MISSING_PREFIX + state.code,
                     participant_id,
                     "",
@@ -232,6 +216,7 @@ def missing_follow_up_problems(
                     f"closed on {_fmt(state.window_end)} and no follow-up form has "
                     "been completed. Enter the visit, or record it as missed with "
                     "the reason.",
+                    visit=state.code,
                 )
             )
     return problems
@@ -288,6 +273,7 @@ def dead_without_death_problems(participant_ids=None) -> list[Problem]:
                 f"Vital status is 'dead' at the {visit_name} visit{when} but no "
                 "Death form is complete: enter the Death form, or correct the "
                 "vital status.",
+                visit=visit,
             )
         )
     return problems
@@ -296,11 +282,6 @@ def dead_without_death_problems(participant_ids=None) -> list[Problem]:
 def _automatic_codes_q() -> Q:
     codes = [c.code for c in RANGE_CHECKS] + [WINDOW_CHECK, FRACTURE_CHECK, DEAD_CHECK]
     return Q(check_code__in=codes) | Q(check_code__startswith=MISSING_PREFIX)
-
-
-def _lock() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
 
 
 @transaction.atomic
@@ -314,7 +295,7 @@ def queries_autocheck(
     """
     if participant_ids is not None:
         participant_ids = list(participant_ids)
-    _lock()
+    automatic_checks_lock()
     inputs = _schedule_inputs(participant_ids, now)
     problems = (
         range_problems(participant_ids)
@@ -323,7 +304,7 @@ def queries_autocheck(
         + fracture_status_problems(participant_ids)
         + dead_without_death_problems(participant_ids)
     )
-    return _reconcile(problems, _automatic_codes_q(), participant_ids)
+    return reconcile(problems, _automatic_codes_q(), participant_ids)
 
 
 @transaction.atomic
@@ -333,8 +314,8 @@ def fracture_status_autocheck(participant_ids) -> dict[str, int]:
     ``form_save`` when a baseline is saved. Returns {"raised": n, "closed": n}.
     """
     participant_ids = list(participant_ids)
-    _lock()
-    return _reconcile(
+    automatic_checks_lock()
+    return reconcile(
         fracture_status_problems(participant_ids),
         Q(check_code=FRACTURE_CHECK),
         participant_ids,
@@ -347,68 +328,9 @@ def vital_status_autocheck(participant_ids) -> dict[str, int]:
     ``queries_autocheck`` does (same lock): run by ``form_save`` when a
     follow-up or Death form is saved. Returns {"raised": n, "closed": n}."""
     participant_ids = list(participant_ids)
-    _lock()
-    return _reconcile(
+    automatic_checks_lock()
+    return reconcile(
         dead_without_death_problems(participant_ids),
         Q(check_code=DEAD_CHECK),
         participant_ids,
     )
-
-
-def _reconcile(found: list[Problem], codes_q: Q, participant_ids) -> dict[str, int]:
-    """Raise a query for each problem found that has none (and that the data
-    manager did not accept), close the unresolved automatic queries of
-    ``codes_q`` whose problem is gone. Call under the advisory lock."""
-    problems = {p.key: p for p in found}
-    accepted_by_person = QueryMessage.objects.filter(
-        query=OuterRef("pk"), action=QueryMessage.Action.CLOSED, by__isnull=False
-    )
-    existing = _scoped(DataQuery.objects.filter(codes_q), participant_ids).annotate(
-        accepted=Exists(accepted_by_person)
-    )
-    unresolved: dict[tuple, int] = {}
-    accepted: set[tuple] = set()
-    for pk, form_type_id, form_id, code, status, was_accepted in existing.values_list(
-        "pk", "form_type_id", "form_id", "check_code", "status", "accepted"
-    ):
-        key = (form_type_id, form_id, code)
-        if status in UNRESOLVED:
-            unresolved[key] = pk
-        elif was_accepted:
-            accepted.add(key)
-    to_raise = [
-        p
-        for key, p in problems.items()
-        if key not in unresolved and key not in accepted
-    ]
-    to_close = [pk for key, pk in unresolved.items() if key not in problems]
-    with audit_context(actor=None, reason="Automatic data check"):
-        if to_raise:
-            created = DataQuery.objects.bulk_create(
-                DataQuery(
-                    participant_id=p.participant_id,
-                    form_type_id=p.form_type_id,
-                    form_id=p.form_id,
-                    field_name=p.field_name,
-                    text=p.text,
-                    check_code=p.check_code,
-                )
-                for p in to_raise
-            )
-            QueryMessage.objects.bulk_create(
-                QueryMessage(query=q, action=QueryMessage.Action.RAISED, text=q.text)
-                for q in created
-            )
-        if to_close:
-            DataQuery.objects.filter(pk__in=to_close).update(
-                status=DataQuery.Status.CLOSED, closed_at=timezone.now()
-            )
-            QueryMessage.objects.bulk_create(
-                QueryMessage(
-                    query_id=pk,
-                    action=QueryMessage.Action.CLOSED,
-                    text="Resolved: the automatic check no longer finds this problem.",
-                )
-                for pk in to_close
-            )
-    return {"raised": len(to_raise), "closed": len(to_close)}

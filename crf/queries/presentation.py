@@ -3,7 +3,10 @@ never database names; a link to the field on its form; who has to act next;
 its age. One function, used by the query list and the query page.
 
 The link goes to the form's edit page with the field's anchor (``#div_id_``
-plus the field name: the wrapper crispy forms renders around each field).
+plus the field name: the wrapper crispy forms renders around each field, and
+the row of the read-only view), or ``#form-queries`` (the queries on the whole
+form, at the top of the page). A query on a follow-up links to its visit's
+form, entered or not (``DataQuery.visit``).
 Times are shown in the participant's site zone by the templates
 (``{% timezone %}``), with the zone named.
 """
@@ -11,10 +14,9 @@ Times are shown in the participant's site zone by the templates
 from dataclasses import dataclass
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
-from crf.forms.registry import form_url, spec_for_model
+from crf.forms.registry import PER_VISIT, form_url, spec_for_model
 from crf.models import DataQuery
 from crf.schedule.visits import visit_labels
 
@@ -53,18 +55,15 @@ def query_facts(query: DataQuery, now=None) -> QueryFacts:
     ``participant__site`` should be fetched with it)."""
     model = query.form_type.model_class()
     spec = spec_for_model(model)
-    form = query.form
-    url = form_url(
-        query.participant.study_id,
-        spec,
-        visit=getattr(form, "visit", None),
-        pk=query.form_id,
-    )
-    if query.field_name:
-        url += f"#div_id_{query.field_name}"
+    # A query on a per-visit form names its visit, entered or not.
+    visit = query.visit or None
+    if spec.kind == PER_VISIT and not visit:  # a row written without its visit
+        visit = query.form.visit
+    url = form_url(query.participant.study_id, spec, visit=visit, pk=query.form_id)
+    url += f"#div_id_{query.field_name}" if query.field_name else "#form-queries"
     label = spec.label
-    if getattr(form, "visit", None):
-        label = f"{label}: {visit_labels().get(form.visit, form.visit)}"
+    if visit:
+        label = f"{label}: {visit_labels().get(visit, visit)}"
     now = now or timezone.now()
     return QueryFacts(
         form_label=label,
@@ -76,10 +75,8 @@ def query_facts(query: DataQuery, now=None) -> QueryFacts:
 
 
 def with_facts(queries) -> list[DataQuery]:
-    """``queries`` (a page of them) each with ``.facts``: forms fetched in
-    one query per form type."""
+    """``queries`` (a page of them) each with ``.facts``."""
     items = list(queries)
-    prefetch_related_objects(items, "form")
     now = timezone.now()
     for query in items:
         query.facts = query_facts(query, now)

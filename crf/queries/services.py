@@ -76,6 +76,19 @@ def _scoped_lock(actor: User, query: DataQuery) -> DataQuery:
     )
 
 
+def _same_anchor_q(query: DataQuery) -> Q:
+    """Queries on the same form as ``query``: the same entered form, or for a
+    query on a visit's form not entered yet, the same participant and visit."""
+    if query.form_id is None:
+        return Q(
+            participant_id=query.participant_id,
+            form_type_id=query.form_type_id,
+            visit=query.visit,
+            form_id__isnull=True,
+        )
+    return Q(form_type_id=query.form_type_id, form_id=query.form_id)
+
+
 def _message_add(query: DataQuery, action: str, text: str, by: User | None) -> None:
     QueryMessage.objects.create(query=query, action=action, text=text, by=by)
 
@@ -100,6 +113,7 @@ def query_raise(
             participant_id=form.participant_id,
             form_type=ContentType.objects.get_for_model(form),
             form_id=form.pk,
+            visit=getattr(form, "visit", ""),
             field_name=field_name,
             text=text,
             raised_by=actor,
@@ -153,8 +167,7 @@ def query_reopen(*, actor: User, query: DataQuery, text: str) -> DataQuery:
     if (
         current.check_code
         and DataQuery.objects.filter(
-            form_type_id=current.form_type_id,
-            form_id=current.form_id,
+            _same_anchor_q(current),
             check_code=current.check_code,
             status__in=UNRESOLVED,
         )
@@ -177,6 +190,24 @@ def query_reopen(*, actor: User, query: DataQuery, text: str) -> DataQuery:
 # Selectors
 # -----------------------------------------------------------------------------
 
+# The steps of the thread: who may take each (permission) and from which
+# states. The query page and the form page offer the steps ``query_steps_for``
+# names; the services above refuse the others.
+STEP_RULES = {
+    "answer": ("crf.enter_forms", {Status.OPEN}),
+    "close": ("crf.raise_queries", {Status.OPEN, Status.ANSWERED}),
+    "reopen": ("crf.raise_queries", {Status.ANSWERED, Status.CLOSED}),
+}
+
+
+def query_steps_for(user, query: DataQuery) -> list[str]:
+    """The steps (answer, close, reopen) ``user`` may take on ``query`` now."""
+    return [
+        action
+        for action, (perm, states) in STEP_RULES.items()
+        if user.has_perm(perm) and query.status in states
+    ]
+
 
 def queries_for(user) -> QuerySet[DataQuery]:
     """Every query ``user`` may see (their sites; all sites for the Methods
@@ -197,6 +228,27 @@ def open_queries_for(user, *, participant=None, form: CrfForm | None = None):
             form_type=ContentType.objects.get_for_model(form), form_id=form.pk
         )
     return qs
+
+
+def queries_on_form(
+    user, *, participant, model: type[CrfForm], visit: str | None, form_id
+) -> QuerySet[DataQuery]:
+    """The unresolved queries shown on one form's page, in ``user``'s scope,
+    oldest first, with their threads: for a per-visit form, every query on
+    that visit (entered or not: an overdue visit's query has no form yet);
+    for another form, the queries on the entered form (none before it is)."""
+    qs = queries_for(user).filter(
+        participant=participant,
+        form_type=ContentType.objects.get_for_model(model),
+        status__in=UNRESOLVED,
+    )
+    if visit:
+        qs = qs.filter(visit=visit)
+    elif form_id is None:
+        return qs.none()
+    else:
+        qs = qs.filter(form_id=form_id)
+    return qs.prefetch_related("messages__by").order_by("raised_at", "id")
 
 
 def open_query_counts(user, *, participant_ids=None) -> dict[int, dict[str, int]]:

@@ -1,5 +1,9 @@
 """Data query pages: bind a form, call a service, render or redirect.
 
+The form pages post here too (``crf.queries.markers``: answer, close,
+re-open and raise from the field): those posts say so (``return_to``) and go
+back to the form at the field; a refused one shows this page with the error.
+
 Permissions are checked here and in the services (403), site scope in the
 selectors (404 for another site's query or form).
 """
@@ -15,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from crf.models import DataQuery
 from crf.queries import services as queries
+from crf.queries.markers import returns_to_form
 from crf.queries.presentation import query_facts, with_facts
 from infrastructure.pagination import paginate
 from perform.exceptions import TrialError
@@ -93,10 +98,13 @@ STEPS = {
         True,
     ),
 }
-ALLOWED_FROM = {
-    "answer": {DataQuery.Status.OPEN},
-    "close": {DataQuery.Status.OPEN, DataQuery.Status.ANSWERED},
-    "reopen": {DataQuery.Status.ANSWERED, DataQuery.Status.CLOSED},
+
+
+# The message after a step taken on the form's page (``crf.queries.markers``).
+STEP_DONE = {
+    "answer": "Your answer has been sent: the query is now with the data manager.",
+    "close": "The query has been closed.",
+    "reopen": "The query has been re-opened for the site.",
 }
 
 
@@ -145,13 +153,17 @@ def query_detail(request, query_id: int):
             except TrialError as error:
                 _apply_trial_error(form, error)
             else:
+                if returns_to_form(request):
+                    messages.success(request, STEP_DONE[action])
+                    return redirect(query_facts(data_query).url)
                 messages.success(request, "The query has been updated.")
                 return redirect("queries:detail", query_id=data_query.pk)
         bound[action] = form
     step_forms = {}
+    allowed_now = queries.query_steps_for(request.user, data_query)
     for action, (perm, *_rest) in STEPS.items():
-        allowed = request.user.has_perm(perm) and (
-            action in bound or data_query.status in ALLOWED_FROM[action]
+        allowed = action in allowed_now or (
+            action in bound and request.user.has_perm(perm)
         )
         step_forms[f"{action}_form"] = (
             (bound.get(action) or _step_form(action)) if allowed else None
@@ -194,6 +206,8 @@ def query_new(request):
             _apply_trial_error(form, error)
         else:
             messages.success(request, "The query has been raised.")
+            if returns_to_form(request):
+                return redirect(query_facts(data_query).url)
             return redirect("queries:detail", query_id=data_query.pk)
     return render(
         request,
