@@ -4,6 +4,8 @@
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from crf.forms.worklists import (
@@ -246,3 +248,20 @@ def test_the_queue_shows_what_blocks_and_what_to_check(client, users, waiting):
     _response, rows = queue_rows(client)
     (blocker,) = rows[waiting["older"].study_id].blockers
     assert blocker.startswith("Eligibility: ")
+
+
+@pytest.mark.django_db
+def test_the_queue_runs_a_fixed_number_of_queries(
+    client, users, site_a, site_b, screen, waiting
+):
+    client.force_login(users["randomizer"])
+    client.get(QUEUE)  # sessions, permissions: cached from here on
+    with CaptureQueriesContext(connection) as few:
+        _response, rows = queue_rows(client)
+    assert len(rows) == 3
+    for days_ago in (1, 4, 6):
+        consented(users, site_a, screen, days_ago=days_ago)
+    with CaptureQueriesContext(connection) as more:
+        _response, rows = queue_rows(client)
+    assert len(rows) == 6
+    assert len(more) == len(few)
