@@ -5,9 +5,10 @@ forms across a site locked together; scope and bad input."""
 import datetime
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
-from crf.forms import selectors
+from crf.forms import selectors, services
 from crf.models import (
     AdverseEvent,
     Baseline,
@@ -327,3 +328,24 @@ def test_visit_lock_rejects_an_unknown_site_or_visit(client, users, follow_ups):
     assert response.status_code == 200
     assert set(response.context["choice"].errors) == {"site", "visit"}
     assert response.context["confirm"] is None
+
+
+@pytest.mark.django_db
+def test_the_services_refuse_other_roles_and_other_sites(
+    users, site_b, participant, password
+):
+    forms = [
+        (form, form.version)
+        for form in Baseline.objects.filter(participant=participant)
+    ]
+    with pytest.raises(PermissionDenied):
+        services.forms_sign(actor=users["coordinator"], forms=forms, password=password)
+    with pytest.raises(PermissionDenied):
+        services.forms_lock(actor=users["investigator"], forms=forms)
+    investigator_b = user_with_role(
+        roles.SITE_INVESTIGATOR, username="investigator_b", sites=[site_b]
+    )
+    with pytest.raises(PermissionDenied):
+        services.forms_sign(actor=investigator_b, forms=forms, password=password)
+    assert FormStatus.SIGNED not in statuses(participant).values()
+    assert not Baseline.objects.get(participant=participant).locked
