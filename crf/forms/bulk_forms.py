@@ -113,7 +113,7 @@ class VisitLockConfirmForm(forms.Form):
             "shown",
             Submit(
                 "submit",
-                f"Lock these {count} forms" if count else "Lock these forms",
+                "Lock this form" if count == 1 else f"Lock these {count} forms",
                 css_class="btn-warning",
                 css_id="confirm",
             ),

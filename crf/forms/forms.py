@@ -74,10 +74,7 @@ class CrfModelForm(forms.ModelForm):
             ),
             Submit(COMPLETE_BUTTON, "Save as complete", css_id="save-complete"),
             Submit(
-                NEXT_BUTTON,
-                "Save as complete and open next form",
-                css_class="btn-outline-primary",
-                css_id="save-next",
+                NEXT_BUTTON, "Save as complete and open next form", css_id="save-next"
             ),
         )
 
