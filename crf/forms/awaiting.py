@@ -8,8 +8,8 @@ their randomization and what to check before it.
 * **Check first** (never blocking, as on the randomize confirmation page): the
   baseline form not entered or still a draft, and a baseline whose fracture
   status disagrees with the one recorded at screening
-  (``crf.forms.selectors.fracture_status_disagreements``, worded by
-  ``crf.forms.rules.fracture_status_warning``).
+  (``crf.forms.selectors.fracture_status_warnings``, the randomize
+  confirmation page's own warning).
 
 It lives in the CRF app because it reads the baseline (randomization sits
 below the CRFs and cannot). Scope through ``participants_for``: the Methods
@@ -27,8 +27,7 @@ from django.db.models import Exists, F, Max, OuterRef, Q
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from crf.forms.rules import fracture_status_warning
-from crf.forms.selectors import fracture_status_disagreements
+from crf.forms.selectors import fracture_status_warnings
 from crf.models import Baseline, FormStatus
 from crf.schedule.visits import site_today
 from perform import selectors as core_selectors
@@ -91,10 +90,7 @@ def participants_awaiting_randomization(
     baselines = {
         b.participant_id: b for b in Baseline.objects.filter(participant__in=ids)
     }
-    disagreements = {
-        d.participant_id: d
-        for d in fracture_status_disagreements(ids, complete_only=False)
-    }
+    fracture_warnings = fracture_status_warnings(ids)
     rows = []
     for participant in participants:
         baseline = baselines.get(participant.pk)
@@ -103,15 +99,7 @@ def participants_awaiting_randomization(
             to_check.append("Baseline form not entered.")
         elif baseline.status == FormStatus.DRAFT:
             to_check.append("Baseline form is a draft.")
-        if (d := disagreements.get(participant.pk)) is not None:
-            to_check.append(
-                fracture_status_warning(
-                    screened=d.screened,
-                    baseline=d.baseline,
-                    draft=not d.complete,
-                    stratified="fracture_status" in factors,
-                )
-            )
+        to_check.extend(fracture_warnings.get(participant.pk, []))
         consented_on = participant.consented_on
         today = site_today(participant.site.time_zone, now=now)
         rows.append(
