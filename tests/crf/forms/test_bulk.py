@@ -349,3 +349,23 @@ def test_the_services_refuse_other_roles_and_other_sites(
         services.forms_sign(actor=investigator_b, forms=forms, password=password)
     assert FormStatus.SIGNED not in statuses(participant).values()
     assert not Baseline.objects.get(participant=participant).locked
+
+
+@pytest.mark.django_db
+def test_a_token_naming_no_form_of_the_participant_signs_nothing(
+    client, users, site_a, participant, password
+):
+    (other,) = participants_add(site_a, 1, actor=users["coordinator"])
+    theirs = Baseline.objects.create(**form_kwargs(other, users["coordinator"]))
+    client.force_login(users["investigator"])
+    tokens = listed_tokens(client.get(sign_url(participant)))
+    for bad in (f"baseline:{theirs.pk}:1", "no-such-form:1:1", "baseline:x:1"):
+        response = client.post(
+            sign_url(participant), {"forms": [*tokens, bad], "password": password}
+        )
+        assert response.status_code == 200
+        assert response.context["form"].errors["forms"] == [
+            "A ticked form is not one of this participant's."
+        ]
+    assert FormStatus.SIGNED not in statuses(participant).values()
+    assert Baseline.objects.get(pk=theirs.pk).status == FormStatus.COMPLETE
