@@ -25,6 +25,11 @@ NAVIGATION = [
         "Randomization",
         [
             (
+                "Awaiting randomization",
+                "crf:awaiting_randomization",
+                ("perform.view_participant", "crf.view_forms"),
+            ),
+            (
                 "Randomization log",
                 "randomization:log",
                 "randomization.view_randomization_log",
@@ -40,8 +45,14 @@ NAVIGATION = [
     ("Queries", "queries:list", "crf.view_forms"),
     (
         "Data quality",
-        "dashboards:data_quality",
-        ("perform.view_all_sites", "crf.view_forms"),
+        [
+            (
+                "Data quality",
+                "dashboards:data_quality",
+                ("perform.view_all_sites", "crf.view_forms"),
+            ),
+            ("Lock a visit's forms", "crf:visit_forms_lock", "crf.lock_forms"),
+        ],
     ),
     (
         "Administration",

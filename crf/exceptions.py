@@ -35,6 +35,19 @@ class StaleForm(TrialError):
         )
 
 
+class StaleForms(TrialError):
+    """Forms changed since a page listed them for signing or locking."""
+
+    code = "stale_forms"
+
+    def __init__(self, names: list[str]):
+        super().__init__(
+            "Changed since this page was shown: " + ", ".join(names) + ". Nothing "
+            "was done: check the list again and confirm."
+        )
+        self.names = names
+
+
 class FormIncomplete(TrialError):
     code = "form_incomplete"
 

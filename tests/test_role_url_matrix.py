@@ -141,6 +141,14 @@ EXPECTED = {
             },
         }.items()
     },
+    # Signing or locking a participant's complete forms at once, locking one
+    # visit's follow-up forms across a site (crf.forms.bulk), and the queue
+    # of consented participants awaiting randomization (crf.forms.awaiting),
+    # scoped to the user's sites.
+    "participants/<str:study_id>/forms/sign-all/": only({"investigator"}),
+    "participants/<str:study_id>/forms/lock-all/": only({"datamanager"}),
+    "forms/lock-visit/": only({"datamanager"}),
+    "awaiting-randomization/": only(SITE_STAFF | {"coordinator2"} | METHODS_CENTRE),
     # Dashboards (crf.schedule.dashboards.urls): crf.view_forms, scoped to the user's
     # sites; the data-quality view also needs view_all_sites.
     "dashboard/": only(SITE_STAFF | {"coordinator2"} | METHODS_CENTRE),

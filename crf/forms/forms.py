@@ -22,6 +22,9 @@ from perform.forms import DateInput
 
 COMPLETE_BUTTON = "save_complete"
 DRAFT_BUTTON = "save_draft"
+# Saves as complete, then opens the next form that needs entry
+# (``crf.forms.worklists.participant_next_form``).
+NEXT_BUTTON = "save_next"
 
 
 class CrfModelForm(forms.ModelForm):
@@ -74,6 +77,9 @@ class CrfModelForm(forms.ModelForm):
                 css_id="save-draft",
             ),
             Submit(COMPLETE_BUTTON, "Save as complete", css_id="save-complete"),
+            Submit(
+                NEXT_BUTTON, "Save as complete and open next form", css_id="save-next"
+            ),
         )
         instrument_presentation_apply(self)
 
@@ -169,6 +175,7 @@ class UnlockForm(forms.Form):
 __all__ = [
     "COMPLETE_BUTTON",
     "DRAFT_BUTTON",
+    "NEXT_BUTTON",
     "CrfModelForm",
     "LockForm",
     "SignForm",

@@ -219,26 +219,36 @@ def fracture_status_disagreements(
     ]
 
 
-def pre_randomization_fracture_warnings(user, participant: Participant) -> list[str]:
-    """The randomize confirmation page's warning when the participant's
-    baseline (draft or complete) disagrees with the fracture status recorded at
-    screening (``randomization.confirmation``, registered in ``crf.apps``).
-    ``participant`` comes from the page, through the site-scoped selector."""
-    disagreements = fracture_status_disagreements([participant.pk], complete_only=False)
+def fracture_status_warnings(participant_ids) -> dict[int, list[str]]:
+    """Participant id → the warnings of their baseline (draft or complete)
+    disagreeing with the fracture status recorded at screening, for the
+    participants of ``participant_ids`` (already in the caller's scope); at
+    most two queries, however many participants."""
+    disagreements = fracture_status_disagreements(participant_ids, complete_only=False)
     if not disagreements:
-        return []
+        return {}
     allocation_list = active_list()
     factors = (
         allocation_list.factors
         if allocation_list
         else settings.RANDOMIZATION["STRATIFICATION_FACTORS"]
     )
-    return [
-        fracture_status_warning(
-            screened=d.screened,
-            baseline=d.baseline,
-            draft=not d.complete,
-            stratified="fracture_status" in factors,
+    warnings: dict[int, list[str]] = {}
+    for d in disagreements:
+        warnings.setdefault(d.participant_id, []).append(
+            fracture_status_warning(
+                screened=d.screened,
+                baseline=d.baseline,
+                draft=not d.complete,
+                stratified="fracture_status" in factors,
+            )
         )
-        for d in disagreements
-    ]
+    return warnings
+
+
+def pre_randomization_fracture_warnings(user, participant: Participant) -> list[str]:
+    """The randomize confirmation page's warning when the participant's
+    baseline (draft or complete) disagrees with the fracture status recorded at
+    screening (``randomization.confirmation``, registered in ``crf.apps``).
+    ``participant`` comes from the page, through the site-scoped selector."""
+    return fracture_status_warnings([participant.pk]).get(participant.pk, [])

@@ -1,4 +1,6 @@
-"""Writes of case report forms: save (draft or complete), sign, lock, unlock.
+"""Writes of case report forms: save (draft or complete), sign, lock, unlock;
+sign or lock several forms at once (``forms_sign``, ``forms_lock``: one
+transaction, each form signed or locked as one alone is, audited one by one).
 
 The web forms and the API validate input with the same form classes, then call
 these services, which own the rules of PROTOCOL §7 on form state:
@@ -30,6 +32,8 @@ these services, which own the rules of PROTOCOL §7 on form state:
   corrected, closes it (``crf.queries.automatic.vital_status_autocheck``).
 """
 
+from collections.abc import Sequence
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -41,8 +45,9 @@ from crf.exceptions import (
     ReasonRequired,
     SignatureRefused,
     StaleForm,
+    StaleForms,
 )
-from crf.forms.registry import spec_for_model
+from crf.forms.registry import REPEATABLE, spec_for_model
 from crf.forms.rules import (
     form_allowed_for,
     form_not_allowed_message,
@@ -53,7 +58,8 @@ from crf.models import Baseline, CrfForm, Death, FollowUp, FormStatus, Withdrawa
 from crf.models.instruments import instrument_scores_update
 from crf.queries.automatic import fracture_status_autocheck, vital_status_autocheck
 from crf.safety.alerts import safety_alert_for
-from crf.schedule.visits import visit_definitions
+from crf.schedule.visits import visit_definitions, visit_labels
+from perform.exceptions import TrialError
 from perform.models import Participant, ParticipantStatus, User
 from perform.selectors import participants_for
 from perform.services import audit_context, participant_status_change
@@ -210,15 +216,26 @@ def _lifecycle_follow(*, actor: User, form: CrfForm, reason: str) -> None:
     )
 
 
+def _signature_check(actor: User, password: str, *, many: bool = False) -> None:
+    """The e-signature's two conditions: the role, and the password entered
+    again (checked once, however many forms it signs)."""
+    _require(actor, "crf.sign_forms", "Only a site investigator signs forms.")
+    if not actor.check_password(password):
+        signed = "no form is signed" if many else "the form is not signed"
+        raise SignatureRefused(
+            f"The password is not correct; {signed}.", field="password"
+        )
+
+
 @transaction.atomic
 def form_sign(*, actor: User, form: CrfForm, password: str) -> CrfForm:
     """Investigator's e-signature: the password is entered again to sign."""
-    _require(actor, "crf.sign_forms", "Only a site investigator signs forms.")
-    if not actor.check_password(password):
-        raise SignatureRefused(
-            "The password is not correct; the form is not signed.", field="password"
-        )
-    current = _scoped_lock(actor, form)
+    _signature_check(actor, password)
+    return _sign(actor, _scoped_lock(actor, form))
+
+
+def _sign(actor: User, current: CrfForm) -> CrfForm:
+    """Sign ``current`` (read under its row lock), audited."""
     if current.locked:
         raise FormLocked("This form is locked by the Methods Centre.")
     if current.status != FormStatus.COMPLETE:
@@ -231,11 +248,92 @@ def form_sign(*, actor: User, form: CrfForm, password: str) -> CrfForm:
     return current
 
 
+def _form_name(form: CrfForm) -> str:
+    """A form as a coordinator names it in a message: "Follow-up visit, 2
+    weeks", "Adverse event #12", "Baseline"."""
+    name = str(spec_for_model(type(form)).label)
+    visit = getattr(form, "visit", "")
+    if visit:
+        return f"{name}, {visit_labels().get(visit, visit)}"
+    if spec_for_model(type(form)).kind == REPEATABLE:
+        return f"{name} #{form.pk}"
+    return name
+
+
+def _locked_as_shown(
+    actor: User, forms: Sequence[tuple[CrfForm, int]]
+) -> list[CrfForm]:
+    """Each form read again under its row lock, one query per kind of form,
+    in a fixed order (model, id: two bulk actions never wait on each other in
+    a cycle); ``StaleForms`` naming those changed since the page showed them
+    (their version moved on). A form outside the actor's scope: refused."""
+    shown: dict[type[CrfForm], dict[int, int]] = {}
+    for form, version in forms:
+        shown.setdefault(type(form), {})[form.pk] = version
+    current, stale = [], []
+    for model in sorted(shown, key=lambda m: m._meta.label):
+        versions = shown[model]
+        rows = list(
+            model.objects.select_for_update(of=("self",))
+            .filter(participant__in=participants_for(actor), pk__in=versions)
+            .order_by("pk")
+        )
+        if len(rows) != len(versions):
+            raise PermissionDenied("A form is not at one of your sites.")
+        for row in rows:
+            if row.version != versions[row.pk]:
+                stale.append(_form_name(row))
+        current.extend(rows)
+    if stale:
+        raise StaleForms(stale)
+    return current
+
+
+@transaction.atomic
+def forms_sign(
+    *, actor: User, forms: Sequence[tuple[CrfForm, int]], password: str
+) -> list[CrfForm]:
+    """Sign several of a participant's forms with one password entry: each
+    ``(form, version shown)`` is signed as ``form_sign`` signs one (audited
+    one by one), all in one transaction. A wrong password, or any form changed
+    since it was shown, locked or no longer complete, signs nothing."""
+    _signature_check(actor, password, many=True)
+    signed = []
+    for current in _locked_as_shown(actor, forms):
+        try:
+            signed.append(_sign(actor, current))
+        except TrialError as error:
+            raise SignatureRefused(
+                f"{_form_name(current)}: {error.message} Nothing was signed."
+            ) from error
+    return signed
+
+
+@transaction.atomic
+def forms_lock(*, actor: User, forms: Sequence[tuple[CrfForm, int]]) -> list[CrfForm]:
+    """Lock several complete forms (a participant's, or one visit's across a
+    site), each as ``form_lock`` locks one (audited), in one transaction. Any
+    form changed since it was shown, or no longer complete, locks nothing."""
+    _require(actor, "crf.lock_forms", "Only the Methods Centre locks forms.")
+    locked = []
+    for current in _locked_as_shown(actor, forms):
+        if not current.is_complete:  # a save moves the version: a backstop
+            raise StaleForms([_form_name(current)])
+        locked.append(_lock_set(actor, current, locked=True))
+    return locked
+
+
 @transaction.atomic
 def form_lock(*, actor: User, form: CrfForm, locked: bool, reason: str = "") -> CrfForm:
     """Lock or unlock a form (data manager); unlocking needs a reason."""
     _require(actor, "crf.lock_forms", "Only the Methods Centre locks forms.")
-    current = _scoped_lock(actor, form)
+    return _lock_set(actor, _scoped_lock(actor, form), locked=locked, reason=reason)
+
+
+def _lock_set(
+    actor: User, current: CrfForm, *, locked: bool, reason: str = ""
+) -> CrfForm:
+    """Lock or unlock ``current`` (read under its row lock), audited."""
     if locked == current.locked:
         return current
     if not locked and not reason.strip():

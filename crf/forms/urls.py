@@ -1,5 +1,8 @@
 """URLs of the CRF pages: a participant's forms hub, and for every form its
-entry page, audit history, signature and lock.
+entry page, audit history, signature and lock; signing or locking a
+participant's complete forms at once, locking one visit's forms across a site
+(``crf.forms.bulk``), and the participants awaiting randomization
+(``crf.forms.awaiting``).
 
 A form is named by its registry key and, for follow-ups, the visit code
 (``forms/follow-up/<visit>/``) or, for repeatable forms, its id.
@@ -7,7 +10,7 @@ A form is named by its registry key and, for follow-ups, the visit code
 
 from django.urls import path
 
-from crf.forms import hub, views
+from crf.forms import awaiting, bulk, hub, views
 
 app_name = "crf"
 
@@ -34,6 +37,15 @@ def _form_routes(route: str, prefix: str, extra: dict | None = None) -> list:
 
 urlpatterns = [
     path(BASE, hub.participant_forms, name="participant_forms"),
+    # Before the forms' own routes: "sign-all" and "lock-all" are no form keys.
+    path(BASE + "sign-all/", bulk.participant_forms_sign, name="participant_sign"),
+    path(BASE + "lock-all/", bulk.participant_forms_lock, name="participant_lock"),
+    path("forms/lock-visit/", bulk.visit_forms_lock, name="visit_forms_lock"),
+    path(
+        "awaiting-randomization/",
+        awaiting.awaiting_randomization,
+        name="awaiting_randomization",
+    ),
     *_form_routes(BASE + "follow-up/<str:visit>/", "visit", {"key": "follow-up"}),
     path(
         BASE + "<str:key>/new/",

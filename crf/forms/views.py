@@ -22,9 +22,10 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from crf.forms import selectors, services
+from crf.forms import selectors, services, worklists
 from crf.forms.forms import (
     COMPLETE_BUTTON,
+    NEXT_BUTTON,
     LockForm,
     SignForm,
     UnlockForm,
@@ -201,7 +202,7 @@ def form_edit(request, study_id, key, visit=None, pk=None, new=False):
             if request.method == "POST"
             else kept_submissions.submission_restore(request=request)
         )
-        complete = data is not None and COMPLETE_BUTTON in data
+        complete = data is not None and (COMPLETE_BUTTON in data or NEXT_BUTTON in data)
         if instance is None:
             instance = location.spec.model(participant=participant)
             if visit is not None:
@@ -230,6 +231,8 @@ def form_edit(request, study_id, key, visit=None, pk=None, new=False):
                     f"{location.spec.label} saved as {saved.get_status_display()}"
                     f" (version {saved.version}).",
                 )
+                if NEXT_BUTTON in request.POST:
+                    return _next_form_redirect(request, location, saved)
                 return redirect(
                     form_url(
                         study_id,
@@ -267,6 +270,26 @@ def form_edit(request, study_id, key, visit=None, pk=None, new=False):
             "query_markers": query_markers,
         },
     )
+
+
+def _next_form_redirect(request, location: FormLocation, saved: CrfForm):
+    """To the participant's next form that needs entry after this one, in
+    trial order; after the last, back to the participant's forms."""
+    participant = location.participant
+    participant.refresh_from_db()  # a complete form may have moved its status
+    following = worklists.participant_next_form(
+        participant,
+        after=worklists.trial_position(
+            location.spec, visit=location.visit, pk=saved.pk
+        ),
+    )
+    if following is None:
+        messages.info(
+            request,
+            f"No later form of {participant.study_id} needs entry.",
+        )
+        return redirect("crf:participant_forms", study_id=participant.study_id)
+    return redirect(following.url)
 
 
 def _actions(user, location: FormLocation) -> dict:
