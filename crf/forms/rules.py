@@ -27,6 +27,10 @@ The cross-form date rules of PROTOCOL §7, as enforced here:
 * a follow-up visit not before its window opens, not after a recorded death;
 * death not before randomization.
 
+Branching logic (``crf.forms.branching``: no value in a field that does not
+apply), missing-data codes and the partial date of diagnosis
+(``crf.forms.missing_data``) are checked here too, so the service owns them.
+
 Dates are facts, so drafts are checked like complete forms; only what a
 complete form must *have* (``complete=True``: the randomization behind a
 complete Operative form, a follow-up's visit date or missed reason) waits for
@@ -36,11 +40,15 @@ completion.
 import datetime
 from dataclasses import dataclass, field
 
+from crf.forms.branching import branching_errors
+from crf.forms.missing_data import missing_code_errors, partial_date_error
 from crf.forms.registry import (
     FROM_CONSENT,
     FROM_RANDOMIZATION,
     FROM_SCREENING,
+    SAE_CRITERIA,
     FormSpec,
+    spec_for_model,
 )
 from crf.forms.scoring import MIRELS_IMPENDING_THRESHOLD
 from crf.models import (
@@ -148,13 +156,9 @@ DATE_FIELDS = {
     ProtocolDeviation: ["deviation_date"],
 }
 
-SAE_CRITERIA = (
-    "sae_death",
-    "sae_life_threatening",
-    "sae_hospitalization",
-    "sae_disability",
-    "sae_other_important",
-)
+
+def _coded(form: CrfForm, name: str) -> bool:
+    return name in (form.missing_codes or {})
 
 
 def _fmt(day: datetime.date) -> str:
@@ -226,6 +230,15 @@ def form_rule_errors(
     def add(name: str, message: str) -> None:
         errors.setdefault(name, []).append(message)
 
+    spec = spec_for_model(type(form))
+    for checked in (
+        branching_errors(form, spec.branching),
+        missing_code_errors(form, spec.codable_fields),
+    ):
+        for name, messages in checked.items():
+            for message in messages:
+                add(name, message)
+
     # Every clinical date: within the trial and not in the future
     # (perform.clinical_dates), and not before screening.
     for name in DATE_FIELDS.get(type(form), []):
@@ -242,8 +255,14 @@ def form_rule_errors(
             )
 
     if isinstance(form, Baseline):
+        if form.primary_cancer_diagnosis and (
+            problem := partial_date_error(
+                form.primary_cancer_diagnosis, today=context.today
+            )
+        ):
+            add("primary_cancer_diagnosis", problem)
         if form.primary_cancer == Baseline.PrimaryCancer.OTHER and not (
-            form.primary_cancer_other.strip()
+            form.primary_cancer_other.strip() or _coded(form, "primary_cancer_other")
         ):
             add("primary_cancer_other", "Name the primary cancer.")
         items = (
@@ -265,7 +284,9 @@ def form_rule_errors(
             )
 
     if isinstance(form, Operative):
-        if form.procedure == Operative.Procedure.OTHER and not form.procedure_other:
+        if form.procedure == Operative.Procedure.OTHER and not (
+            form.procedure_other or _coded(form, "procedure_other")
+        ):
             add("procedure_other", "Describe the procedure performed.")
         if (
             form.surgery_date
@@ -357,8 +378,7 @@ def form_rule_errors(
         ticked = [name for name in SAE_CRITERIA if getattr(form, name)]
         if form.serious is True and not ticked:
             add("serious", "Tick at least one seriousness criterion.")
-        if form.serious is False and ticked:
-            add("serious", "Seriousness criteria are ticked: the event is serious.")
+        # Criteria ticked on an event not serious: ``branching_errors``.
         if form.clavien_dindo == ClavienDindo.V and form.outcome not in (
             "",
             AdverseEvent.Outcome.FATAL,
@@ -368,7 +388,9 @@ def form_rule_errors(
             add("sae_death", "A fatal event is serious: tick 'Resulted in death'.")
 
     if isinstance(form, Reoperation):
-        if form.reason == Reoperation.Reason.OTHER and not form.reason_other.strip():
+        if form.reason == Reoperation.Reason.OTHER and not (
+            form.reason_other.strip() or _coded(form, "reason_other")
+        ):
             add("reason_other", "Describe the reason for reoperation.")
         if (
             form.reoperation_date
