@@ -27,9 +27,8 @@ The cross-form date rules of PROTOCOL §7, as enforced here:
 * a follow-up visit not before its window opens, not after a recorded death;
 * death not before randomization.
 
-Branching logic (``crf.forms.branching``: no value in a field that does not
-apply), missing-data codes and the partial date of diagnosis
-(``crf.forms.missing_data``) are checked here too, so the service owns them.
+Branching logic, missing-data codes and the partial date of diagnosis
+(``crf.forms.entry_rules``) are checked here too, so the service owns them.
 
 Dates are facts, so drafts are checked like complete forms; only what a
 complete form must *have* (``complete=True``: the randomization behind a
@@ -40,15 +39,14 @@ completion.
 import datetime
 from dataclasses import dataclass, field
 
-from crf.forms.branching import branching_errors
-from crf.forms.missing_data import missing_code_errors, partial_date_error
+from crf.forms.entry_rules import entry_rule_errors
+from crf.forms.missing_data import field_answered
 from crf.forms.registry import (
     FROM_CONSENT,
     FROM_RANDOMIZATION,
     FROM_SCREENING,
     SAE_CRITERIA,
     FormSpec,
-    spec_for_model,
 )
 from crf.forms.scoring import MIRELS_IMPENDING_THRESHOLD
 from crf.models import (
@@ -157,10 +155,6 @@ DATE_FIELDS = {
 }
 
 
-def _coded(form: CrfForm, name: str) -> bool:
-    return name in (form.missing_codes or {})
-
-
 def _fmt(day: datetime.date) -> str:
     return day.strftime("%d %b %Y")
 
@@ -225,19 +219,10 @@ def form_rule_errors(
     form: CrfForm, context: ClinicalContext, *, complete: bool
 ) -> dict[str, list[str]]:
     """Cross-field and cross-form errors of ``form`` (unsaved values)."""
-    errors: dict[str, list[str]] = {}
+    errors = entry_rule_errors(form, today=context.today)
 
     def add(name: str, message: str) -> None:
         errors.setdefault(name, []).append(message)
-
-    spec = spec_for_model(type(form))
-    for checked in (
-        branching_errors(form, spec.branching),
-        missing_code_errors(form, spec.codable_fields),
-    ):
-        for name, messages in checked.items():
-            for message in messages:
-                add(name, message)
 
     # Every clinical date: within the trial and not in the future
     # (perform.clinical_dates), and not before screening.
@@ -255,14 +240,8 @@ def form_rule_errors(
             )
 
     if isinstance(form, Baseline):
-        if form.primary_cancer_diagnosis and (
-            problem := partial_date_error(
-                form.primary_cancer_diagnosis, today=context.today
-            )
-        ):
-            add("primary_cancer_diagnosis", problem)
         if form.primary_cancer == Baseline.PrimaryCancer.OTHER and not (
-            form.primary_cancer_other.strip() or _coded(form, "primary_cancer_other")
+            field_answered(form, "primary_cancer_other")
         ):
             add("primary_cancer_other", "Name the primary cancer.")
         items = (
@@ -285,7 +264,7 @@ def form_rule_errors(
 
     if isinstance(form, Operative):
         if form.procedure == Operative.Procedure.OTHER and not (
-            form.procedure_other or _coded(form, "procedure_other")
+            field_answered(form, "procedure_other")
         ):
             add("procedure_other", "Describe the procedure performed.")
         if (
@@ -389,7 +368,7 @@ def form_rule_errors(
 
     if isinstance(form, Reoperation):
         if form.reason == Reoperation.Reason.OTHER and not (
-            form.reason_other.strip() or _coded(form, "reason_other")
+            field_answered(form, "reason_other")
         ):
             add("reason_other", "Describe the reason for reoperation.")
         if (
