@@ -158,6 +158,14 @@ def test_the_api_accepts_and_exposes_codes_through_the_service(users, screened):
     listed = api.get(f"/api/v1/participants/{screened.study_id}/forms/").json()
     assert listed[0]["missing_codes"] == coded
 
+    unknown = api.put(
+        f"{url}{created.json()['id']}/",
+        {"reason": "Chart", "missing_codes": {"no_such_field": "NA"}},
+        format="json",
+    )
+    assert unknown.status_code == 400
+    assert unknown.json() == {"missing_codes": {"no_such_field": ["Unknown field."]}}
+
     both = api.put(
         f"{url}{created.json()['id']}/",
         {"reason": "Chart", "fields": {"ecog": 1}},
