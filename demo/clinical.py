@@ -10,6 +10,7 @@ planned.
 """
 
 import datetime
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -125,6 +126,23 @@ def _instrument_values(rng, level: float) -> dict:
     return values
 
 
+def _diagnosis_as_known(planned: PlannedParticipant) -> str:
+    """The date of primary cancer diagnosis as the site knows it (PROTOCOL §7
+    allows a partial date): the day for about half, the month for a third,
+    else only the year; 1 to 72 months before screening. From its own
+    generator, seeded by the participant, so the demo's other values stay as
+    they were."""
+    rng = random.Random(
+        f"diagnosis {planned.site_code} {planned.screening_date} "
+        f"{planned.year_of_birth} {planned.sex}"
+    )
+    day = planned.screening_date - datetime.timedelta(days=rng.randint(30, 2190))
+    precision = rng.choices(("day", "month", "year"), (50, 35, 15))[0]
+    if precision == "day":
+        return day.isoformat()
+    return day.strftime("%Y-%m") if precision == "month" else str(day.year)
+
+
 def _baseline_values(planned: PlannedParticipant, rng) -> dict:
     cancer = rng.choices(*zip(*PRIMARY_CANCERS, strict=True))[0]
     region = rng.choices(
@@ -149,6 +167,7 @@ def _baseline_values(planned: PlannedParticipant, rng) -> dict:
         "assessment_date": _later_date(
             planned.screening_date, planned.decision_date, rng, 0, 7
         ),
+        "primary_cancer_diagnosis": _diagnosis_as_known(planned),
         "primary_cancer": cancer,
         "primary_cancer_other": rng.choice(OTHER_PRIMARIES)
         if cancer == "other"

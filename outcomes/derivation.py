@@ -39,6 +39,10 @@ Rules (each column is described in ``data_dictionary``):
   are left out of a dataset generated after the refusal was recorded, whatever
   the cut-off (``outcomes.data_use``), and counted in
   ``AnalysisDataset.excluded_no_data_use``.
+* **Missing-data codes** (PROTOCOL §7): a value left missing with a code is
+  carried as its code (``NA``, ``UNK``, ``ND``, ``ILL``, ``DEC``, ``DIED``), never
+  blank or 0, in the columns ``coded_columns`` lists; the data dictionary
+  names the codes for each of them (``dictionary_rows``).
 * **Sources**: ``time_zero_source``, ``failure_source``, ``death_source`` and
   ``censor_source`` name the form and date field each date was read from:
   ``Operative.surgery_date``, ``Randomization.allocated_at`` (the allocation's
@@ -56,6 +60,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils import timezone
 
+from crf.forms.registry import FORMS
+from crf.models import MissingCode
 from crf.schedule.visits import visit_definitions
 from outcomes.data_issues import Event, events_screened
 from outcomes.data_use import refused_data_use
@@ -153,6 +159,43 @@ def data_dictionary() -> list[tuple[str, str, str]]:
 
 def columns() -> list[str]:
     return [name for name, _type, _text in data_dictionary()]
+
+
+DICTIONARY_COLUMNS = ["column", "type", "description", "missing_codes"]
+MISSING_CODES_TEXT = "; ".join(f"{code.value} = {code.label}" for code in MissingCode)
+
+
+def coded_columns() -> set[str]:
+    """The dataset columns that may hold a missing-data code instead of a
+    value: those read from a field the registry lets be coded."""
+    baseline = set(FORMS["baseline"].codable_fields)
+    coded = {name for name, _text in BASELINE_CHARACTERISTICS if name in baseline}
+    if "procedure" in FORMS["operative"].codable_fields:
+        coded.add("procedure")
+    if "primary_cause" in FORMS["death"].codable_fields:
+        coded.add("death_cause")
+    for visit in score_visits():
+        spec = FORMS["baseline" if visit == "baseline" else "follow-up"]
+        for field_name, prefix, _text in SCORES:
+            if field_name in spec.codable_fields:
+                coded.add(f"{prefix}_{visit}")
+    return coded
+
+
+def dictionary_rows() -> list[dict]:
+    """The data dictionary as written to CSV (``DICTIONARY_COLUMNS``): each
+    column's type and description, and, for the columns that may hold one, the
+    missing-data codes with their meaning."""
+    coded = coded_columns()
+    return [
+        {
+            "column": name,
+            "type": kind,
+            "description": text,
+            "missing_codes": MISSING_CODES_TEXT if name in coded else "",
+        }
+        for name, kind, text in data_dictionary()
+    ]
 
 
 @dataclass

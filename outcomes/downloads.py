@@ -21,7 +21,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from outcomes.derivation import analysis_dataset, columns, data_dictionary
+from outcomes.derivation import (
+    DICTIONARY_COLUMNS,
+    analysis_dataset,
+    columns,
+    dictionary_rows,
+)
 from outcomes.inputs import table_csv
 from outcomes.models import ReportDownload
 from outcomes.selectors import report_get
@@ -92,11 +97,7 @@ def dictionary_csv(*, user, ip_address: str | None = None) -> tuple[bytes, str]:
     """(CSV bytes, file name) of the analysis dataset's data dictionary; logs
     the download."""
     _may_export(user)
-    rows = [
-        {"column": name, "type": kind, "description": text}
-        for name, kind, text in data_dictionary()
-    ]
-    text = table_csv(["column", "type", "description"], rows)
+    text = table_csv(DICTIONARY_COLUMNS, dictionary_rows())
     content = _logged(
         text.encode(), user=user, format=Format.DICTIONARY, ip_address=ip_address
     )

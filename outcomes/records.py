@@ -10,6 +10,13 @@ Death and withdrawal are read as the visit schedule reads them
 complete or signed form; a draft Death form is no death and a draft
 Withdrawal form no censoring, here as on every page, dashboard, reminder and
 automatic check.
+
+A value left missing with a missing-data code (PROTOCOL §7, the form's
+``missing_codes``) is read as its code (``NA``, ``UNK``, ``ND``, ``ILL``,
+``DEC``, ``DIED``), never as blank or 0: the baseline characteristics, the
+procedure, the cause of death and the EQ VAS (``_coded``; the columns that may
+hold one: ``outcomes.derivation.coded_columns``). Scores computed from items
+(MSTS, TESS, BPI, Mirels) are blank when they cannot be computed.
 """
 
 import datetime
@@ -40,6 +47,11 @@ SCORES = (
     ("bpi_interference", "bpi_interference", "BPI interference score (0-10)"),
 )
 BASELINE_CHARACTERISTICS = (
+    (
+        "primary_cancer_diagnosis",
+        "Date of primary cancer diagnosis as entered: YYYY, YYYY-MM or "
+        "YYYY-MM-DD (a partial date keeps only what is known)",
+    ),
     ("primary_cancer", "Primary cancer (Baseline form code)"),
     ("lesion_region", "Lesion region (Baseline form code)"),
     ("visceral_metastases", "Visceral metastases at baseline (1 yes, 0 no)"),
@@ -68,7 +80,13 @@ def _complete(source, cutoff_field: str | None, cutoff: datetime.date, ids, *fie
         )
     if cutoff_field:
         queryset = queryset.filter(**{f"{cutoff_field}__lte": cutoff})
-    return queryset.values("participant_id", *fields)
+    return queryset.values("participant_id", "missing_codes", *fields)
+
+
+def _coded(row: dict, name: str):
+    """The field's value, or its missing-data code when it has one."""
+    codes = row["missing_codes"] or {}
+    return codes[name] if name in codes else row[name]
 
 
 class FormsRead:
@@ -111,7 +129,7 @@ class FormsRead:
             self.surgery[pid] = Event(
                 row["surgery_date"], "surgery", "Operative.surgery_date"
             )
-            self.procedure[pid] = row["procedure"]
+            self.procedure[pid] = _coded(row, "procedure")
         for row in _complete(
             Discharge, "discharge_date", cutoff, ids, "discharge_date"
         ):
@@ -124,7 +142,7 @@ class FormsRead:
         ):
             pid = row["participant_id"]
             self.death[pid] = Event(row["death_date"], "death", "Death.death_date")
-            self.death_cause[pid] = row["primary_cause"]
+            self.death_cause[pid] = _coded(row, "primary_cause")
         for row in _complete(
             withdrawals_recorded(),
             "withdrawal_date",
@@ -230,10 +248,11 @@ class FormsRead:
         score_fields = [name for name, _prefix, _text in SCORES]
         for row in _complete(Baseline, None, None, ids, *names, *score_fields):
             pid = row["participant_id"]
-            self.baseline[pid] = {name: row[name] for name in names}
+            self.baseline[pid] = {name: _coded(row, name) for name in names}
             self._scores(pid, "baseline", row)
 
     def _scores(self, pid, visit, row):
         for name, prefix, _text in SCORES:
-            if row[name] is not None:
-                self.scores[pid][f"{prefix}_{visit}"] = row[name]
+            value = _coded(row, name)
+            if value is not None:
+                self.scores[pid][f"{prefix}_{visit}"] = value

@@ -11,7 +11,10 @@ shape below), versions, reasons for change, locks and the audit trail.
 Error bodies of a write (400; nothing is saved):
 
 * problems with a form field: ``{"fields": {name: [message, ...]}}`` (unknown
-  names included, with "Unknown field.");
+  names included, with "Unknown field."; a missing-data code on a field that
+  may not be coded, or beside a value; a value for a field its branching
+  condition hides, ``crf.forms.branching``);
+* a missing-data code for an unknown field: ``{"missing_codes": {name: [...]}}``;
 * problems with the request around it: ``{"reason": [...]}``,
   ``{"visit": [...]}``, ``{"complete": [...]}``, ``{"based_on_version": [...]}``;
 * rules not tied to one field of this form: ``{"non_field_errors": [...]}``.
@@ -34,6 +37,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crf.exceptions import FormLocked, FormNotAllowed, StaleForm
+from crf.forms.missing_data import field_answered
 from crf.forms.registry import FORMS, PER_VISIT, REPEATABLE, FormSpec
 from crf.forms.rules import form_allowed_for, form_not_allowed_message
 from crf.forms.serializers import (
@@ -135,11 +139,19 @@ class CrfApiView(JsonApiMixin, APIView):
             raise ValidationError({"fields": values.errors})
         for name, value in values.validated_data.items():
             setattr(form, name, value)
+        if "missing_codes" in data:
+            # Which fields may be coded, and not beside a value: the service.
+            unknown = sorted(set(data["missing_codes"]) - set(spec.fields))
+            if unknown:
+                raise ValidationError(
+                    {"missing_codes": dict.fromkeys(unknown, [UNKNOWN_FIELD])}
+                )
+            form.missing_codes = dict(data["missing_codes"])
         if complete:
             missing = {
                 name: [REQUIRED_WHEN_COMPLETE]
                 for name in form.required_when_complete
-                if name in spec.fields and getattr(form, name) in (None, "")
+                if name in spec.fields and not field_answered(form, name)
             }
             if missing:
                 raise ValidationError({"fields": missing})

@@ -14,6 +14,7 @@ from crispy_forms.layout import Field, Fieldset, Layout, Submit
 from django import forms
 from django.core.exceptions import ValidationError
 
+from crf.forms.field_wrappers import field_wrappers_apply, missing_codes_cleaned
 from crf.forms.registry import FormSpec
 from crf.forms.wording import instrument_presentation_apply
 from crf.models import FormStatus
@@ -82,6 +83,8 @@ class CrfModelForm(forms.ModelForm):
             ),
         )
         instrument_presentation_apply(self)
+        # Branching data and missing-data codes (crf.forms.field_wrappers).
+        field_wrappers_apply(self)
 
     @property
     def change_reason(self) -> str:
@@ -92,13 +95,19 @@ class CrfModelForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        codes = missing_codes_cleaned(self, cleaned)
+        self.instance.missing_codes = codes
         if self.needs_reason and not (cleaned.get(self.reason_field) or "").strip():
             self.add_error(
                 self.reason_field, "Give the reason for changing a completed form."
             )
         if self.complete and not self.errors:
             for name in self.instance.required_when_complete:
-                if name in self.fields and cleaned.get(name) in (None, ""):
+                if (
+                    name in self.fields
+                    and name not in codes
+                    and cleaned.get(name) in (None, "")
+                ):
                     self.add_error(name, "Required for a complete form.")
         return cleaned
 

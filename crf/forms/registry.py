@@ -2,13 +2,36 @@
 per participant, one per visit or repeatable, how their fields group on the
 page, and from which point of the participant's lifecycle they may be entered
 (``entered_from``, decided by ``crf.forms.rules.form_allowed_for``). Views, the API
-and the dashboards iterate over ``FORMS``."""
+and the dashboards iterate over ``FORMS``.
 
-from dataclasses import dataclass
+Each form also declares its branching logic (``branching``: field →
+``ShownWhen``, applied in the browser and enforced by the service,
+``crf.forms.branching``) and which fields may hold a missing-data code
+(``codable_fields``, ``crf.forms.missing_data``): by default every data field
+that can be left empty, except the ones the form names in ``never_coded``.
+Those must never be missing, because the trial cannot do without them:
+
+* the date that places the form in time (assessment, surgery, discharge,
+  visit, onset and awareness, reoperation, recurrence, death, withdrawal,
+  deviation): the date rules, the visit schedule, the SAE reporting clock and
+  the endpoints are computed from it;
+* the follow-up's missed reason (it *is* the reason a visit has no data) and
+  vital status (a death must be known: PROTOCOL §7's automatic query);
+* the baseline's fracture status (the stratification factor, checked against
+  screening), the procedure performed (treatment received, for crossover);
+* an adverse event's term and seriousness (PROTOCOL §9's expedited
+  reporting);
+* withdrawal kind and whether the data may be used (decides the dataset);
+* every field of a protocol deviation (the Methods Centre's own record).
+"""
+
+from dataclasses import dataclass, field
 
 from django.urls import reverse
 
 from crf.forms import scoring
+from crf.forms.branching import ShownWhen
+from crf.forms.missing_data import may_be_coded
 from crf.models import (
     AdverseEvent,
     Baseline,
@@ -55,10 +78,37 @@ class FormSpec:
     fieldsets: tuple[tuple[str, list[str]], ...]
     # Clinical forms (operative onwards) by default: PROTOCOL §7.
     entered_from: str = FROM_RANDOMIZATION
+    # Field → the condition under which it is shown (``crf.forms.branching``).
+    branching: dict[str, ShownWhen] = field(default_factory=dict)
+    # Fields that may never hold a missing-data code (see the module docstring).
+    never_coded: tuple[str, ...] = ()
 
     @property
     def fields(self) -> list[str]:
         return [name for _legend, names in self.fieldsets for name in names]
+
+    @property
+    def codable_fields(self) -> list[str]:
+        """Fields that may hold a missing-data code instead of a value."""
+        return [
+            name
+            for name in self.fields
+            if name not in self.never_coded and may_be_coded(self.model, name)
+        ]
+
+
+def _when_other(name: str) -> ShownWhen:
+    """Shown when ``name`` is "other" (every "other" free text)."""
+    return ShownWhen(name, ("other",))
+
+
+SAE_CRITERIA = (
+    "sae_death",
+    "sae_life_threatening",
+    "sae_hospitalization",
+    "sae_disability",
+    "sae_other_important",
+)
 
 
 FORMS: dict[str, FormSpec] = {
@@ -74,6 +124,7 @@ FORMS: dict[str, FormSpec] = {
                     "Disease",
                     [
                         "assessment_date",
+                        "primary_cancer_diagnosis",
                         "primary_cancer",
                         "primary_cancer_other",
                         "lesion_region",
@@ -102,6 +153,8 @@ FORMS: dict[str, FormSpec] = {
                 BPI,
             ),
             entered_from=FROM_SCREENING,
+            branching={"primary_cancer_other": _when_other("primary_cancer")},
+            never_coded=("assessment_date", "fracture_status"),
         ),
         FormSpec(
             "operative",
@@ -123,6 +176,8 @@ FORMS: dict[str, FormSpec] = {
                     ],
                 ),
             ),
+            branching={"procedure_other": _when_other("procedure")},
+            never_coded=("surgery_date", "procedure"),
         ),
         FormSpec(
             "discharge",
@@ -135,6 +190,7 @@ FORMS: dict[str, FormSpec] = {
                     ["discharge_date", "destination", "in_hospital_complications"],
                 ),
             ),
+            never_coded=("discharge_date",),
         ),
         FormSpec(
             "follow-up",
@@ -165,6 +221,7 @@ FORMS: dict[str, FormSpec] = {
                 EQ5D,
                 BPI,
             ),
+            never_coded=("visit_date", "missed_reason", "vital_status"),
         ),
         FormSpec(
             "adverse-event",
@@ -182,22 +239,21 @@ FORMS: dict[str, FormSpec] = {
                         "clavien_dindo",
                     ],
                 ),
-                (
-                    "Seriousness",
-                    [
-                        "serious",
-                        "sae_death",
-                        "sae_life_threatening",
-                        "sae_hospitalization",
-                        "sae_disability",
-                        "sae_other_important",
-                    ],
-                ),
+                ("Seriousness", ["serious", *SAE_CRITERIA]),
                 (
                     "Assessment",
                     ["relatedness", "expected", "outcome", "resolution_date"],
                 ),
             ),
+            branching={
+                **dict.fromkeys(SAE_CRITERIA, ShownWhen("serious", (True,))),
+                # A resolution date only for an event that resolved.
+                "resolution_date": ShownWhen(
+                    "outcome",
+                    (AdverseEvent.Outcome.RECOVERED, AdverseEvent.Outcome.SEQUELAE),
+                ),
+            },
+            never_coded=("term", "onset_date", "awareness_date", "serious"),
         ),
         FormSpec(
             "reoperation",
@@ -210,6 +266,8 @@ FORMS: dict[str, FormSpec] = {
                     ["reoperation_date", "reason", "reason_other", "procedure"],
                 ),
             ),
+            branching={"reason_other": _when_other("reason")},
+            never_coded=("reoperation_date",),
         ),
         FormSpec(
             "local-recurrence",
@@ -217,6 +275,7 @@ FORMS: dict[str, FormSpec] = {
             "Local recurrence or progression",
             SINGLE,
             (("Local recurrence", ["recurrence_date", "detected_by"]),),
+            never_coded=("recurrence_date",),
         ),
         FormSpec(
             "death",
@@ -224,6 +283,7 @@ FORMS: dict[str, FormSpec] = {
             "Death",
             SINGLE,
             (("Death", ["death_date", "primary_cause", "cause_detail"]),),
+            never_coded=("death_date",),
         ),
         FormSpec(
             "withdrawal",
@@ -236,6 +296,7 @@ FORMS: dict[str, FormSpec] = {
                     ["kind", "withdrawal_date", "reason", "data_use_permitted"],
                 ),
             ),
+            never_coded=("kind", "withdrawal_date", "data_use_permitted"),
         ),
         FormSpec(
             "deviation",
@@ -244,6 +305,7 @@ FORMS: dict[str, FormSpec] = {
             REPEATABLE,
             (("Deviation", ["deviation_date", "category", "description", "severity"]),),
             entered_from=FROM_CONSENT,
+            never_coded=("deviation_date", "category", "description", "severity"),
         ),
     ]
 }

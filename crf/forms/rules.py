@@ -27,6 +27,9 @@ The cross-form date rules of PROTOCOL §7, as enforced here:
 * a follow-up visit not before its window opens, not after a recorded death;
 * death not before randomization.
 
+Branching logic, missing-data codes and the partial date of diagnosis
+(``crf.forms.entry_rules``) are checked here too, so the service owns them.
+
 Dates are facts, so drafts are checked like complete forms; only what a
 complete form must *have* (``complete=True``: the randomization behind a
 complete Operative form, a follow-up's visit date or missed reason) waits for
@@ -36,10 +39,13 @@ completion.
 import datetime
 from dataclasses import dataclass, field
 
+from crf.forms.entry_rules import entry_rule_errors
+from crf.forms.missing_data import field_answered
 from crf.forms.registry import (
     FROM_CONSENT,
     FROM_RANDOMIZATION,
     FROM_SCREENING,
+    SAE_CRITERIA,
     FormSpec,
 )
 from crf.forms.scoring import MIRELS_IMPENDING_THRESHOLD
@@ -148,14 +154,6 @@ DATE_FIELDS = {
     ProtocolDeviation: ["deviation_date"],
 }
 
-SAE_CRITERIA = (
-    "sae_death",
-    "sae_life_threatening",
-    "sae_hospitalization",
-    "sae_disability",
-    "sae_other_important",
-)
-
 
 def _fmt(day: datetime.date) -> str:
     return day.strftime("%d %b %Y")
@@ -221,7 +219,7 @@ def form_rule_errors(
     form: CrfForm, context: ClinicalContext, *, complete: bool
 ) -> dict[str, list[str]]:
     """Cross-field and cross-form errors of ``form`` (unsaved values)."""
-    errors: dict[str, list[str]] = {}
+    errors = entry_rule_errors(form, today=context.today)
 
     def add(name: str, message: str) -> None:
         errors.setdefault(name, []).append(message)
@@ -243,7 +241,7 @@ def form_rule_errors(
 
     if isinstance(form, Baseline):
         if form.primary_cancer == Baseline.PrimaryCancer.OTHER and not (
-            form.primary_cancer_other.strip()
+            field_answered(form, "primary_cancer_other")
         ):
             add("primary_cancer_other", "Name the primary cancer.")
         items = (
@@ -265,7 +263,9 @@ def form_rule_errors(
             )
 
     if isinstance(form, Operative):
-        if form.procedure == Operative.Procedure.OTHER and not form.procedure_other:
+        if form.procedure == Operative.Procedure.OTHER and not (
+            field_answered(form, "procedure_other")
+        ):
             add("procedure_other", "Describe the procedure performed.")
         if (
             form.surgery_date
@@ -357,8 +357,7 @@ def form_rule_errors(
         ticked = [name for name in SAE_CRITERIA if getattr(form, name)]
         if form.serious is True and not ticked:
             add("serious", "Tick at least one seriousness criterion.")
-        if form.serious is False and ticked:
-            add("serious", "Seriousness criteria are ticked: the event is serious.")
+        # Criteria ticked on an event not serious: ``branching_errors``.
         if form.clavien_dindo == ClavienDindo.V and form.outcome not in (
             "",
             AdverseEvent.Outcome.FATAL,
@@ -368,7 +367,9 @@ def form_rule_errors(
             add("sae_death", "A fatal event is serious: tick 'Resulted in death'.")
 
     if isinstance(form, Reoperation):
-        if form.reason == Reoperation.Reason.OTHER and not form.reason_other.strip():
+        if form.reason == Reoperation.Reason.OTHER and not (
+            field_answered(form, "reason_other")
+        ):
             add("reason_other", "Describe the reason for reoperation.")
         if (
             form.reoperation_date

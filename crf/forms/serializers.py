@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from crf.forms.registry import FORMS, FormSpec
-from crf.models import CrfForm, FollowUp
+from crf.models import CrfForm, FollowUp, MissingCode
 from crf.schedule.visits import visit_definitions
 from infrastructure.api.common import ApiErrorSerializer
 
@@ -66,6 +66,11 @@ class FormOutputSerializer(serializers.Serializer):
         child=serializers.JSONField(allow_null=True),
         help_text="Field name → value (dates as YYYY-MM-DD, null when empty).",
     )
+    missing_codes = serializers.DictField(
+        child=serializers.ChoiceField(choices=MissingCode.choices),
+        help_text="Field name → missing-data code (PROTOCOL §7) for the fields "
+        "left without a value, with the reason; such a field's value is null.",
+    )
     scores = ScoresOutputSerializer()
 
 
@@ -85,6 +90,7 @@ def form_data(spec: FormSpec, form: CrfForm) -> dict:
         "updated_at": serializers.DateTimeField().to_representation(form.updated_at),
         "updated_by": form.updated_by.username,
         "fields": fields_serializer_class(spec)(form).data,
+        "missing_codes": dict(form.missing_codes or {}),
         "scores": scores,
     }
 
@@ -116,6 +122,14 @@ class FormInputSerializer(serializers.Serializer):
         default=dict,
         help_text="Field name → value. On PUT, fields not named keep their value.",
     )
+    missing_codes = serializers.DictField(
+        child=serializers.ChoiceField(choices=MissingCode.choices),
+        required=False,
+        help_text="Field name → missing-data code (NA, UNK, ND, ILL, DEC, DIED) "
+        "for fields left without a value: a coded field counts as answered for "
+        "`complete` and must have no value. When given, it replaces the form's "
+        "codes; on PUT, omitted keeps them.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -137,6 +151,11 @@ FORM_VALIDATION_RESPONSE = OpenApiResponse(
             "visit": _STRINGS,
             "complete": _STRINGS,
             "based_on_version": _STRINGS,
+            "missing_codes": {
+                "type": "object",
+                "additionalProperties": _STRINGS,
+                "description": "Field name given a code → messages.",
+            },
             "non_field_errors": _STRINGS,
         },
         "example": {"fields": {"haemoglobin_g_l": ["Ensure this value is ..."]}},

@@ -20,6 +20,10 @@ these services, which own the rules of PROTOCOL §7 on form state:
 * a form the participant's lifecycle status does not allow
   (``crf.forms.rules.form_allowed_for``: clinical forms only after randomization)
   is neither created nor changed;
+* branching logic (a field that does not apply holds nothing) and
+  missing-data codes are rules of ``form_rule_errors`` too (``crf.forms.branching``,
+  ``crf.forms.missing_data``); a field holding a code counts as given for a
+  complete form;
 * a locked form cannot be changed or signed by anyone; the data manager
   unlocks it first (and that is audited too);
 * saves carry the version the user started from; a save based on an older
@@ -47,6 +51,7 @@ from crf.exceptions import (
     StaleForm,
     StaleForms,
 )
+from crf.forms.missing_data import field_answered
 from crf.forms.registry import REPEATABLE, spec_for_model
 from crf.forms.rules import (
     form_allowed_for,
@@ -71,13 +76,13 @@ def _require(actor: User, perm: str, message: str) -> None:
 
 
 def form_missing_fields(form: CrfForm) -> list[str]:
-    """Labels of the fields a complete form still lacks."""
-    missing = []
-    for name in form.required_when_complete:
-        value = getattr(form, name)
-        if value is None or value == "":
-            missing.append(str(form._meta.get_field(name).verbose_name))
-    return missing
+    """Labels of the fields a complete form still lacks (a field holding a
+    missing-data code is answered: ``crf.forms.missing_data.field_answered``)."""
+    return [
+        str(form._meta.get_field(name).verbose_name)
+        for name in form.required_when_complete
+        if not field_answered(form, name)
+    ]
 
 
 def _scoped_lock(actor: User, form: CrfForm) -> CrfForm:

@@ -31,6 +31,7 @@ from crf.forms.forms import (
     UnlockForm,
     crf_form_class,
 )
+from crf.forms.missing_data import missing_code_label
 from crf.forms.registry import FORMS, PER_VISIT, REPEATABLE, SINGLE, FormSpec, form_url
 from crf.forms.rules import form_allowed_for, form_not_allowed_message
 from crf.forms.wording import stored_scores
@@ -124,6 +125,11 @@ def _apply_trial_error(form, error: TrialError) -> None:
 
 
 def _display_value(instance: CrfForm, name: str):
+    """The value as shown read-only: a missing-data code by its label, a
+    partial date as entered."""
+    code = (instance.missing_codes or {}).get(name)
+    if code:
+        return missing_code_label(code)
     field = instance._meta.get_field(name)
     value = getattr(instance, name)
     if value is None or value == "":

@@ -63,7 +63,7 @@ def anchor_on_operative(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("contenttypes", "0002_remove_content_type_name"),
-        ("crf", "0006_audit_clock_triggers"),
+        ("crf", "0007_missing_codes_partial_dates"),
     ]
 
     operations = [

@@ -6,7 +6,13 @@ the Methods Centre. Item fields are nullable so drafts can be saved; what a
 checked by its form and service. All tables are audited by pghistory.
 """
 
-from crf.models.base import COMPLETE_STATUSES, CrfAccess, CrfForm, FormStatus
+from crf.models.base import (
+    COMPLETE_STATUSES,
+    CrfAccess,
+    CrfForm,
+    FormStatus,
+    MissingCode,
+)
 from crf.models.clinical import Baseline, Discharge, FollowUp, Operative
 from crf.models.events import (
     AdverseEvent,
@@ -32,6 +38,7 @@ __all__ = [
     "FollowUp",
     "FormStatus",
     "LocalRecurrence",
+    "MissingCode",
     "Operative",
     "ProtocolDeviation",
     "QueryMessage",

@@ -10,6 +10,19 @@ class FormStatus(models.TextChoices):
     SIGNED = "signed", "Signed"
 
 
+class MissingCode(models.TextChoices):
+    """Why a value is missing (PROTOCOL §7): stored in ``CrfForm.missing_codes``
+    instead of the value, so "not asked" (blank) and "asked, no answer and
+    why" stay apart."""
+
+    NA = "NA", "Not applicable"
+    UNK = "UNK", "Unknown"
+    ND = "ND", "Not done"
+    ILL = "ILL", "Participant too ill"
+    DEC = "DEC", "Declined"
+    DIED = "DIED", "Participant died"
+
+
 # Statuses of a form that counts as entered (done), whatever its signature.
 COMPLETE_STATUSES = (FormStatus.COMPLETE, FormStatus.SIGNED)
 
@@ -49,6 +62,9 @@ class CrfForm(models.Model):
         related_name="+",
     )
     locked = models.BooleanField(default=False)
+    # Field name → ``MissingCode`` for the fields left without a value with a
+    # reason (``crf.forms.missing_data.missing_code_errors`` validates it).
+    missing_codes = models.JSONField(default=dict, blank=True)
     locked_at = models.DateTimeField(null=True, blank=True)
     locked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -81,6 +81,14 @@ class Baseline(CrfForm, Msts, Tess, Eq5d, Bpi):
     )
 
     assessment_date = models.DateField(null=True, blank=True)
+    # A partial date, stored exactly as entered (PROTOCOL §7):
+    # ``crf.forms.missing_data.partial_date_error`` checks it.
+    primary_cancer_diagnosis = models.CharField(
+        max_length=10,
+        blank=True,
+        verbose_name="Date of primary cancer diagnosis",
+        help_text="YYYY, YYYY-MM or YYYY-MM-DD: give what is known.",
+    )
     primary_cancer = models.CharField(
         max_length=10, choices=PrimaryCancer.choices, blank=True
     )

@@ -35,8 +35,13 @@ def n_pct(count: int, total: int) -> str:
     return f"{count} ({pct(count / total)})" if total else f"{count}"
 
 
+def _numbers(values) -> list:
+    """The numbers of a column: blanks and missing-data codes (text) left out."""
+    return [v for v in values if v is not None and not isinstance(v, str)]
+
+
 def mean_sd(values: list[float]) -> str:
-    values = [float(v) for v in values if v is not None]
+    values = [float(v) for v in _numbers(values)]
     if not values:
         return NA
     if len(values) == 1:
@@ -45,7 +50,7 @@ def mean_sd(values: list[float]) -> str:
 
 
 def mean_sd_n(values: list[float]) -> str:
-    present = [v for v in values if v is not None]
+    present = _numbers(values)
     return f"{mean_sd(present)}, n={len(present)}" if present else "n=0"
 
 

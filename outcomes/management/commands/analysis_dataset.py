@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from outcomes.derivation import data_dictionary
+from outcomes.derivation import DICTIONARY_COLUMNS, dictionary_rows
 from outcomes.inputs import inputs_csv, inputs_digest, report_inputs, table_csv
 
 
@@ -28,11 +28,8 @@ class Command(BaseCommand):
         inputs = report_inputs(cutoff=cutoff_date)
         for name, names, rows in inputs.tables():
             (folder / f"{name}.csv").write_text(table_csv(names, rows))
-        dictionary = [
-            {"column": c, "type": t, "description": d} for c, t, d in data_dictionary()
-        ]
         (folder / "data_dictionary.csv").write_text(
-            table_csv(["column", "type", "description"], dictionary)
+            table_csv(DICTIONARY_COLUMNS, dictionary_rows())
         )
         (folder / "all_tables.txt").write_text(inputs_csv(inputs))
         self.stdout.write(
