@@ -31,7 +31,7 @@ from crf.forms.forms import (
     UnlockForm,
     crf_form_class,
 )
-from crf.forms.missing_data import missing_code_label
+from crf.forms.read_only import read_only_fieldsets
 from crf.forms.registry import FORMS, PER_VISIT, REPEATABLE, SINGLE, FormSpec, form_url
 from crf.forms.rules import form_allowed_for, form_not_allowed_message
 from crf.forms.wording import stored_scores
@@ -122,48 +122,6 @@ def _existing(location: FormLocation) -> CrfForm:
 def _apply_trial_error(form, error: TrialError) -> None:
     field = error.field if error.field in form.fields else None
     form.add_error(field, error.message)
-
-
-def _display_value(instance: CrfForm, name: str):
-    """The value as shown read-only: a missing-data code by its label, a
-    partial date as entered."""
-    code = (instance.missing_codes or {}).get(name)
-    if code:
-        return missing_code_label(code)
-    field = instance._meta.get_field(name)
-    value = getattr(instance, name)
-    if value is None or value == "":
-        return None
-    if field.choices:
-        return getattr(instance, f"get_{name}_display")()
-    if value is True:
-        return "Yes"
-    if value is False:
-        return "No"
-    return value
-
-
-def _read_only_fieldsets(spec: FormSpec, instance: CrfForm | None, markers=None):
-    """(legend, [(label, value, name, query marker)]) for showing a form that
-    may not be edited (``markers``: ``crf.queries.markers``)."""
-    if instance is None:
-        return []
-    marked = markers.fields if markers else {}
-    return [
-        (
-            legend,
-            [
-                (
-                    instance._meta.get_field(name).verbose_name,
-                    _display_value(instance, name),
-                    name,
-                    marked.get(name),
-                )
-                for name in names
-            ],
-        )
-        for legend, names in spec.fieldsets
-    ]
 
 
 # ---------------------------------------------------------------- entry
@@ -268,7 +226,7 @@ def form_edit(request, study_id, key, visit=None, pk=None, new=False):
             "error": error,
             "not_allowed": not_allowed,
             "read_only": read_only,
-            "fieldsets": _read_only_fieldsets(
+            "fieldsets": read_only_fieldsets(
                 location.spec, location.instance, query_markers
             ),
             "scores": stored_scores(location.instance) if read_only else [],
