@@ -6,8 +6,10 @@ class CrfConfig(AppConfig):
     verbose_name = "Case report forms"
 
     def ready(self):
+        from crf.forms.audit import audit_record_kinds
         from crf.forms.hub import participant_forms_panel
         from crf.forms.selectors import pre_randomization_fracture_warnings
+        from perform.audit_trail import audit_record_kind_register
         from perform.panels import ParticipantPanel, participant_panel_register
         from randomization.confirmation import (
             PreRandomizationWarnings,
@@ -22,6 +24,9 @@ class CrfConfig(AppConfig):
                 context=participant_forms_panel,
             )
         )
+        # The CRF records in the audit trail, named as their pages name them.
+        for kind in audit_record_kinds():
+            audit_record_kind_register(kind)
         # The randomize confirmation page warns of a baseline whose fracture
         # status disagrees with the one stratification uses (PROTOCOL §7).
         pre_randomization_warnings_register(

@@ -1,112 +1,145 @@
 """Reads of the audit trail (pghistory's events) as the pages show them: who,
-when, which record, old → new with labels, and the reason. Shared by the
-participant page and the CRF pages; arms of allocations stay concealed
-(``randomization.SlotEvent`` is never listed)."""
+when, which record in words, each field by its label with old → new as the
+form shows values (choice labels, Yes/No, ∅ for empty), and the reason.
 
+One selector, ``audit_trail``, serves the participant's audit page, the
+"Recent changes" of the participant page, the audit page of one form and the
+CSV export of either. It returns an ``AuditTrail``: newest first, filtered by
+record type, user and site-local dates, and sized and sliceable, so Django's
+paginator pages it with one COUNT and one page query whatever its length.
+
+Records are named by the app that owns them: the core names its own
+(screening, status changes, eligibility answers, consent) here; the apps above
+it register theirs (``audit_record_kind_register``, from ``AppConfig.ready``,
+as ``perform.panels`` does for the participant page), since the core cannot
+import them. A tracked model nobody registered is named by its verbose name.
+
+Arms of allocations stay concealed: ``randomization.Slot``'s events are never
+read (the randomization shows as the participant's status change; the slot's
+own audit rows are kept for the statisticians).
+"""
+
+import datetime
+import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils.text import capfirst
+from pghistory import core as pghistory_core
 from pghistory.models import Events
 
 from perform.models import EligibilityCriterion, Participant, Site, User
+
+ACTIONS = {"insert": "Created", "update": "Changed", "delete": "Deleted"}
+EMPTY = "∅"
+
+
+@dataclass(frozen=True)
+class AuditChange:
+    """One field of an audited change: its stored name, its label, and the
+    old and new values as the form shows them (``None``: empty)."""
+
+    name: str
+    label: str
+    old: str | None
+    new: str | None
 
 
 @dataclass(frozen=True)
 class AuditEntry:
     """One audited change, ready to show: who, when, what, old → new, why."""
 
-    at: Any
+    at: datetime.datetime
     username: str
-    action: str
-    model: str
+    action: str  # insert, update or delete (pghistory's label)
+    kind: str  # the tracked model's label: "crf.Baseline"
+    model: str  # its class name: "Baseline"
     object_id: str
-    changes: list[tuple[str, Any, Any]]
+    record: str  # the record in words: "Follow-up visit: 6 weeks"
+    changes: list[AuditChange]
     reason: str
 
-
-_HIDDEN_AUDIT_FIELDS = {"id", "participant", "participant_id", "password"}
-_CONCEALED_AUDIT_MODELS = {"randomization.SlotEvent"}
-# Foreign keys shown by name rather than number in the audit history:
-# stored field -> (shown name, model, attribute shown).
-_AUDIT_LABELS = {
-    "criterion_id": ("criterion", EligibilityCriterion, "code"),
-    "site_id": ("site", Site, "code"),
-    "created_by_id": ("created_by", User, "username"),
-    "changed_by_id": ("changed_by", User, "username"),
-    "recorded_by_id": ("recorded_by", User, "username"),
-    "updated_by_id": ("updated_by", User, "username"),
-    "signed_by_id": ("signed_by", User, "username"),
-    "locked_by_id": ("locked_by", User, "username"),
-}
+    @property
+    def action_label(self) -> str:
+        return ACTIONS.get(self.action, self.action)
 
 
-def _as_list(value):
-    return value if isinstance(value, list) else [value]
+class AuditLabels:
+    """Names of the rows that event data points at (users, sites, criteria,
+    content types), fetched in one query per kind of row for a page of
+    entries; record describers read them too."""
 
+    # Related model -> the attribute shown for one of its rows.
+    SHOWN = {User: "username", Site: "code", EligibilityCriterion: "text"}
 
-def _audit_values_labelled(rows: list[dict]) -> None:
-    """Replace foreign-key ids in event data and diffs by codes and usernames,
-    with one query per kind of key (not per event)."""
-    wanted: dict[str, set] = {name: set() for name in _AUDIT_LABELS}
-    for row in rows:
-        for source in (row["pgh_data"] or {}, row["pgh_diff"] or {}):
-            for name in wanted.keys() & source.keys():
-                wanted[name].update(v for v in _as_list(source[name]) if v is not None)
-    lookups = {}
-    for name, (_shown, model, attribute) in _AUDIT_LABELS.items():
-        ids = wanted[name]
-        lookups[name] = (
-            dict(model.objects.filter(pk__in=ids).values_list("pk", attribute))
-            if ids
-            else {}
-        )
-    for row in rows:
-        for key in ("pgh_data", "pgh_diff"):
-            if not row[key]:
+    def __init__(self, wanted: dict[type, set]):
+        self._names: dict[type, dict] = {}
+        for model, ids in wanted.items():
+            if not ids:
                 continue
-            relabelled = {}
-            for name, value in row[key].items():
-                if name not in _AUDIT_LABELS:
-                    relabelled[name] = value
-                    continue
-                shown, lookup = _AUDIT_LABELS[name][0], lookups[name]
-                if key == "pgh_diff":
-                    relabelled[shown] = [lookup.get(v, v) for v in value]
-                else:
-                    relabelled[shown] = lookup.get(value, value)
-            row[key] = relabelled
+            if model is ContentType:
+                rows = model.objects.filter(pk__in=ids).values_list(
+                    "pk", "app_label", "model"
+                )
+                self._names[model] = {pk: f"{app}.{name}" for pk, app, name in rows}
+            else:
+                self._names[model] = dict(
+                    model.objects.filter(pk__in=ids).values_list(
+                        "pk", self.SHOWN[model]
+                    )
+                )
+
+    def name(self, model: type, pk) -> Any:
+        return self._names.get(model, {}).get(pk, pk)
 
 
-def participant_audit_history(participant: Participant) -> list[AuditEntry]:
-    """Every audited change to the participant and the rows that hang off it.
+@dataclass(frozen=True)
+class AuditRecordKind:
+    """How the audit trail names the records of one tracked model (its label,
+    ``"crf.FollowUp"``): ``label`` for the record-type filter and, unless
+    ``describe(data, object_id, labels)`` says more, for each entry
+    (``data``: the row's stored values in the event)."""
 
-    ``participant`` must come from ``participants_for`` (the caller is in scope).
-    Allocation-slot events are left out: they carry list internals (slot ids,
-    sequence, block data) that site staff must not see. The randomization still
-    shows here as the participant's status change; the slot's own audit rows
-    are kept for the statisticians.
-    """
-    events = (
-        Events.objects.references(participant)
-        .order_by("pgh_created_at", "pgh_id")
-        .values(
-            "pgh_created_at",
-            "pgh_label",
-            "pgh_model",
-            "pgh_obj_id",
-            "pgh_data",
-            "pgh_diff",
-            "pgh_context",
-        )
-    )
-    rows = [row for row in events if row["pgh_model"] not in _CONCEALED_AUDIT_MODELS]
-    return audit_entries(rows)
+    model: str
+    label: str
+    describe: Callable[[dict, str, AuditLabels], str] | None = None
+    order: int = 100
 
 
+_kinds: dict[str, AuditRecordKind] = {}
+
+
+def audit_record_kind_register(kind: AuditRecordKind) -> None:
+    _kinds[kind.model] = kind
+
+
+# Never listed (see the module docstring).
+CONCEALED_MODELS = {"randomization.Slot"}
+# Bookkeeping and keys the entry states otherwise: they change with every save
+# (version, updated_*), repeat the entry's own user and time (created_*), or
+# are internal ids (id, participant).
+HIDDEN_FIELDS = {
+    "id",
+    "participant_id",
+    "password",
+    "last_login",
+    "version",
+    "created_at",
+    "created_by_id",
+    "updated_at",
+    "updated_by_id",
+}
 AUDIT_EVENT_VALUES = (
     "pgh_created_at",
     "pgh_label",
     "pgh_model",
+    "pgh_obj_model",
     "pgh_obj_id",
     "pgh_data",
     "pgh_diff",
@@ -114,47 +147,295 @@ AUDIT_EVENT_VALUES = (
 )
 
 
-def audit_entries(rows: list[dict]) -> list[AuditEntry]:
-    """pghistory event rows (``.values(*AUDIT_EVENT_VALUES)``) as entries to
-    show, with users and foreign keys named (a fixed number of queries)."""
-    user_ids = set()
+def _criterion_answer(data: dict, _object_id: str, labels: AuditLabels) -> str:
+    text = labels.name(EligibilityCriterion, data.get("criterion_id"))
+    return f"Eligibility: {text}"
+
+
+for _kind in (
+    AuditRecordKind("perform.Participant", "Screening", order=10),
+    AuditRecordKind(
+        "perform.EligibilityAnswer", "Eligibility", _criterion_answer, order=11
+    ),
+    AuditRecordKind("perform.ConsentRecord", "Consent", order=12),
+    AuditRecordKind("perform.ParticipantStatusChange", "Status change", order=13),
+):
+    audit_record_kind_register(_kind)
+
+
+@functools.cache
+def _participant_event_models() -> dict[str, type]:
+    """Tracked model label -> its event model, for every tracked model whose
+    rows reference a participant (concealed ones left out)."""
+    found = {}
+    for event_model in pghistory_core.event_models(references_model=Participant):
+        label = event_model.pgh_tracked_model._meta.label
+        if label not in CONCEALED_MODELS:
+            found[label] = event_model
+    return found
+
+
+def audit_record_kinds() -> list[tuple[str, str]]:
+    """(tracked model label, label) of every record type a participant's
+    trail may hold, in the registered order: the record-type filter."""
+    labels = sorted(
+        _participant_event_models(),
+        key=lambda label: (_kind_of(label).order, _kind_of(label).label),
+    )
+    return [(label, _kind_of(label).label) for label in labels]
+
+
+def _kind_of(label: str) -> AuditRecordKind:
+    kind = _kinds.get(label)
+    if kind is None:
+        model = apps.get_model(label)
+        kind = AuditRecordKind(label, capfirst(model._meta.verbose_name), order=900)
+    return kind
+
+
+@functools.cache
+def _fields_of(label: str) -> dict[str, models.Field]:
+    """Stored column name (``criterion_id``) -> field of tracked model ``label``."""
+    return {f.attname: f for f in apps.get_model(label)._meta.concrete_fields}
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """What the audit page is asked to show: record types (tracked model
+    labels; empty: all), one user (a user id, or ``SYSTEM`` for changes made
+    by no user), and site-local dates from/to, both included."""
+
+    kinds: tuple[str, ...] = ()
+    user: int | str | None = None
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+
+
+SYSTEM = "system"
+
+
+class AuditTrail:
+    """A participant's (or one record's) audit entries, newest first: sized
+    (``count()``) and sliceable (``trail[0:50]`` is a list of entries), so
+    ``django.core.paginator.Paginator`` pages it with a COUNT and one query
+    for the page's events, plus one query per kind of name shown."""
+
+    def __init__(self, events, *, zone: ZoneInfo):
+        self._events = events
+        self.zone = zone
+
+    def count(self) -> int:
+        return self._events.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, key: slice) -> list[AuditEntry]:
+        if not isinstance(key, slice):
+            raise TypeError("An audit trail is read by slices.")
+        rows = list(self._events.values(*AUDIT_EVENT_VALUES)[key])
+        return audit_entries(rows, zone=self.zone)
+
+    def __iter__(self) -> Iterator[AuditEntry]:
+        """Every entry, a chunk at a time (for the CSV export)."""
+        chunk, start = 500, 0
+        while True:
+            entries = self[start : start + chunk]
+            yield from entries
+            if len(entries) < chunk:
+                return
+            start += chunk
+
+
+def _local_midnight(day: datetime.date, zone: ZoneInfo) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(), tzinfo=zone)
+
+
+def audit_trail(
+    *,
+    participant: Participant,
+    record: models.Model | None = None,
+    filters: AuditFilters | None = None,
+) -> AuditTrail:
+    """The audit trail of ``participant`` (every record that references them),
+    or of one of their records (``record``: a form), filtered.
+
+    ``participant`` must come from the site-scoped selectors (the caller is in
+    scope; its site is read for the time zone), and ``record`` must be theirs.
+    """
+    filters = filters or AuditFilters()
+    zone = ZoneInfo(participant.site.time_zone)
+    if record is not None:
+        events = Events.objects.tracks(record)
+    else:
+        event_models = _participant_event_models()
+        chosen = [
+            event_models[label]
+            for label in (filters.kinds or event_models)
+            if label in event_models
+        ]
+        if not chosen:
+            return AuditTrail(Events.objects.none(), zone=zone)
+        events = Events.objects.references(participant).across(*chosen)
+    if filters.user == SYSTEM:
+        events = events.filter(
+            Q(pgh_context__isnull=True) | Q(pgh_context__user__isnull=True)
+        )
+    elif filters.user is not None:
+        events = events.filter(pgh_context__user=filters.user)
+    if filters.date_from is not None:
+        events = events.filter(
+            pgh_created_at__gte=_local_midnight(filters.date_from, zone)
+        )
+    if filters.date_to is not None:
+        next_day = filters.date_to + datetime.timedelta(days=1)
+        events = events.filter(pgh_created_at__lt=_local_midnight(next_day, zone))
+    return AuditTrail(
+        events.order_by("-pgh_created_at", "pgh_model", "-pgh_id"), zone=zone
+    )
+
+
+def audit_trail_users(
+    *, participant: Participant, record: models.Model | None = None
+) -> list[tuple[int, str]]:
+    """(user id, username) of everyone with an entry in the trail, by
+    username, for the user filter: one query."""
+    trail = audit_trail(participant=participant, record=record)
+    rows = (
+        trail._events.order_by()
+        .filter(pgh_context__user__isnull=False)
+        .values_list("pgh_context__user", "pgh_context__username")
+        .distinct()
+    )
+    users = {int(pk): username or f"user {pk}" for pk, username in rows}
+    return sorted(users.items(), key=lambda item: item[1].lower())
+
+
+def participant_audit_history(participant: Participant) -> list[AuditEntry]:
+    """Every entry of ``participant``'s trail, oldest first (scripts and
+    checks that read the whole history)."""
+    return list(reversed(list(audit_trail(participant=participant))))
+
+
+# ---------------------------------------------------------------- showing
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def _labels_for(rows: list[dict]) -> AuditLabels:
+    """The names the rows' foreign keys need, one query per related model."""
+    wanted: dict[type, set] = {}
     for row in rows:
-        ctx = row["pgh_context"] or {}
-        if ctx.get("user"):
-            user_ids.add(ctx["user"])
-    usernames = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "username"))
-    _audit_values_labelled(rows)
+        fields = _fields_of(row["pgh_obj_model"])
+        for source in (row["pgh_data"] or {}, row["pgh_diff"] or {}):
+            for name, value in source.items():
+                field = fields.get(name)
+                related = field.related_model if field and field.is_relation else None
+                if related in AuditLabels.SHOWN or related is ContentType:
+                    wanted.setdefault(related, set()).update(
+                        v for v in _as_list(value) if v is not None
+                    )
+    return AuditLabels(wanted)
+
+
+def _shown(
+    field: models.Field | None, value, labels: AuditLabels, zone: ZoneInfo
+) -> str | None:
+    """``value`` (as stored in the event's JSON) as the form shows it."""
+    if value is None or value == "":
+        return None
+    if field is None:
+        return str(value)
+    if field.is_relation:
+        name = labels.name(field.related_model, value)
+        if field.related_model is ContentType and isinstance(name, str):
+            return _content_type_label(name)
+        return str(name)
+    if field.choices:
+        choices = {str(key): label for key, label in field.flatchoices}
+        return str(choices.get(str(value), value))
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(field, models.DateTimeField) and isinstance(value, str):
+        try:
+            moment = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return str(value)
+
+
+def _content_type_label(app_model: str) -> str:
+    try:
+        model = apps.get_model(app_model)
+    except LookupError:
+        return app_model
+    return _kind_of(model._meta.label).label if model else app_model
+
+
+def _label(field: models.Field | None, name: str) -> str:
+    return capfirst(field.verbose_name) if field is not None else name
+
+
+def audit_entries(rows: list[dict], *, zone: ZoneInfo) -> list[AuditEntry]:
+    """pghistory event rows (``.values(*AUDIT_EVENT_VALUES)``) as entries to
+    show, times kept aware (templates and the CSV show them in ``zone``),
+    with users and foreign keys named: a fixed number of queries."""
+    labels = _labels_for(rows)
+    user_ids = {
+        (row["pgh_context"] or {}).get("user")
+        for row in rows
+        if (row["pgh_context"] or {}).get("user")
+        and not (row["pgh_context"] or {}).get("username")
+    }
+    usernames = (
+        dict(User.objects.filter(pk__in=user_ids).values_list("pk", "username"))
+        if user_ids
+        else {}
+    )
     entries = []
     for row in rows:
         ctx = row["pgh_context"] or {}
-        label = row["pgh_label"]
-        if label == "update" and row["pgh_diff"]:
-            changes = [
-                (name, old_new[0], old_new[1])
-                for name, old_new in sorted(row["pgh_diff"].items())
-                if name not in _HIDDEN_AUDIT_FIELDS
-            ]
+        action = row["pgh_label"]
+        tracked = row["pgh_obj_model"]
+        fields = _fields_of(tracked)
+        data = row["pgh_data"] or {}
+        if action == "update":
+            diff = row["pgh_diff"] or {}
+            pairs = [(name, old, new) for name, (old, new) in diff.items()]
+        elif action == "insert":
+            pairs = [(name, None, value) for name, value in data.items()]
         else:
-            data = row["pgh_data"] or {}
-            changes = [
-                (name, None, value) if label == "insert" else (name, value, None)
-                for name, value in sorted(data.items())
-                if name not in _HIDDEN_AUDIT_FIELDS
-            ]
+            pairs = [(name, value, None) for name, value in data.items()]
+        changes = []
+        for name, old, new in pairs:
+            if name in HIDDEN_FIELDS:
+                continue
+            field = fields.get(name)
+            shown_old = _shown(field, old, labels, zone)
+            shown_new = _shown(field, new, labels, zone)
+            if action != "update" and shown_old is None and shown_new is None:
+                continue  # an empty field of a new or deleted record
+            changes.append(AuditChange(name, _label(field, name), shown_old, shown_new))
+        order = list(fields)
+        changes.sort(key=lambda c: order.index(c.name) if c.name in order else 999)
+        kind = _kind_of(tracked)
+        object_id = row["pgh_obj_id"] or ""
+        record = kind.describe(data, object_id, labels) if kind.describe else kind.label
         username = ctx.get("username") or usernames.get(ctx.get("user")) or "system"
         entries.append(
             AuditEntry(
                 at=row["pgh_created_at"],
                 username=username,
-                action=label,
-                model=row["pgh_model"].split(".")[-1].removesuffix("Event"),
-                object_id=row["pgh_obj_id"] or "",
+                action=action,
+                kind=tracked,
+                model=tracked.split(".")[-1],
+                object_id=object_id,
+                record=record,
                 changes=changes,
                 reason=ctx.get("reason", ""),
             )
         )
     return entries
-
-
-# Statuses a participant passes through on the way to later ones; used to count
-# "ever reached" for the CONSORT flow from the current status alone.
