@@ -9,7 +9,7 @@ class CrfConfig(AppConfig):
         from crf.forms.audit import audit_record_kinds
         from crf.forms.hub import participant_forms_panel
         from crf.forms.selectors import pre_randomization_fracture_warnings
-        from perform.audit_trail import audit_record_kind_register
+        from perform.audit_records import audit_record_kind_register
         from perform.panels import ParticipantPanel, participant_panel_register
         from randomization.confirmation import (
             PreRandomizationWarnings,

@@ -1,18 +1,20 @@
-"""Reads of the audit trail (pghistory's events) as the pages show them: who,
-when, which record in words, each field by its label with old → new as the
-form shows values (choice labels, Yes/No, ∅ for empty), and the reason.
+"""Reads of the audit trail (pghistory's event tables) for the pages: who,
+when, which record, old → new and the reason (``perform.audit_records`` turns
+what is read into entries to show).
 
 One selector, ``audit_trail``, serves the participant's audit page, the
 "Recent changes" of the participant page, the audit page of one form and the
 CSV export of either. It returns an ``AuditTrail``: newest first, filtered by
-record type, user and site-local dates, and sized and sliceable, so Django's
-paginator pages it with one COUNT and one page query whatever its length.
+record type, user and site-local dates, sized and sliceable, so Django's
+paginator pages it with a fixed number of queries however long it is.
 
-Records are named by the app that owns them: the core names its own
-(screening, status changes, eligibility answers, consent) here; the apps above
-it register theirs (``audit_record_kind_register``, from ``AppConfig.ready``,
-as ``perform.panels`` does for the participant page), since the core cannot
-import them. A tracked model nobody registered is named by its verbose name.
+Hand-written SQL rather than pghistory's aggregate ``Events`` model: that
+builds every event's full row and JSON diff (a correlated subquery per event)
+before it sorts and pages, about a second for a participant with a few
+hundred changes to forms of 100 columns. Here the events are first sorted and
+paged on their light columns (table, id, time), then only the page's rows and
+the rows before them are read, and the diffs computed in Python, as pghistory
+computes them (columns present before and after whose values differ).
 
 Arms of allocations stay concealed: ``randomization.Slot``'s events are never
 read (the randomization shows as the participant's status change; the slot's
@@ -21,146 +23,31 @@ own audit rows are kept for the statisticians).
 
 import datetime
 import functools
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.apps import apps
-from django.contrib.contenttypes.models import ContentType
-from django.db import models
-from django.db.models import Q
-from django.utils.text import capfirst
+from django.db import connection, models
 from pghistory import core as pghistory_core
-from pghistory.models import Events
+from pghistory import utils as pghistory_utils
+from pghistory.models import Context
 
-from perform.models import EligibilityCriterion, Participant, Site, User
-
-ACTIONS = {"insert": "Created", "update": "Changed", "delete": "Deleted"}
-EMPTY = "∅"
-
-
-@dataclass(frozen=True)
-class AuditChange:
-    """One field of an audited change: its stored name, its label, and the
-    old and new values as the form shows them (``None``: empty)."""
-
-    name: str
-    label: str
-    old: str | None
-    new: str | None
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """One audited change, ready to show: who, when, what, old → new, why."""
-
-    at: datetime.datetime
-    username: str
-    action: str  # insert, update or delete (pghistory's label)
-    kind: str  # the tracked model's label: "crf.Baseline"
-    model: str  # its class name: "Baseline"
-    object_id: str
-    record: str  # the record in words: "Follow-up visit: 6 weeks"
-    changes: list[AuditChange]
-    reason: str
-
-    @property
-    def action_label(self) -> str:
-        return ACTIONS.get(self.action, self.action)
-
-
-class AuditLabels:
-    """Names of the rows that event data points at (users, sites, criteria,
-    content types), fetched in one query per kind of row for a page of
-    entries; record describers read them too."""
-
-    # Related model -> the attribute shown for one of its rows.
-    SHOWN = {User: "username", Site: "code", EligibilityCriterion: "text"}
-
-    def __init__(self, wanted: dict[type, set]):
-        self._names: dict[type, dict] = {}
-        for model, ids in wanted.items():
-            if not ids:
-                continue
-            if model is ContentType:
-                rows = model.objects.filter(pk__in=ids).values_list(
-                    "pk", "app_label", "model"
-                )
-                self._names[model] = {pk: f"{app}.{name}" for pk, app, name in rows}
-            else:
-                self._names[model] = dict(
-                    model.objects.filter(pk__in=ids).values_list(
-                        "pk", self.SHOWN[model]
-                    )
-                )
-
-    def name(self, model: type, pk) -> Any:
-        return self._names.get(model, {}).get(pk, pk)
-
-
-@dataclass(frozen=True)
-class AuditRecordKind:
-    """How the audit trail names the records of one tracked model (its label,
-    ``"crf.FollowUp"``): ``label`` for the record-type filter and, unless
-    ``describe(data, object_id, labels)`` says more, for each entry
-    (``data``: the row's stored values in the event)."""
-
-    model: str
-    label: str
-    describe: Callable[[dict, str, AuditLabels], str] | None = None
-    order: int = 100
-
-
-_kinds: dict[str, AuditRecordKind] = {}
-
-
-def audit_record_kind_register(kind: AuditRecordKind) -> None:
-    _kinds[kind.model] = kind
-
+from perform.audit_records import (  # noqa: F401 - the trail's public names
+    EMPTY,
+    AuditChange,
+    AuditEntry,
+    AuditLabels,
+    AuditRecordKind,
+    audit_entries,
+    audit_record_kind_register,
+    kind_of,
+)
+from perform.models import Participant
 
 # Never listed (see the module docstring).
 CONCEALED_MODELS = {"randomization.Slot"}
-# Bookkeeping and keys the entry states otherwise: they change with every save
-# (version, updated_*), repeat the entry's own user and time (created_*), or
-# are internal ids (id, participant).
-HIDDEN_FIELDS = {
-    "id",
-    "participant_id",
-    "password",
-    "last_login",
-    "version",
-    "created_at",
-    "created_by_id",
-    "updated_at",
-    "updated_by_id",
-}
-AUDIT_EVENT_VALUES = (
-    "pgh_created_at",
-    "pgh_label",
-    "pgh_model",
-    "pgh_obj_model",
-    "pgh_obj_id",
-    "pgh_data",
-    "pgh_diff",
-    "pgh_context",
-)
-
-
-def _criterion_answer(data: dict, _object_id: str, labels: AuditLabels) -> str:
-    text = labels.name(EligibilityCriterion, data.get("criterion_id"))
-    return f"Eligibility: {text}"
-
-
-for _kind in (
-    AuditRecordKind("perform.Participant", "Screening", order=10),
-    AuditRecordKind(
-        "perform.EligibilityAnswer", "Eligibility", _criterion_answer, order=11
-    ),
-    AuditRecordKind("perform.ConsentRecord", "Consent", order=12),
-    AuditRecordKind("perform.ParticipantStatusChange", "Status change", order=13),
-):
-    audit_record_kind_register(_kind)
+SYSTEM = "system"
 
 
 @functools.cache
@@ -180,23 +67,9 @@ def audit_record_kinds() -> list[tuple[str, str]]:
     trail may hold, in the registered order: the record-type filter."""
     labels = sorted(
         _participant_event_models(),
-        key=lambda label: (_kind_of(label).order, _kind_of(label).label),
+        key=lambda label: (kind_of(label).order, kind_of(label).label),
     )
-    return [(label, _kind_of(label).label) for label in labels]
-
-
-def _kind_of(label: str) -> AuditRecordKind:
-    kind = _kinds.get(label)
-    if kind is None:
-        model = apps.get_model(label)
-        kind = AuditRecordKind(label, capfirst(model._meta.verbose_name), order=900)
-    return kind
-
-
-@functools.cache
-def _fields_of(label: str) -> dict[str, models.Field]:
-    """Stored column name (``criterion_id``) -> field of tracked model ``label``."""
-    return {f.attname: f for f in apps.get_model(label)._meta.concrete_fields}
+    return [(label, kind_of(label).label) for label in labels]
 
 
 @dataclass(frozen=True)
@@ -211,30 +84,113 @@ class AuditFilters:
     date_to: datetime.date | None = None
 
 
-SYSTEM = "system"
+@dataclass(frozen=True)
+class _Source:
+    """One event table to read: its tracked model's label, the table, and the
+    WHERE clause (on alias ``e``, the event; ``c``, its context) with its
+    parameters."""
+
+    label: str
+    table: str
+    where: str
+    params: tuple
 
 
 class AuditTrail:
     """A participant's (or one record's) audit entries, newest first: sized
     (``count()``) and sliceable (``trail[0:50]`` is a list of entries), so
-    ``django.core.paginator.Paginator`` pages it with a COUNT and one query
-    for the page's events, plus one query per kind of name shown."""
+    ``django.core.paginator.Paginator`` pages it: a COUNT, one query for the
+    page's keys, one for their rows, and one per kind of name shown."""
 
-    def __init__(self, events, *, zone: ZoneInfo):
-        self._events = events
+    def __init__(self, sources: list[_Source], *, zone: ZoneInfo):
+        self._sources = sources
         self.zone = zone
 
+    def _keys_sql(self, columns: str) -> tuple[str, list]:
+        parts, params = [], []
+        for source in self._sources:
+            parts.append(
+                f"SELECT %s AS label, {columns} FROM {source.table} e "  # noqa: S608 - names from the models
+                f"LEFT JOIN {Context._meta.db_table} c ON c.id = e.pgh_context_id "
+                f"WHERE {source.where}"
+            )
+            params += [source.label, *source.params]
+        return " UNION ALL ".join(parts), params
+
     def count(self) -> int:
-        return self._events.count()
+        if not self._sources:
+            return 0
+        sql, params = self._keys_sql("e.pgh_id")
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS t", params)  # noqa: S608 - names from the models
+            return cursor.fetchone()[0]
 
     def __len__(self) -> int:
         return self.count()
 
+    def users(self) -> list[tuple[int, str]]:
+        """(user id, username) of everyone with an entry, by username."""
+        if not self._sources:
+            return []
+        sql, params = self._keys_sql(
+            "c.metadata->>'user' AS user_id, c.metadata->>'username' AS username"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT DISTINCT user_id, username FROM ({sql}) AS t "  # noqa: S608 - names from the models
+                "WHERE user_id IS NOT NULL",
+                params,
+            )
+            rows = cursor.fetchall()
+        users = {int(pk): username or f"user {pk}" for pk, username in rows}
+        return sorted(users.items(), key=lambda item: item[1].lower())
+
     def __getitem__(self, key: slice) -> list[AuditEntry]:
-        if not isinstance(key, slice):
+        if not isinstance(key, slice) or key.step is not None:
             raise TypeError("An audit trail is read by slices.")
-        rows = list(self._events.values(*AUDIT_EVENT_VALUES)[key])
-        return audit_entries(rows, zone=self.zone)
+        start = key.start or 0
+        if not self._sources or (key.stop is not None and key.stop <= start):
+            return []
+        sql, params = self._keys_sql("e.pgh_id, e.pgh_created_at")
+        limit = "ALL" if key.stop is None else str(int(key.stop - start))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT label, pgh_id FROM ({sql}) AS t "  # noqa: S608 - names from the models
+                "ORDER BY pgh_created_at DESC, label, pgh_id DESC "
+                f"LIMIT {limit} OFFSET %s",
+                [*params, int(start)],
+            )
+            keys = cursor.fetchall()
+        return audit_entries(self._rows(keys), zone=self.zone)
+
+    def _rows(self, keys: list[tuple[str, int]]) -> list[dict]:
+        """The events named by ``keys`` (label, pgh_id), in that order, as
+        rows for ``audit_entries``: one query for them and the events before
+        them."""
+        if not keys:
+            return []
+        wanted: dict[str, list[int]] = {}
+        for label, pgh_id in keys:
+            wanted.setdefault(label, []).append(pgh_id)
+        tables = {source.label: source.table for source in self._sources}
+        parts, params = [], []
+        for label, ids in wanted.items():
+            table = tables[label]
+            parts.append(
+                f"SELECT %s AS label, e.pgh_id, e.pgh_created_at, e.pgh_label, "  # noqa: S608 - names from the models
+                "e.pgh_obj_id::text, to_jsonb(e) AS data, c.metadata, "
+                f"(SELECT to_jsonb(p) FROM {table} p "
+                " WHERE p.pgh_obj_id = e.pgh_obj_id AND p.pgh_id < e.pgh_id "
+                " ORDER BY p.pgh_id DESC LIMIT 1) AS previous "
+                f"FROM {table} e "
+                f"LEFT JOIN {Context._meta.db_table} c ON c.id = e.pgh_context_id "
+                "WHERE e.pgh_id = ANY(%s)"
+            )
+            params += [label, ids]
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            found = {(row[0], row[1]): row for row in cursor.fetchall()}
+        return [_event_row(*found[key]) for key in keys if key in found]
 
     def __iter__(self) -> Iterator[AuditEntry]:
         """Every entry, a chunk at a time (for the CSV export)."""
@@ -247,8 +203,56 @@ class AuditTrail:
             start += chunk
 
 
+def _event_row(label, _pgh_id, at, action, obj_id, data, context, previous) -> dict:
+    """One event as ``audit_entries`` reads it; its diff as pghistory's
+    ``Events.pgh_diff``: the columns in both rows whose values differ."""
+    # Django's PostgreSQL backend hands jsonb over as text (JSONField decodes).
+    data, context, previous = (
+        json.loads(value) if isinstance(value, str) else value
+        for value in (data, context, previous)
+    )
+    data = {k: v for k, v in data.items() if not k.startswith("pgh_")}
+    diff = None
+    if previous is not None:
+        diff = {
+            name: [previous[name], value]
+            for name, value in data.items()
+            if name in previous and previous[name] != value
+        }
+    return {
+        "pgh_created_at": at,
+        "pgh_label": action,
+        "pgh_obj_model": label,
+        "pgh_obj_id": obj_id,
+        "pgh_data": data,
+        "pgh_diff": diff,
+        "pgh_context": context,
+    }
+
+
 def _local_midnight(day: datetime.date, zone: ZoneInfo) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time(), tzinfo=zone)
+
+
+def _filters_sql(filters: AuditFilters, zone: ZoneInfo) -> tuple[str, tuple]:
+    clauses, params = [], []
+    if filters.user == SYSTEM:
+        clauses.append("(c.metadata IS NULL OR c.metadata->'user' IS NULL)")
+    elif filters.user is not None:
+        clauses.append("c.metadata->>'user' = %s")
+        params.append(str(filters.user))
+    if filters.date_from is not None:
+        clauses.append("e.pgh_created_at >= %s")
+        params.append(_local_midnight(filters.date_from, zone))
+    if filters.date_to is not None:
+        clauses.append("e.pgh_created_at < %s")
+        next_day = filters.date_to + datetime.timedelta(days=1)
+        params.append(_local_midnight(next_day, zone))
+    return "".join(f" AND {clause}" for clause in clauses), tuple(params)
+
+
+def _quoted(name: str) -> str:
+    return connection.ops.quote_name(name)
 
 
 def audit_trail(
@@ -265,34 +269,39 @@ def audit_trail(
     """
     filters = filters or AuditFilters()
     zone = ZoneInfo(participant.site.time_zone)
+    extra, extra_params = _filters_sql(filters, zone)
+    event_models = _participant_event_models()
+    sources = []
     if record is not None:
-        events = Events.objects.tracks(record)
+        label = record._meta.concrete_model._meta.label
+        if label in event_models:
+            sources.append(
+                _Source(
+                    label,
+                    _quoted(event_models[label]._meta.db_table),
+                    "e.pgh_obj_id = %s" + extra,
+                    (record.pk, *extra_params),
+                )
+            )
     else:
-        event_models = _participant_event_models()
-        chosen = [
-            event_models[label]
-            for label in (filters.kinds or event_models)
-            if label in event_models
-        ]
-        if not chosen:
-            return AuditTrail(Events.objects.none(), zone=zone)
-        events = Events.objects.references(participant).across(*chosen)
-    if filters.user == SYSTEM:
-        events = events.filter(
-            Q(pgh_context__isnull=True) | Q(pgh_context__user__isnull=True)
-        )
-    elif filters.user is not None:
-        events = events.filter(pgh_context__user=filters.user)
-    if filters.date_from is not None:
-        events = events.filter(
-            pgh_created_at__gte=_local_midnight(filters.date_from, zone)
-        )
-    if filters.date_to is not None:
-        next_day = filters.date_to + datetime.timedelta(days=1)
-        events = events.filter(pgh_created_at__lt=_local_midnight(next_day, zone))
-    return AuditTrail(
-        events.order_by("-pgh_created_at", "pgh_model", "-pgh_id"), zone=zone
-    )
+        for label, event_model in event_models.items():
+            if filters.kinds and label not in filters.kinds:
+                continue
+            columns = [
+                field.column
+                for field in event_model._meta.fields
+                if pghistory_utils.related_model(field) == Participant
+            ]
+            where = " OR ".join(f"e.{_quoted(column)} = %s" for column in columns)
+            sources.append(
+                _Source(
+                    label,
+                    _quoted(event_model._meta.db_table),
+                    f"({where})" + extra,
+                    (*[participant.pk] * len(columns), *extra_params),
+                )
+            )
+    return AuditTrail(sources, zone=zone)
 
 
 def audit_trail_users(
@@ -300,142 +309,10 @@ def audit_trail_users(
 ) -> list[tuple[int, str]]:
     """(user id, username) of everyone with an entry in the trail, by
     username, for the user filter: one query."""
-    trail = audit_trail(participant=participant, record=record)
-    rows = (
-        trail._events.order_by()
-        .filter(pgh_context__user__isnull=False)
-        .values_list("pgh_context__user", "pgh_context__username")
-        .distinct()
-    )
-    users = {int(pk): username or f"user {pk}" for pk, username in rows}
-    return sorted(users.items(), key=lambda item: item[1].lower())
+    return audit_trail(participant=participant, record=record).users()
 
 
 def participant_audit_history(participant: Participant) -> list[AuditEntry]:
     """Every entry of ``participant``'s trail, oldest first (scripts and
     checks that read the whole history)."""
     return list(reversed(list(audit_trail(participant=participant))))
-
-
-# ---------------------------------------------------------------- showing
-
-
-def _as_list(value):
-    return value if isinstance(value, list) else [value]
-
-
-def _labels_for(rows: list[dict]) -> AuditLabels:
-    """The names the rows' foreign keys need, one query per related model."""
-    wanted: dict[type, set] = {}
-    for row in rows:
-        fields = _fields_of(row["pgh_obj_model"])
-        for source in (row["pgh_data"] or {}, row["pgh_diff"] or {}):
-            for name, value in source.items():
-                field = fields.get(name)
-                related = field.related_model if field and field.is_relation else None
-                if related in AuditLabels.SHOWN or related is ContentType:
-                    wanted.setdefault(related, set()).update(
-                        v for v in _as_list(value) if v is not None
-                    )
-    return AuditLabels(wanted)
-
-
-def _shown(
-    field: models.Field | None, value, labels: AuditLabels, zone: ZoneInfo
-) -> str | None:
-    """``value`` (as stored in the event's JSON) as the form shows it."""
-    if value is None or value == "":
-        return None
-    if field is None:
-        return str(value)
-    if field.is_relation:
-        name = labels.name(field.related_model, value)
-        if field.related_model is ContentType and isinstance(name, str):
-            return _content_type_label(name)
-        return str(name)
-    if field.choices:
-        choices = {str(key): label for key, label in field.flatchoices}
-        return str(choices.get(str(value), value))
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(field, models.DateTimeField) and isinstance(value, str):
-        try:
-            moment = datetime.datetime.fromisoformat(value)
-        except ValueError:
-            return value
-        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
-    return str(value)
-
-
-def _content_type_label(app_model: str) -> str:
-    try:
-        model = apps.get_model(app_model)
-    except LookupError:
-        return app_model
-    return _kind_of(model._meta.label).label if model else app_model
-
-
-def _label(field: models.Field | None, name: str) -> str:
-    return capfirst(field.verbose_name) if field is not None else name
-
-
-def audit_entries(rows: list[dict], *, zone: ZoneInfo) -> list[AuditEntry]:
-    """pghistory event rows (``.values(*AUDIT_EVENT_VALUES)``) as entries to
-    show, times kept aware (templates and the CSV show them in ``zone``),
-    with users and foreign keys named: a fixed number of queries."""
-    labels = _labels_for(rows)
-    user_ids = {
-        (row["pgh_context"] or {}).get("user")
-        for row in rows
-        if (row["pgh_context"] or {}).get("user")
-        and not (row["pgh_context"] or {}).get("username")
-    }
-    usernames = (
-        dict(User.objects.filter(pk__in=user_ids).values_list("pk", "username"))
-        if user_ids
-        else {}
-    )
-    entries = []
-    for row in rows:
-        ctx = row["pgh_context"] or {}
-        action = row["pgh_label"]
-        tracked = row["pgh_obj_model"]
-        fields = _fields_of(tracked)
-        data = row["pgh_data"] or {}
-        if action == "update":
-            diff = row["pgh_diff"] or {}
-            pairs = [(name, old, new) for name, (old, new) in diff.items()]
-        elif action == "insert":
-            pairs = [(name, None, value) for name, value in data.items()]
-        else:
-            pairs = [(name, value, None) for name, value in data.items()]
-        changes = []
-        for name, old, new in pairs:
-            if name in HIDDEN_FIELDS:
-                continue
-            field = fields.get(name)
-            shown_old = _shown(field, old, labels, zone)
-            shown_new = _shown(field, new, labels, zone)
-            if action != "update" and shown_old is None and shown_new is None:
-                continue  # an empty field of a new or deleted record
-            changes.append(AuditChange(name, _label(field, name), shown_old, shown_new))
-        order = list(fields)
-        changes.sort(key=lambda c: order.index(c.name) if c.name in order else 999)
-        kind = _kind_of(tracked)
-        object_id = row["pgh_obj_id"] or ""
-        record = kind.describe(data, object_id, labels) if kind.describe else kind.label
-        username = ctx.get("username") or usernames.get(ctx.get("user")) or "system"
-        entries.append(
-            AuditEntry(
-                at=row["pgh_created_at"],
-                username=username,
-                action=action,
-                kind=tracked,
-                model=tracked.split(".")[-1],
-                object_id=object_id,
-                record=record,
-                changes=changes,
-                reason=ctx.get("reason", ""),
-            )
-        )
-    return entries

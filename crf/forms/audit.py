@@ -9,7 +9,7 @@ from django.core.exceptions import FieldDoesNotExist
 
 from crf.forms.registry import FORMS, PER_VISIT, REPEATABLE, FormSpec
 from crf.schedule.visits import visit_labels
-from perform.audit_trail import AuditLabels, AuditRecordKind
+from perform.audit_records import AuditLabels, AuditRecordKind
 
 
 def _form_describer(spec: FormSpec):
