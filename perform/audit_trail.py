@@ -165,8 +165,9 @@ class AuditTrail:
 
     def _rows(self, keys: list[tuple[str, int]]) -> list[dict]:
         """The events named by ``keys`` (label, pgh_id), in that order, as
-        rows for ``audit_entries``: one query for them and the events before
-        them."""
+        rows for ``audit_entries``: one query for them and, for the diffs, the
+        event before each (read with its record's other events: a correlated
+        "previous event" subquery walks the table's primary key instead)."""
         if not keys:
             return []
         wanted: dict[str, list[int]] = {}
@@ -176,17 +177,22 @@ class AuditTrail:
         parts, params = [], []
         for label, ids in wanted.items():
             table = tables[label]
+            # Each event with the one before it of the same record (LAG over
+            # that record's events, found through the pgh_obj_id index).
             parts.append(
-                f"SELECT %s AS label, e.pgh_id, e.pgh_created_at, e.pgh_label, "  # noqa: S608 - names from the models
-                "e.pgh_obj_id::text, to_jsonb(e) AS data, c.metadata, "
-                f"(SELECT to_jsonb(p) FROM {table} p "
-                " WHERE p.pgh_obj_id = e.pgh_obj_id AND p.pgh_id < e.pgh_id "
-                " ORDER BY p.pgh_id DESC LIMIT 1) AS previous "
-                f"FROM {table} e "
+                "SELECT %s AS label, e.pgh_id, e.pgh_created_at, e.pgh_label, "  # noqa: S608 - names from the models
+                "e.pgh_obj_id::text, e.data, c.metadata, e.previous FROM ("
+                " SELECT x.pgh_id, x.pgh_created_at, x.pgh_label, x.pgh_obj_id,"
+                " x.pgh_context_id, x.data, LAG(x.data) OVER ("
+                "  PARTITION BY x.pgh_obj_id ORDER BY x.pgh_id) AS previous"
+                f" FROM (SELECT r.*, to_jsonb(r) AS data FROM {table} r"
+                f"  WHERE r.pgh_obj_id IN (SELECT pgh_obj_id FROM {table}"
+                "   WHERE pgh_id = ANY(%s))) AS x"
+                ") AS e "
                 f"LEFT JOIN {Context._meta.db_table} c ON c.id = e.pgh_context_id "
                 "WHERE e.pgh_id = ANY(%s)"
             )
-            params += [label, ids]
+            params += [label, ids, ids]
         with connection.cursor() as cursor:
             cursor.execute(" UNION ALL ".join(parts), params)
             found = {(row[0], row[1]): row for row in cursor.fetchall()}
