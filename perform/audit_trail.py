@@ -166,8 +166,9 @@ class AuditTrail:
     def _rows(self, keys: list[tuple[str, int]]) -> list[dict]:
         """The events named by ``keys`` (label, pgh_id), in that order, as
         rows for ``audit_entries``: one query for them and, for the diffs, the
-        event before each (read with its record's other events: a correlated
-        "previous event" subquery walks the table's primary key instead)."""
+        event before each (found by LAG over its record's event ids: a
+        correlated "previous event" subquery walks the table's primary key
+        instead, and LAG over full rows builds every version's JSON)."""
         if not keys:
             return []
         wanted: dict[str, list[int]] = {}
@@ -177,20 +178,20 @@ class AuditTrail:
         parts, params = [], []
         for label, ids in wanted.items():
             table = tables[label]
-            # Each event with the one before it of the same record (LAG over
-            # that record's events, found through the pgh_obj_id index).
+            # Each event with the one before it of the same record: LAG over
+            # the light columns of that record's events (the pgh_obj_id
+            # index), then the two full rows by primary key.
             parts.append(
                 "SELECT %s AS label, e.pgh_id, e.pgh_created_at, e.pgh_label, "  # noqa: S608 - names from the models
-                "e.pgh_obj_id::text, e.data, c.metadata, e.previous FROM ("
-                " SELECT x.pgh_id, x.pgh_created_at, x.pgh_label, x.pgh_obj_id,"
-                " x.pgh_context_id, x.data, LAG(x.data) OVER ("
-                "  PARTITION BY x.pgh_obj_id ORDER BY x.pgh_id) AS previous"
-                f" FROM (SELECT r.*, to_jsonb(r) AS data FROM {table} r"
-                f"  WHERE r.pgh_obj_id IN (SELECT pgh_obj_id FROM {table}"
-                "   WHERE pgh_id = ANY(%s))) AS x"
-                ") AS e "
+                "e.pgh_obj_id::text, to_jsonb(e), c.metadata, to_jsonb(p) FROM ("
+                " SELECT pgh_id, LAG(pgh_id) OVER ("
+                "  PARTITION BY pgh_obj_id ORDER BY pgh_id) AS previous_id"
+                f" FROM {table} WHERE pgh_obj_id IN ("
+                f"  SELECT pgh_obj_id FROM {table} WHERE pgh_id = ANY(%s))"
+                f") AS k JOIN {table} e ON e.pgh_id = k.pgh_id "
+                f"LEFT JOIN {table} p ON p.pgh_id = k.previous_id "
                 f"LEFT JOIN {Context._meta.db_table} c ON c.id = e.pgh_context_id "
-                "WHERE e.pgh_id = ANY(%s)"
+                "WHERE k.pgh_id = ANY(%s)"
             )
             params += [label, ids, ids]
         with connection.cursor() as cursor:
