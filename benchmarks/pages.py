@@ -1,5 +1,6 @@
 """Server time of the pages coordinators and the Methods Centre open all day:
-the site dashboard, a participant page and the data-quality view.
+the site dashboard, a participant page, the data-quality view and the audit
+pages of a participant with a long history.
 
 Run by ``make bench`` (not by ``make test``); alone::
 
@@ -177,6 +178,38 @@ def seed(participants: int):
     return users, full or people[0].study_id
 
 
+AUDIT_CHANGES = 300
+
+
+def audit_history_seed(study_id: str, actor, changes: int = AUDIT_CHANGES) -> int:
+    """Give ``study_id`` a long audit trail: ``changes`` edits of their
+    baseline and follow-up forms, each in its own transaction with a user and
+    a reason, as the form pages write them. Returns the participant's event
+    count (their forms' bulk inserts included)."""
+    import pghistory
+
+    from crf.models import Baseline, FollowUp
+    from perform.audit_trail import audit_trail
+    from perform.models import Participant
+
+    participant = Participant.objects.select_related("site").get(study_id=study_id)
+    follow_ups = list(FollowUp.objects.filter(participant=participant))
+    for n in range(changes):
+        with pghistory.context(
+            user=actor.pk, username=actor.username, reason=f"Source check {n}"
+        ):
+            if n % 2:
+                Baseline.objects.filter(participant=participant).update(
+                    eq5d_vas=n % 100, tess_1=1 + n % 5, version=n + 2
+                )
+            else:
+                form = follow_ups[n % len(follow_ups)]
+                FollowUp.objects.filter(pk=form.pk).update(
+                    msts_pain=n % 6, eq5d_vas=n % 100, version=n + 2
+                )
+    return audit_trail(participant=participant).count()
+
+
 def data_sizes() -> list[tuple[str, int]]:
     from crf.models import Baseline, DataQuery, FollowUp, FormStatus, Operative
     from perform.models import Participant
@@ -275,6 +308,18 @@ def benchmark(*, participants: int, n: int, profiled: bool = False) -> int:
         ("data-quality view, all sites", "datamanager", "dashboards:data_quality", []),
     ]
     rows = []
+    # The audit pages of a participant with a long history (issue 15).
+    events = audit_history_seed(study_id, users["coordinator"])
+    print(f"{study_id} has {events} audit events.")
+    pages += [
+        ("participant audit trail", "coordinator", "participant_audit", [study_id]),
+        (
+            "baseline form history",
+            "coordinator",
+            "crf:single_history",
+            [study_id, "baseline"],
+        ),
+    ]
     for label, role, name, args in pages:
         client = Client()
         client.force_login(users[role])

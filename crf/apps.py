@@ -8,8 +8,10 @@ class CrfConfig(AppConfig):
     def ready(self):
         # Registers the system check of the licensed instruments' wording file.
         from crf.forms import licensed_wording  # noqa: F401
+        from crf.forms.audit import audit_record_kinds
         from crf.forms.hub import participant_forms_panel
         from crf.forms.selectors import pre_randomization_fracture_warnings
+        from perform.audit_records import audit_record_kind_register
         from perform.panels import ParticipantPanel, participant_panel_register
         from randomization.confirmation import (
             PreRandomizationWarnings,
@@ -24,6 +26,9 @@ class CrfConfig(AppConfig):
                 context=participant_forms_panel,
             )
         )
+        # The CRF records in the audit trail, named as their pages name them.
+        for kind in audit_record_kinds():
+            audit_record_kind_register(kind)
         # The randomize confirmation page warns of a baseline whose fracture
         # status disagrees with the one stratification uses (PROTOCOL §7).
         pre_randomization_warnings_register(

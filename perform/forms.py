@@ -305,6 +305,57 @@ class ParticipantFilterForm(forms.Form):
         self.helper.add_input(Submit("", "Filter", css_class="btn-secondary"))
 
 
+class AuditFilterForm(forms.Form):
+    """GET filters of an audit page (``perform.audit_trail.AuditFilters``):
+    record type (left out on one form's page), user and site-local dates."""
+
+    kind = forms.ChoiceField(label="Form or record", required=False)
+    user = forms.ChoiceField(label="User", required=False)
+    date_from = forms.DateField(label="From (site date)", required=False)
+    date_to = forms.DateField(label="To (site date)", required=False)
+
+    def __init__(self, *args, kinds, users, **kwargs):
+        super().__init__(*args, **kwargs)
+        if kinds is None:
+            del self.fields["kind"]
+        else:
+            self.fields["kind"].choices = [("", "All"), *kinds]
+        self.fields["user"].choices = [
+            ("", "Anyone"),
+            *[(str(pk), username) for pk, username in users],
+            ("system", "system (no user)"),
+        ]
+        for name in ("date_from", "date_to"):
+            self.fields[name].widget = DateInput()
+            self.fields[name].error_messages["invalid"] = "Enter a date as YYYY-MM-DD."
+        self.helper = FormHelper()
+        self.helper.form_method = "get"
+        self.helper.form_class = "row row-cols-lg-auto g-2 align-items-end"
+        self.helper.form_id = "audit-filter"
+        self.helper.add_input(Submit("", "Filter", css_class="btn-secondary"))
+
+    def _clean_date(self, name):
+        value = self.cleaned_data.get(name)
+        if value is not None and not 1900 <= value.year <= 2999:
+            raise forms.ValidationError("Enter a date between 1900 and 2999.")
+        return value
+
+    def clean_date_from(self):
+        return self._clean_date("date_from")
+
+    def clean_date_to(self):
+        return self._clean_date("date_to")
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            raise forms.ValidationError(
+                f"The 'from' date ({start}) is after the 'to' date ({end})."
+            )
+        return data
+
+
 class LoginForm(AuthenticationForm):
     """Django's login form, refusing a username longer than the column holds.
 

@@ -5,7 +5,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from two_factor.views import BackupTokensView, QRGeneratorView, SetupCompleteView
 
-from perform import mfa_views, notification_views, role_views, session_views, views
+from perform import (
+    audit_views,
+    mfa_views,
+    notification_views,
+    role_views,
+    session_views,
+    views,
+)
 from perform.forms import TaskPasswordResetForm
 
 # django-two-factor-auth's pages (names in its "two_factor" namespace, which
@@ -32,6 +39,11 @@ urlpatterns = [
         "participants/<str:study_id>/",
         views.participant_detail,
         name="participant_detail",
+    ),
+    path(
+        "participants/<str:study_id>/audit/",
+        audit_views.participant_audit,
+        name="participant_audit",
     ),
     path(
         "participants/<str:study_id>/screening/",

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from infrastructure.pagination import paginate
 from perform import kept_submissions, selectors, services
-from perform.audit_trail import participant_audit_history
+from perform.audit_trail import audit_trail
 from perform.eligibility import participant_eligibility
 from perform.exceptions import TrialError
 from perform.forms import ConsentForm, DeclineForm, ParticipantFilterForm, ScreeningForm
@@ -116,6 +116,10 @@ def participant_screen(request):
     )
 
 
+# Audit entries shown on the participant page (perform.audit_views has all).
+RECENT_CHANGES = 5
+
+
 @require_GET
 @permission_required("perform.view_participant", raise_exception=True)
 def participant_detail(request, study_id):
@@ -134,7 +138,8 @@ def participant_detail(request, study_id):
             "participant": participant,
             # (criterion, answer, met) for every active criterion.
             "checklist": eligibility.checklist,
-            "audit": participant_audit_history(participant),
+            # The latest changes; the whole trail is on its own page.
+            "recent_changes": audit_trail(participant=participant)[:RECENT_CHANGES],
             "can_edit_screening": can_screen
             and participant.status in services.SCREENING_EDITABLE,
             "can_consent": can_screen

@@ -93,6 +93,10 @@ EXPECTED = {
     "participants/": only(VIEW_PARTICIPANT),
     "participants/screen/": only(SITE_STAFF | {"coordinator2"}),
     "participants/<str:study_id>/": only(SITE_STAFF | METHODS_CENTRE, coordinator2=404),
+    # The audit trail: who sees the participant page (its "Recent changes").
+    "participants/<str:study_id>/audit/": only(
+        SITE_STAFF | METHODS_CENTRE, coordinator2=404
+    ),
     "participants/<str:study_id>/screening/": SITE_PARTICIPANT_PAGE,
     "participants/<str:study_id>/consent/": SITE_PARTICIPANT_PAGE,
     "participants/<str:study_id>/decline/": SITE_PARTICIPANT_PAGE,

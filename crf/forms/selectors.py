@@ -5,7 +5,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Count, Min, Q
-from pghistory.models import Events
 
 from crf.forms.rules import (
     ClinicalContext,
@@ -25,7 +24,6 @@ from crf.models import (
 )
 from crf.schedule.inputs import participant_schedule_inputs
 from crf.schedule.visits import VisitState
-from perform.audit_trail import AUDIT_EVENT_VALUES, AuditEntry, audit_entries
 from perform.models import Participant
 from randomization.selectors import active_list
 
@@ -81,37 +79,6 @@ def participant_schedule(
     a complete (or signed) Death or Withdrawal form ends it, a draft does not.
     """
     return participant_schedule_inputs(participant, now=now).schedule()
-
-
-# Bookkeeping columns left out of a form's history: they change on every save
-# and say nothing a reader needs beyond the entry's own user and time.
-_FORM_AUDIT_HIDDEN = {"updated_at", "updated_by"}
-
-
-def form_audit_history(form: CrfForm) -> list[AuditEntry]:
-    """Every audited change to one form, oldest first: user, time, field,
-    old → new and the reason (a fixed number of queries, however long).
-
-    ``form`` must belong to a participant in the caller's scope.
-    """
-    rows = list(
-        Events.objects.tracks(form)
-        .order_by("pgh_created_at", "pgh_id")
-        .values(*AUDIT_EVENT_VALUES)
-    )
-    entries = audit_entries(rows)
-    return [
-        AuditEntry(
-            at=entry.at,
-            username=entry.username,
-            action=entry.action,
-            model=entry.model,
-            object_id=entry.object_id,
-            changes=[c for c in entry.changes if c[0] not in _FORM_AUDIT_HIDDEN],
-            reason=entry.reason,
-        )
-        for entry in entries
-    ]
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from crf.forms import selectors, services, worklists
+from crf.forms import services, worklists
 from crf.forms.forms import (
     COMPLETE_BUTTON,
     NEXT_BUTTON,
@@ -44,6 +44,7 @@ from crf.queries.markers import (
 from crf.schedule.visits import visit_labels
 from perform import kept_submissions
 from perform import selectors as core_selectors
+from perform.audit_views import audit_page
 from perform.exceptions import TrialError
 from perform.models import Participant
 
@@ -286,16 +287,24 @@ def _actions(user, location: FormLocation) -> dict:
 @require_http_methods(["GET"])
 @permission_required(VIEW, raise_exception=True)
 def form_history(request, study_id, key, visit=None, pk=None):
+    """The audit trail of one form (``perform.audit_views.audit_page``)."""
     location = _form_locate(request, study_id, key, visit=visit, pk=pk)
     instance = _existing(location)
-    return render(
+    name = location.spec.key + (f"-{visit}" if visit else "")
+    if location.spec.kind == REPEATABLE:
+        name = f"{name}-{instance.pk}"
+    return audit_page(
         request,
-        "crf/form_history.html",
-        {
-            "participant": location.participant,
+        participant=location.participant,
+        record=instance,
+        title=f"History · {location.title}",
+        filename=f"audit-trail-{location.participant.study_id}-{name}.csv",
+        context={
             "location": location,
             "instance": instance,
-            "history": selectors.form_audit_history(instance),
+            "header_template": "crf/includes/form_header.html",
+            "back_url": location.url(),
+            "hide_record": True,
         },
     )
 

@@ -44,22 +44,27 @@ def test_every_participant_change_is_in_its_history_with_user_and_values(
 
     history = participant_audit_history(participant)
     updates = {
-        (e.model, name): (e.username, old, new, e.reason)
+        (e.model, c.name): (e.username, c.label, c.old, c.new, e.reason)
         for e in history
         if e.action == "update"
-        for name, old, new in e.changes
+        for c in e.changes
     }
     assert updates[("Participant", "age_at_screening")] == (
         "coordinator",
-        64,
-        71,
+        "Age at screening",
+        "64",
+        "71",
         "Age transcribed wrongly from the referral letter",
     )
-    assert updates[("Participant", "fracture_status")][1:3] == ("impending", "complete")
-    assert updates[("Participant", "status")][:3] == (
+    assert updates[("Participant", "fracture_status")][2:4] == (
+        "Impending fracture",
+        "Complete pathological fracture",
+    )
+    assert updates[("Participant", "status")][:4] == (
         "investigator",
-        "eligible",
-        "consented",
+        "Status",
+        "Eligible",
+        "Consented",
     )
     inserts = [e for e in history if e.action == "insert"]
     assert {e.model for e in inserts} >= {
@@ -70,10 +75,11 @@ def test_every_participant_change_is_in_its_history_with_user_and_values(
     }
     assert all(e.at is not None for e in history)
 
-    page = client.get(reverse("participant_detail", args=[participant.study_id]))
+    page = client.get(reverse("participant_audit", args=[participant.study_id]))
     html = page.content.decode()
     assert "Age transcribed wrongly from the referral letter" in html
-    assert "age_at_screening" in html
+    assert "Age at screening" in html
+    assert "age_at_screening</" not in html
 
 
 @pytest.mark.django_db

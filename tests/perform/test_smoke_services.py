@@ -37,14 +37,15 @@ def test_audit_history_has_user_and_reason(users, site_a, screen):
     age_changes = [
         e
         for e in entries
-        if any(name == "age_at_screening" for name, _, _ in e.changes)
-        and e.action == "update"
+        if any(c.name == "age_at_screening" for c in e.changes) and e.action == "update"
     ]
     assert age_changes, entries
     change = age_changes[0]
     assert change.username == "coordinator"
     assert change.reason == "typo in age"
-    assert ("age_at_screening", 64, 66) in change.changes
+    assert ("age_at_screening", "64", "66") in [
+        (c.name, c.old, c.new) for c in change.changes
+    ]
 
 
 @pytest.mark.django_db

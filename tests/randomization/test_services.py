@@ -57,6 +57,7 @@ def test_participant_audit_history_never_shows_allocation_slot_rows(
     services.participant_randomize(actor=users["randomizer"], participant=participant)
     history = participant_audit_history(participant)
     assert not [e for e in history if e.model == "Slot"]
-    assert any(("status", "consented", "randomized") in e.changes for e in history), (
+    changes = [(c.name, c.old, c.new) for e in history for c in e.changes]
+    assert ("status", "Consented", "Randomized") in changes, (
         "the randomization shows as the status change"
     )
