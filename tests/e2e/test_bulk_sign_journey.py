@@ -9,9 +9,9 @@ import datetime
 import pytest
 from playwright.sync_api import Page, expect
 
-from crf.forms import selectors
 from crf.models import AdverseEvent, Baseline, FollowUp, FormStatus, Operative
 from crf.schedule.visits import site_today
+from perform.audit_trail import audit_trail
 from tests.crf.bulk import form_kwargs
 from tests.e2e.conftest import console_problems, login
 
@@ -92,7 +92,7 @@ def test_an_investigator_signs_all_complete_forms_with_one_password_entry(
         assert form.signed_by == users["investigator"]
         assert [
             entry
-            for entry in selectors.form_audit_history(form)
+            for entry in audit_trail(participant=form.participant, record=form)
             if entry.reason == "Signed by the investigator"
             and entry.username == "investigator"
         ]

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
-from crf.forms import selectors, services
+from crf.forms import services
 from crf.models import (
     AdverseEvent,
     Baseline,
@@ -18,6 +18,7 @@ from crf.models import (
 )
 from crf.schedule.visits import site_today
 from perform import roles
+from perform.audit_trail import audit_trail
 from tests.crf.bulk import form_kwargs, participants_add
 from tests.factories import user_with_role
 
@@ -100,7 +101,9 @@ def test_one_password_signs_every_complete_form_each_signature_audited(
         form = model.objects.get(participant=participant)
         assert form.signed_by == users["investigator"]
         (signature,) = [
-            e for e in selectors.form_audit_history(form) if e.reason == SIGNED_REASON
+            e
+            for e in audit_trail(participant=form.participant, record=form)
+            if e.reason == SIGNED_REASON
         ]
         assert signature.username == "investigator"
 
@@ -231,7 +234,11 @@ def test_lock_all_locks_a_participants_complete_forms_only(client, users, partic
     for model in (Baseline, Operative, FollowUp):
         form = model.objects.get(participant=participant)
         assert form.locked and form.locked_by == users["datamanager"]
-        assert [e for e in selectors.form_audit_history(form) if e.action == "update"]
+        assert [
+            e
+            for e in audit_trail(participant=form.participant, record=form)
+            if e.action == "update"
+        ]
     assert not AdverseEvent.objects.get(participant=participant).locked
 
 
