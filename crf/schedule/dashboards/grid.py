@@ -29,17 +29,19 @@ them (a draft before a complete one); the cell links to the form when there
 is one, else to that list on the participant's forms page.
 
 Cost: a fixed number of queries whatever the number of participants. The
-filters are applied by the database over the whole scope (the count and the
-page of participants: two queries, one more for the sites' dates when the
-filter is about visits), then only the page's participants are read: their
-visits (``crf.schedule.sql``), their forms (one UNION ALL over the CRF
-tables) and their unresolved queries: three queries.
+filters are applied by the database over the whole scope, which returns the
+ids of the participants listed, in order (one query; one more for the sites'
+dates when the filter is about visits); then only the page's participants
+are read: themselves, their visits (``crf.schedule.sql``), their forms (one
+UNION ALL over the CRF tables) and their unresolved queries: four queries.
 """
 
 import datetime
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from urllib.parse import quote
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
@@ -126,6 +128,10 @@ _NOT_ENTERED = {
 }
 
 
+# Stands for the study ID in a URL built once per column (see ``Column.url``).
+_STUDY_ID = "__study_id__"
+
+
 @dataclass(frozen=True)
 class Column:
     """One column of the grid: a form (``spec``), or a visit (``visit``)."""
@@ -137,6 +143,17 @@ class Column:
     @property
     def key(self) -> str:
         return self.visit.code if self.visit else self.spec.key
+
+    @cached_property
+    def url_pattern(self) -> str:
+        """The cells' link, ``_STUDY_ID`` standing for the study ID: the
+        form's page (``form_url``), or for a repeatable form their list on the
+        participant's forms page. Resolved once per column, not per cell (a
+        page would otherwise resolve 750 URLs)."""
+        if self.spec.kind == REPEATABLE:
+            forms_page = reverse("crf:participant_forms", args=[_STUDY_ID])
+            return f"{forms_page}#repeatable-{self.spec.key}"
+        return form_url(_STUDY_ID, self.spec, visit=self.key if self.visit else None)
 
 
 def grid_columns() -> list[Column]:
@@ -185,16 +202,37 @@ class Cell:
 @dataclass(slots=True)
 class GridRow:
     participant: Participant
+    participant_url: str  # the participant page: screening, consent, status
     cells: list[Cell] = field(default_factory=list)
-
-    @property
-    def participant_url(self) -> str:
-        return reverse("participant_detail", args=[self.participant.study_id])
 
 
 # ---------------------------------------------------------------------------
 # Which participants: filtered and paged by the database
 # ---------------------------------------------------------------------------
+def grid_participant_ids(
+    *,
+    user,
+    site_code: str | None = None,
+    status: str | None = None,
+    search: str | None = None,
+    now: datetime.datetime | None = None,
+) -> list[int]:
+    """The ids of the grid's participants in ``user``'s scope (through
+    ``perform.selectors.participants_for``), by study ID: at ``site_code``,
+    with a study ID containing ``search``, and having ``status`` (one of
+    ``STATUS_FILTERS``; anything else is no filter).
+
+    One query (two with a visit filter: the sites' dates). The ids, not a
+    lazy queryset for the paginator to count and then slice: a filter on
+    visits computes every visit of the scope, and this way it does so once
+    (a few thousand integers cost less than running it twice)."""
+    return list(
+        grid_participants(
+            user=user, site_code=site_code, status=status, search=search, now=now
+        ).values_list("pk", flat=True)
+    )
+
+
 def grid_participants(
     *,
     user,
@@ -203,11 +241,7 @@ def grid_participants(
     search: str | None = None,
     now: datetime.datetime | None = None,
 ) -> QuerySet[Participant]:
-    """The grid's participants in ``user``'s scope (through
-    ``perform.selectors.participants_for``), by study ID: at ``site_code``,
-    with a study ID containing ``search``, and having ``status`` (one of
-    ``STATUS_FILTERS``; anything else is no filter). Lazy: the paginator
-    counts it and fetches one page."""
+    """The participants of ``grid_participant_ids``, as a lazy queryset."""
     participants = scoped(user, site_code)
     if search:
         participants = participants.filter(study_id__icontains=search.strip())
@@ -310,35 +344,39 @@ def _page_visits(participants: Sequence[Participant], now) -> dict[tuple, dict]:
 
 
 def grid_rows(
-    participants: Sequence[Participant], *, now: datetime.datetime | None = None
+    *, user, ids: Sequence[int], now: datetime.datetime | None = None
 ) -> list[GridRow]:
-    """The rows of ``participants`` (a page, already in the user's scope):
-    three queries whatever their number, none if there are none."""
-    participants = list(participants)
-    if not participants:
+    """The rows of the participants ``ids`` (a page of
+    ``grid_participant_ids``) in ``user``'s scope, by study ID: four queries
+    whatever their number, none if there are none."""
+    if not ids:
         return []
+    participants = list(scoped(user, None).filter(pk__in=ids).order_by("study_id"))
     ids = [p.pk for p in participants]
     forms = _page_forms(ids)
     queries = _page_queries(ids)
     visits = _page_visits(participants, now)
     columns = grid_columns()
     operated_ids = {participant_id for participant_id, _visit in visits}
+    participant_page = reverse("participant_detail", args=[_STUDY_ID])
     rows = []
     for participant in participants:
         by_key = defaultdict(list)
         for form in forms.get(participant.pk, ()):
             by_key[form.visit or form.key].append(form)
         operated = participant.pk in operated_ids
-        row = GridRow(participant)
+        quoted = quote(participant.study_id, safe="")
+        row = GridRow(participant, participant_page.replace(_STUDY_ID, quoted))
         for column in columns:
             entered = by_key.get(column.key, [])
+            url = column.url_pattern.replace(_STUDY_ID, quoted)
             if column.visit:
                 visit = visits.get((participant.pk, column.key))
-                cell = _visit_cell(participant, column, entered, visit)
+                cell = _visit_cell(participant, column, url, entered, visit)
             elif column.spec.kind == REPEATABLE:
-                cell = _repeatable_cell(participant, column, entered)
+                cell = _repeatable_cell(participant, column, url, entered)
             else:
-                cell = _form_cell(participant, column, entered, operated=operated)
+                cell = _form_cell(participant, column, url, entered, operated)
             cell.column = column.key
             cell.queries = sum(queries.get((f.key, f.pk), 0) for f in entered)
             row.cells.append(cell)
@@ -346,9 +384,8 @@ def grid_rows(
     return rows
 
 
-def _form_cell(participant, column: Column, entered, *, operated: bool) -> Cell:
+def _form_cell(participant, column: Column, url, entered, operated: bool) -> Cell:
     spec = column.spec
-    url = form_url(participant.study_id, spec)
     if entered:
         state = entered[0].state
         return Cell(state, f"{spec.label}: {STATES[state].text}", url)
@@ -366,9 +403,8 @@ def _form_cell(participant, column: Column, entered, *, operated: bool) -> Cell:
     return Cell(state, f"{spec.label}: {_NOT_ENTERED[state]}", url)
 
 
-def _visit_cell(participant, column: Column, entered, visit: dict | None) -> Cell:
+def _visit_cell(participant, column: Column, url, entered, visit: dict | None) -> Cell:
     label = f"{column.label} follow-up"
-    url = form_url(participant.study_id, column.spec, visit=column.key)
     window = (
         f", window {visit['window_start']:%Y-%m-%d} to {visit['window_end']:%Y-%m-%d}"
         if visit
@@ -378,11 +414,10 @@ def _visit_cell(participant, column: Column, entered, visit: dict | None) -> Cel
         state = MISSED
     elif entered:
         state = entered[0].state
-    elif visit is None:
-        allowed = form_allowed_for(column.spec, participant)
-        state = NOT_YET_DUE if allowed else NOT_APPLICABLE
-        if allowed:
-            return Cell(state, f"{label}: not yet due (no surgery date yet)", url)
+    elif visit is None:  # no surgery date yet
+        if form_allowed_for(column.spec, participant):
+            return Cell(NOT_YET_DUE, f"{label}: not yet due (no surgery yet)", url)
+        return Cell(NOT_APPLICABLE, f"{label}: not applicable", url)
     else:
         state = {
             schedule.UPCOMING: NOT_YET_DUE,
@@ -395,10 +430,8 @@ def _visit_cell(participant, column: Column, entered, visit: dict | None) -> Cel
     return Cell(state, f"{label}: {STATES[state].text}{window}", url)
 
 
-def _repeatable_cell(participant, column: Column, entered) -> Cell:
+def _repeatable_cell(participant, column: Column, lists: str, entered) -> Cell:
     spec = column.spec
-    forms_page = reverse("crf:participant_forms", args=[participant.study_id])
-    lists = f"{forms_page}#repeatable-{spec.key}"
     if not entered:
         state = NONE if form_allowed_for(spec, participant) else NOT_APPLICABLE
         return Cell(state, f"{spec.label}: {_NOT_ENTERED[state]}", lists)

@@ -60,20 +60,20 @@ def record_status(request):
     sites = list(sites_for(request.user).order_by("code"))
     filters = GridFilterForm(request.GET or None, sites=sites)
     criteria = filters.criteria()
-    participants = grid.grid_participants(
+    ids = grid.grid_participant_ids(
         user=request.user,
         site_code=criteria.get("site"),
         status=criteria.get("status"),
         search=criteria.get("q"),
     )
-    context = paginate(request, participants)
+    context = paginate(request, ids)
     return render(
         request,
         "crf/dashboard_grid.html",
         {
             **context,
             "filters": filters,
-            "rows": grid.grid_rows(context["page"].object_list),
+            "rows": grid.grid_rows(user=request.user, ids=context["page"].object_list),
             "columns": grid.grid_columns(),
             "states": grid.STATES.values(),
             "sites": sites,
