@@ -12,7 +12,7 @@ from crf.models import FollowUp, Operative
 from crf.schedule.visits import site_today
 from tests.crf.bulk import form_kwargs, participants_add
 from tests.e2e.conftest import console_problems, login
-from tests.e2e.test_layout import LAPTOP, PHONE, SIDEWAYS_SCROLL
+from tests.e2e.test_layout import LAPTOP, PHONE, SIDEWAYS_SCROLL, shoot
 
 pytestmark = [
     pytest.mark.e2e,
@@ -74,6 +74,10 @@ def test_coordinator_opens_the_right_form_from_the_grid(
     # Site A only: the coordinator never sees site B's participant.
     expect(rows(page)).to_have_count(3)
     expect(page.locator("#result-count")).to_have_text("3 participants")
+    shoot(page, "record-status-1366")
+    # On a laptop a one-site coordinator's grid fits without scrolling.
+    box = page.locator(".table-responsive")
+    assert box.evaluate("b => b.scrollWidth <= b.clientWidth")
     expect(page.locator(f'tr[data-study-id="{elsewhere.study_id}"]')).to_have_count(0)
 
     # Those with an overdue visit: the third is up to date.
@@ -122,6 +126,7 @@ def test_the_grid_scrolls_inside_its_box_on_a_phone(
     expect(rows(page)).to_have_count(3)
 
     widths = page.evaluate(SIDEWAYS_SCROLL)
+    shoot(page, "record-status-390")
     assert widths["document"] <= widths["viewport"], widths
     assert widths["body"] <= widths["viewport"], widths
     box = page.locator(".table-responsive")

@@ -118,6 +118,14 @@ _CLINICAL = ("baseline", "operative", "discharge")
 _EVENTS = ("adverse-event", "reoperation", "deviation", "local-recurrence")
 _ENDINGS = ("death", "withdrawal")
 _EXPECTED_WHEN_ALLOWED = {"baseline", "operative"}
+# Headers short enough for the grid to fit a laptop screen (1366 px).
+_SHORT = {
+    "adverse-event": "AEs",
+    "reoperation": "Reop.",
+    "deviation": "Deviat.",
+    "local-recurrence": "Recur.",
+    "withdrawal": "Withdr.",
+}
 _NOT_EXPECTED_STATUSES = {ParticipantStatus.INELIGIBLE, ParticipantStatus.DECLINED}
 # What a single form's cell says when the form has not been entered.
 _NOT_ENTERED = {
@@ -139,6 +147,7 @@ class Column:
     label: str
     spec: FormSpec
     visit: schedule.VisitDefinition | None = None
+    short: str = ""  # the header, when the label is too wide for it
 
     @property
     def key(self) -> str:
@@ -159,13 +168,13 @@ class Column:
 def grid_columns() -> list[Column]:
     """The columns after the participant's own, in the trial's order."""
     follow_up = next(spec for spec in FORMS.values() if spec.kind == PER_VISIT)
-    short = {"adverse-event": "AEs", "reoperation": "Reoperations"}
-    short |= {"deviation": "Deviations", "local-recurrence": "Recurrence"}
     return [
         *[Column(FORMS[key].label, FORMS[key]) for key in _CLINICAL],
         *[Column(v.label, follow_up, v) for v in schedule.visit_definitions()],
-        *[Column(short.get(key, FORMS[key].label), FORMS[key]) for key in _EVENTS],
-        *[Column(FORMS[key].label.split(" /")[0], FORMS[key]) for key in _ENDINGS],
+        *[
+            Column(FORMS[key].label, FORMS[key], short=_SHORT.get(key, ""))
+            for key in (*_EVENTS, *_ENDINGS)
+        ],
     ]
 
 

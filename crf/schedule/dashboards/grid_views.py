@@ -78,5 +78,6 @@ def record_status(request):
             "states": grid.STATES.values(),
             "sites": sites,
             "all_sites": user_sees_all_sites(request.user),
+            "many_sites": len(sites) > 1,  # else no site column
         },
     )
