@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from crf.schedule.dashboards import grid
+from crf.schedule.dashboards import grid, grid_scope
 from infrastructure.pagination import paginate
 from perform.selectors import sites_for, user_sees_all_sites
 
@@ -27,7 +27,7 @@ class GridFilterForm(forms.Form):
     status = forms.ChoiceField(
         label="Show participants",
         required=False,
-        choices=[("", "All"), *grid.STATUS_FILTERS],
+        choices=[("", "All"), *grid_scope.STATUS_FILTERS],
     )
     site = forms.ChoiceField(required=False)
 
@@ -60,7 +60,7 @@ def record_status(request):
     sites = list(sites_for(request.user).order_by("code"))
     filters = GridFilterForm(request.GET or None, sites=sites)
     criteria = filters.criteria()
-    ids = grid.grid_participant_ids(
+    ids = grid_scope.grid_participant_ids(
         user=request.user,
         site_code=criteria.get("site"),
         status=criteria.get("status"),
