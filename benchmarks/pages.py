@@ -306,6 +306,8 @@ def benchmark(*, participants: int, n: int, profiled: bool = False) -> int:
         ("site dashboard, all sites", "datamanager", "dashboards:site", []),
         ("participant page", "coordinator", "participant_detail", [study_id]),
         ("data-quality view, all sites", "datamanager", "dashboards:data_quality", []),
+        ("record status, coordinator", "coordinator", "dashboards:record_status", []),
+        ("record status, all sites", "datamanager", "dashboards:record_status", []),
     ]
     rows = []
     # The audit pages of a participant with a long history (issue 15).

@@ -8,6 +8,7 @@ allow)."""
 # of which a user may open one page only is shown as that page's link.
 NAVIGATION = [
     ("Dashboard", "dashboards:site", ("crf.view_forms",)),
+    ("Record status", "dashboards:record_status", ("crf.view_forms",)),
     ("Participants", "participant_list", "perform.view_participant"),
     (
         "Screening",

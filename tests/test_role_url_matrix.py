@@ -157,6 +157,8 @@ EXPECTED = {
     # sites; the data-quality view also needs view_all_sites.
     "dashboard/": only(SITE_STAFF | {"coordinator2"} | METHODS_CENTRE),
     "data-quality/": only(METHODS_CENTRE),
+    # The record status grid: crf.view_forms, rows scoped to the user's sites.
+    "record-status/": only(SITE_STAFF | {"coordinator2"} | METHODS_CENTRE),
     # Data queries (crf.queries.urls): crf.view_forms, scoped to the user's sites;
     # raising one needs crf.raise_queries. ``query_id`` is a query on the site A
     # adverse event, which the raise page is opened on (see ``concrete_url``).

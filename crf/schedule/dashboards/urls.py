@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from crf.schedule.dashboards import grid_views
 from crf.schedule.dashboards import views as dashboard_views
 
 app_name = "dashboards"
@@ -9,4 +10,5 @@ app_name = "dashboards"
 urlpatterns = [
     path("dashboard/", dashboard_views.site_dashboard, name="site"),
     path("data-quality/", dashboard_views.data_quality, name="data_quality"),
+    path("record-status/", grid_views.record_status, name="record_status"),
 ]
