@@ -174,11 +174,23 @@ def _labels_for(rows: list[dict]) -> AuditLabels:
 
 
 def _shown(
-    field: models.Field | None, value, labels: AuditLabels, zone: ZoneInfo
+    field: models.Field | None,
+    value,
+    labels: AuditLabels,
+    zone: ZoneInfo,
+    fields: dict[str, models.Field] | None = None,
 ) -> str | None:
-    """``value`` (as stored in the event's JSON) as the form shows it."""
-    if value is None or value == "":
+    """``value`` (as stored in the event's JSON) as the form shows it; a
+    mapping keyed by the record's field names (a CRF's missing-data codes) as
+    "Field label: value" pairs, an empty one as empty."""
+    if value is None or value == "" or value == {} or value == []:
         return None
+    if isinstance(value, dict):
+        fields = fields or {}
+        return "; ".join(
+            f"{_label(fields.get(str(key)), str(key))}: {item}"
+            for key, item in sorted(value.items())
+        )
     if field is None:
         return str(value)
     if field.is_relation:
@@ -247,8 +259,8 @@ def audit_entries(rows: list[dict], *, zone: ZoneInfo) -> list[AuditEntry]:
             if name in HIDDEN_FIELDS:
                 continue
             field = fields.get(name)
-            shown_old = _shown(field, old, labels, zone)
-            shown_new = _shown(field, new, labels, zone)
+            shown_old = _shown(field, old, labels, zone, fields)
+            shown_new = _shown(field, new, labels, zone, fields)
             if action != "update" and shown_old is None and shown_new is None:
                 continue  # an empty field of a new or deleted record
             changes.append(AuditChange(name, _label(field, name), shown_old, shown_new))

@@ -370,3 +370,29 @@ def test_audit_page_queries_do_not_grow_with_participants_or_changes(
     many = [query_count(client, url) for url in urls]
     assert many == few
     assert Operative.objects.get(participant=randomized).version == 6
+
+
+@pytest.mark.django_db
+def test_missing_data_codes_show_by_field_label_and_an_empty_set_not_at_all(
+    client, users, randomized, operative_url
+):
+    change(
+        client,
+        operative_url,
+        version=1,
+        reason="Transfusion chart lost",
+        transfusion_units="",
+        missing__transfusion_units="UNK",
+    )
+    response = client.get(history_url(randomized))
+    (update,) = updates(response)
+    shown = {c.name: (c.label, c.old, c.new) for c in update.changes}
+    assert shown["missing_codes"] == (
+        "Missing codes",
+        None,
+        "Transfusion (units): UNK",
+    )
+    assert shown["transfusion_units"] == ("Transfusion (units)", "1", None)
+    created = [e for e in response.context["page"] if e.action == "insert"]
+    assert created and all(c.name != "missing_codes" for c in created[0].changes)
+    assert "{}" not in response.content.decode()
