@@ -404,14 +404,18 @@ def test_crf_dates_are_refused_before_the_trial_or_in_future(
 ):
     client.force_login(users["coordinator"])
     model = FORMS[key].model
+    # A date shown only under a condition (branching) is posted with it.
+    condition = FORMS[key].branching.get(name)
+    applies = {condition.field: condition.values[0]} if condition else {}
     for value, message in EXTREMES.items():
         response = client.post(
-            _crf_web_url(randomized.study_id, key), {name: value, "save_draft": "1"}
+            _crf_web_url(randomized.study_id, key),
+            {**applies, name: value, "save_draft": "1"},
         )
         assert response.status_code == 200, value
         assert response.context["form"].errors[name][0] == message
 
-        body = {"fields": {name: value}}
+        body = {"fields": {**applies, name: value}}
         if FORMS[key].kind == PER_VISIT:
             body["visit"] = "2w"
         response = api_as("coordinator").post(

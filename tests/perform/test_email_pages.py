@@ -415,4 +415,7 @@ def test_the_participant_page_query_count_does_not_grow_with_reminders_or_alerts
     many, content = count()
     assert len(rows(content, "visit-reminders")) == 30
     assert len(rows(content, "safety-alerts")) == 7
-    assert few == many
+    # The "recent changes" panel reads its five entries with one query per
+    # kind of record among them: more reminders and alerts never add one (here
+    # the five newest are all adverse events, one kind fewer than before).
+    assert many <= few

@@ -5,9 +5,10 @@ to the form's page.
 
 Columns: the participant's lifecycle status (screening and consent are
 recorded on the participant page, so that cell links there), the baseline,
-operative and discharge forms, the six follow-up visits (``TRIAL["VISITS"]``),
-then the event forms: adverse events, reoperations and protocol deviations
-(repeatable: their number), local recurrence, death and withdrawal.
+operative and discharge forms, the six follow-up visits
+(``crf.schedule.visits.visit_definitions()``), then the event forms:
+adverse events, reoperations and protocol deviations (repeatable: their
+number), local recurrence, death and withdrawal.
 
 Cell states (``STATES``), decided by ``_form_cell`` and ``_visit_cell``:
 
