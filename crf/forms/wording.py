@@ -35,6 +35,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.template.loader import render_to_string
 
 from crf.forms import scoring
+from crf.forms.field_wrappers import MISSING_PREFIX
 from crf.forms.free_wording import CLAVIEN_DINDO_LEVELS, FREE_LEVELS, INTERMEDIATE
 from crf.forms.licensed_wording import ItemWording, field_range, licensed_wording
 
@@ -208,9 +209,14 @@ class InstrumentMatrix(LayoutObject):
             if name not in form.fields:
                 continue
             bound = form[name]
+            # The row's missing-data code select (``crf.forms.field_wrappers``
+            # adds it to the form after the layout is built), so a code
+            # stored for an item is shown and posted back, never dropped.
+            missing = f"{MISSING_PREFIX}{name}"
             rows.append(
                 {
                     "field": bound,
+                    "missing": form[missing] if missing in form.fields else None,
                     "extras": "".join(
                         extra.render(form, context, template_pack=template_pack)
                         for extra in extras

@@ -73,6 +73,32 @@ def test_a_coded_required_field_completes_the_form_and_reads_back_as_its_label(
 
 
 @pytest.mark.django_db
+def test_an_item_of_an_instrument_matrix_takes_a_code_and_keeps_it_on_resave(
+    client, users, screened
+):
+    """TESS and BPI items are laid out as a matrix: each row has its code
+    select, so a stored code is shown and posted back, never dropped."""
+    client.force_login(users["coordinator"])
+    url = baseline_url(screened)
+    page = client.get(url).content.decode()
+    matrix = page[page.index('id="matrix-bpi"') :]
+    assert 'name="missing__bpi_worst"' in matrix[: matrix.index("</table>")]
+
+    response = client.post(
+        url, baseline_post(bpi_worst=None, missing__bpi_worst="DEC", save_draft="1")
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    assert Baseline.objects.get().missing_codes == {"bpi_worst": "DEC"}
+    page = client.get(url).content.decode()
+    assert re.search(
+        r'name="missing__bpi_worst"[^>]*>(?:(?!</select>).)*'
+        r'value="DEC" selected',
+        page,
+        re.S,
+    )
+
+
+@pytest.mark.django_db
 def test_without_value_or_code_a_required_field_stops_a_complete_save(
     client, users, screened
 ):
