@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from crf.epro.invitations import epro_sweep
 from crf.queries.automatic import queries_autocheck
 from crf.schedule.reminders import reminders_sweep
 
@@ -29,3 +30,16 @@ def reminders_sweep_task() -> dict:
         "weekly_emails": result.weekly_emails,
         "visits_listed": result.visits_listed,
     }
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=600)
+def epro_sweep_task() -> dict:
+    """Write the survey invitations and reminders due now into the outbox
+    (hourly, by beat; ``crf.epro.invitations.epro_sweep``).
+
+    Idempotent (advisory lock, one transaction, outbox keys per invitation and
+    reminder number): a sweep redelivered after its worker was killed sends
+    nothing twice.
+    """
+    result = epro_sweep()
+    return {"invitations": result.invitations, "reminders": result.reminders}

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("crf.forms.urls")),
     path("", include("crf.queries.urls")),
     path("", include("crf.schedule.dashboards.urls")),
+    path("", include("crf.epro.urls")),
 ]

@@ -30,8 +30,19 @@ class OutboundEmail(models.Model):
         # Never to be sent (e.g. the demo's made-up history).
         CANCELLED = "cancelled", "Not sent"
 
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        # A text message: ``to`` holds one phone number (E.164), the body is
+        # ``body_text``, sent by ``infrastructure.sms``; no subject is sent.
+        SMS = "sms", "Text message"
+
     key = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=40)
+    channel = models.CharField(
+        max_length=5, choices=Channel.choices, default=Channel.EMAIL
+    )
+    # The recipient is a participant (a survey link): the log shows no address.
+    to_participant = models.BooleanField(default=False)
     to = ArrayField(models.EmailField(), default=list)
     subject = models.CharField(max_length=300)
     body_text = models.TextField()

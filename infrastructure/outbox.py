@@ -11,7 +11,10 @@ Retries back off exponentially (``EMAIL_RETRY``: base and ceiling in seconds,
 attempts before the row is marked failed); failed rows are listed for the
 Methods Centre on the e-mail log page and in the admin.
 
-This is the platform's only way to send an e-mail: allocation and
+Text messages (survey invitations and reminders to participants who chose
+SMS) are rows too, with ``channel`` SMS, sent by ``infrastructure.sms``.
+
+This is the platform's only way to send an e-mail or a text message: allocation and
 stratum-exhaustion e-mails, password links, safety alerts, reminder digests
 and DSMB notices all pass here, so every one of them is on the log.
 """
@@ -28,6 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from infrastructure.models import OutboundEmail
+from infrastructure.sms import sms_send
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,10 @@ class Email:
     body_text: str
     body_html: str = ""
     holds_credential: bool = False
+    # "sms": a text message to the one number in ``to`` (``infrastructure.sms``).
+    channel: str = "email"
+    # The recipient is a participant: the e-mail log never shows the address.
+    to_participant: bool = False
 
 
 def _message_id(key: str) -> str:
@@ -84,6 +92,8 @@ def emails_queue(emails: list[Email]) -> dict[str, int]:
             body_text=e.body_text,
             body_html=e.body_html,
             holds_credential=e.holds_credential,
+            channel=e.channel,
+            to_participant=e.to_participant,
             message_id=_message_id(e.key),
             next_attempt_at=now,
         )
@@ -144,6 +154,8 @@ def email_deliver(email_id: int) -> Delivery:
         email.attempts += 1
         if not email.to:
             return _failed(email, "No recipient has an e-mail address.")
+        if email.channel == OutboundEmail.Channel.SMS:
+            return _text_deliver(email)
         message = EmailMultiAlternatives(
             subject=email.subject,
             body=email.body_text,
@@ -155,30 +167,48 @@ def email_deliver(email_id: int) -> Delivery:
         try:
             message.send()
         except OSError as error:  # SMTP or network: worth trying again
-            text = f"{type(error).__name__}: {error}"[:1000]
-            if email.attempts >= settings.EMAIL_RETRY["ATTEMPTS"]:
-                return _failed(email, text)
-            delay = retry_delay(email.attempts)
-            email.last_error = text
-            email.next_attempt_at = timezone.now() + datetime.timedelta(seconds=delay)
-            email.save(update_fields=["attempts", "last_error", "next_attempt_at"])
-            return Delivery("retry", delay=delay, error=text)
+            return _retry_or_fail(email, f"{type(error).__name__}: {error}"[:1000])
         except Exception as error:  # noqa: BLE001 - e.g. a malformed header
             # Not a delivery problem: sending again would fail the same way.
             return _failed(email, f"{type(error).__name__}: {error}"[:1000])
-        email.status = OutboundEmail.Status.SENT
-        email.sent_at = timezone.now()
-        email.next_attempt_at = None
-        email.save(
-            update_fields=[
-                "attempts",
-                "status",
-                "sent_at",
-                "next_attempt_at",
-                *_credential_erase(email),
-            ]
-        )
-        return Delivery("sent")
+        return _sent(email)
+
+
+def _text_deliver(email: OutboundEmail) -> Delivery:
+    """Send a text message row (inside ``email_deliver``'s row lock)."""
+    try:
+        sms_send(to=email.to[0], body=email.body_text)
+    except OSError as error:
+        return _retry_or_fail(email, f"{type(error).__name__}: {error}"[:1000])
+    except Exception as error:  # noqa: BLE001 - refused: sending again fails too
+        return _failed(email, f"{type(error).__name__}: {error}"[:1000])
+    return _sent(email)
+
+
+def _retry_or_fail(email: OutboundEmail, text: str) -> Delivery:
+    if email.attempts >= settings.EMAIL_RETRY["ATTEMPTS"]:
+        return _failed(email, text)
+    delay = retry_delay(email.attempts)
+    email.last_error = text
+    email.next_attempt_at = timezone.now() + datetime.timedelta(seconds=delay)
+    email.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+    return Delivery("retry", delay=delay, error=text)
+
+
+def _sent(email: OutboundEmail) -> Delivery:
+    email.status = OutboundEmail.Status.SENT
+    email.sent_at = timezone.now()
+    email.next_attempt_at = None
+    email.save(
+        update_fields=[
+            "attempts",
+            "status",
+            "sent_at",
+            "next_attempt_at",
+            *_credential_erase(email),
+        ]
+    )
+    return Delivery("sent")
 
 
 def _credential_erase(email: OutboundEmail) -> list[str]:

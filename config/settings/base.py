@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "csp",
     "pgtrigger",
     "pghistory",
+    "django_ratelimit",
     # ours, bottom floor first (README "Architecture")
     "infrastructure.apps.InfrastructureConfig",
     "perform.apps.PerformConfig",
@@ -413,4 +414,5 @@ LOGGING = {
 }
 
 # The trial's own parameters (PROTOCOL §1, §4–6, §10–11): config/settings/trial.py.
+from config.settings.epro import *  # noqa: E402,F403
 from config.settings.trial import *  # noqa: E402,F403

@@ -62,3 +62,10 @@ REPORTS_ROOT = os.environ.get(
     "REPORTS_ROOT",
     f"/tmp/perform-test-reports-{os.getpid()}",  # noqa: S108
 )
+
+# Rate-limit counters and text messages of this test process alone.
+CACHES["ratelimit"]["KEY_PREFIX"] = f"test-{os.getpid()}"  # noqa: F405
+SMS_FILE_PATH = os.environ.get(
+    "SMS_FILE_PATH",
+    f"/tmp/perform-test-sms-{os.getpid()}",  # noqa: S108
+)

@@ -24,6 +24,9 @@ these services, which own the rules of PROTOCOL §7 on form state:
   missing-data codes are rules of ``form_rule_errors`` too (``crf.forms.branching``,
   ``crf.forms.missing_data``); a field holding a code counts as given for a
   complete form;
+* the questionnaire answers a participant submitted (link or clinic tablet)
+  change only while a data query on the item is unresolved; answers staff
+  type in are recorded as a paper response (``crf.epro.corrections``);
 * a locked form cannot be changed or signed by anyone; the data manager
   unlocks it first (and that is audited too);
 * saves carry the version the user started from; a save based on an older
@@ -42,6 +45,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from crf.epro.corrections import prom_after_save, prom_change_errors
 from crf.exceptions import (
     FormIncomplete,
     FormLocked,
@@ -126,6 +130,9 @@ def form_save(
     errors = form_rule_errors(
         form, participant_clinical_context(participant), complete=complete
     )
+    # PROTOCOL §13: the participant's own answers change only through a query.
+    for name, messages in prom_change_errors(current, form).items():
+        errors.setdefault(name, []).extend(messages)
     if errors:
         raise ValidationError(errors)
     if current is not None:
@@ -148,6 +155,7 @@ def form_save(
     form.updated_by = actor
     with audit_context(actor=actor, reason=reason):
         form.save()
+        prom_after_save(current, form, actor=actor)
         if complete:
             _lifecycle_follow(actor=actor, form=form, reason=reason)
     # A serious adverse event, death or reoperation: the expedited alert

@@ -14,6 +14,15 @@ from crf.models.base import (
     MissingCode,
 )
 from crf.models.clinical import Baseline, Discharge, FollowUp, Operative
+from crf.models.epro import (
+    Channel,
+    ContactPreference,
+    PromResponse,
+    Respondent,
+    ResponseMode,
+    SurveyInvitation,
+    SurveyReminder,
+)
 from crf.models.events import (
     AdverseEvent,
     Death,
@@ -29,6 +38,13 @@ __all__ = [
     "COMPLETE_STATUSES",
     "UNRESOLVED_QUERY_STATUSES",
     "AdverseEvent",
+    "Channel",
+    "ContactPreference",
+    "PromResponse",
+    "Respondent",
+    "ResponseMode",
+    "SurveyInvitation",
+    "SurveyReminder",
     "Baseline",
     "CrfAccess",
     "DataQuery",

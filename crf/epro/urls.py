@@ -1,0 +1,12 @@
+"""URLs of patient-reported outcomes (namespace ``epro``): the participant's
+survey by personal link (no login), the clinic tablet, contact preferences."""
+
+from django.urls import path
+
+from crf.epro import views
+
+app_name = "epro"
+
+urlpatterns = [
+    path("survey/<str:token>/", views.survey, name="survey"),
+]
