@@ -140,6 +140,22 @@ bench: $(DEV_STAMP)  ## Run benchmarks/*.py (not common.py, their shared harness
 	done; \
 	exit "$$status"
 
+# --- translations --------------------------------------------------------------
+# The patient-facing text (survey pages, invitations, reminders) in every
+# language under locale/ (README "Languages"). makemessages reads our code only;
+# the compiled .mo files are committed, and tests/crf/epro/test_languages.py
+# fails when a .mo no longer matches its .po or a translation is missing.
+I18N_IGNORE := --ignore=.venv --ignore='.venv/*' --ignore=var --ignore='var/*' \
+	--ignore=node_modules --ignore='node_modules/*' --ignore='tests/*' \
+	--ignore='static/*'
+
+.PHONY: messages
+messages: $(RUNTIME_STAMP)  ## Extract and compile the translations (locale/*/django.po, .mo); list what is left to translate
+	export DJANGO_SETTINGS_MODULE=config.settings.test; \
+	$(VENV_PY) manage.py makemessages --all --no-obsolete --add-location=file $(I18N_IGNORE); \
+	$(VENV_PY) manage.py compilemessages $(I18N_IGNORE)
+	@$(VENV_PY) scripts/translations_missing.py || true
+
 # --- cleaning ------------------------------------------------------------------
 # Stop the embedded PostgreSQL before deleting its data directory: a server
 # whose files vanish keeps running. stop needs only the standard library.
