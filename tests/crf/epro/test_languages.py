@@ -15,8 +15,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
+from django.urls import reverse
 
 from crf.epro.invitations import epro_sweep
+from crf.epro.links import token_for
 from crf.models import ContactPreference, Operative, SurveyInvitation
 from infrastructure.models import OutboundEmail
 from tests.crf.bulk import form_kwargs, participants_add
@@ -58,6 +60,16 @@ def _contact(site, actor, *, language, channel):
         recorded_by=actor,
     )
     return person
+
+
+def french_survey_path(site, actor) -> str:
+    """The survey link of a French participant invited by the sweep, for the
+    French survey page test (``client.get(path, follow=True)``: the page's
+    text in French)."""
+    person = _contact(site, actor, language="fr", channel="email")
+    epro_sweep(now=SWEEP)
+    invitation = SurveyInvitation.objects.get(participant=person, visit="2w")
+    return reverse("epro:survey", args=[token_for(invitation.pk, invitation.nonce)])
 
 
 def _message(person, kind="epro_invitation"):
@@ -105,13 +117,12 @@ def test_invitation_email_in_the_participants_language(users, site_a):
 
 @pytest.mark.django_db
 def test_reminder_email_in_french(users, site_a):
-    actor = users["coordinator"]
-    french = _contact(site_a, actor, language="fr", channel="email")
-    epro_sweep(now=SWEEP)
+    path = french_survey_path(site_a, users["coordinator"])
 
     assert epro_sweep(now=SWEEP + 3 * DAY).reminders == 1
 
-    message = _message(french, kind="epro_reminder")
+    message = OutboundEmail.objects.get(kind="epro_reminder")
+    assert path in message.body_text
     assert message.subject == (
         f"Étude PERFORM{NBSP}: rappel concernant vos questionnaires"
     )
