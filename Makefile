@@ -64,6 +64,17 @@ install-dev: $(DEV_STAMP)  ## Create .venv and install dev/test requirements
 		echo "Could not install chromium: install it (apt-get install chromium)"; \
 		exit 1; }
 
+# GNU gettext (Debian's package) for `make messages` and the translation tests
+# (tests/crf/epro/test_languages.py runs makemessages and msgfmt --check). The
+# served app needs none of it: the compiled .mo files are committed.
+/usr/bin/msgfmt:
+	@echo "Installing Debian gettext for the translation tools"
+	@sudo=""; if [ "$$(id -u)" != 0 ]; then sudo="sudo"; fi; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q gettext || { \
+		echo "Could not install gettext: install it (apt-get install gettext)"; \
+		exit 1; }
+
 # R (Debian's packages) for the stored R references of the between-arm statistics
 # and boundaries. CI never runs R: tests read tests/outcomes/r/comparisons.json.
 # Installs only when Rscript or one of the R packages is missing.
@@ -111,7 +122,7 @@ shell: $(RUNTIME_STAMP)  ## Django shell against the local database
 
 # --- checks --------------------------------------------------------------------
 .PHONY: test
-test: $(DEV_STAMP) /usr/bin/chromium  ## Run pytest (PYTEST_ARGS="-k name -x")
+test: $(DEV_STAMP) /usr/bin/chromium /usr/bin/msgfmt  ## Run pytest (PYTEST_ARGS="-k name -x")
 	@$(call services_env,test); \
 	mkdir -p var/static var/media; \
 	status=0; $(VENV)/bin/pytest $(PYTEST_ARGS) || status=$$?; \
@@ -139,6 +150,22 @@ bench: $(DEV_STAMP)  ## Run benchmarks/*.py (not common.py, their shared harness
 		$(VENV_PY) "$$file" || { echo "FAILED: $$file"; status=1; }; \
 	done; \
 	exit "$$status"
+
+# --- translations --------------------------------------------------------------
+# The patient-facing text (survey pages, invitations, reminders) in every
+# language under locale/ (README "Languages"). makemessages reads our code only;
+# the compiled .mo files are committed, and tests/crf/epro/test_languages.py
+# fails when a .mo no longer matches its .po or a translation is missing.
+I18N_IGNORE := --ignore=.venv --ignore='.venv/*' --ignore=var --ignore='var/*' \
+	--ignore=node_modules --ignore='node_modules/*' --ignore='tests/*' \
+	--ignore='static/*'
+
+.PHONY: messages
+messages: $(RUNTIME_STAMP) /usr/bin/msgfmt  ## Extract and compile the translations (locale/); list what is left to translate
+	export DJANGO_SETTINGS_MODULE=config.settings.test; \
+	$(VENV_PY) manage.py makemessages --all --no-obsolete --add-location=file $(I18N_IGNORE); \
+	$(VENV_PY) manage.py compilemessages $(I18N_IGNORE)
+	@$(VENV_PY) scripts/translations_missing.py || true
 
 # --- cleaning ------------------------------------------------------------------
 # Stop the embedded PostgreSQL before deleting its data directory: a server
