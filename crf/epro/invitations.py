@@ -82,7 +82,9 @@ def _message(invitation, contact, *, number: int, link: str) -> Email:
     with translation.override(contact.language):
         context = {
             "visit": patient_visit_label(invitation.visit),
-            "closes": formats.date_format(invitation.window_end, "DATE_FORMAT"),
+            # Day, month name, year in every language ("11 December 2026",
+            # "11 décembre 2026"): never an ambiguous 11/12/2026.
+            "closes": formats.date_format(invitation.window_end, "j F Y"),
             "link": link,
             "reminder": number,
         }
