@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import QuerySet
 
-from crf.epro.windows import baseline_visit
+from crf.epro.windows import baseline_visit, survey_visit_labels
 from crf.models import PromResponse, ResponseMode
 from crf.schedule import visits as schedule
 from crf.schedule.sql import site_days, table, visit_rows_sql
@@ -250,7 +250,9 @@ def prom_completion(
             open_now=open_now,
         )
     listed = list(sites) if sites is not None else sorted({s for s, _v in cells})
-    visits = [(baseline_visit(), "Baseline")] + [
-        (d.code, d.label) for d in schedule.visit_definitions()
-    ]
-    return CompletionTable(sites=listed, visits=visits, cells=cells, as_of=as_of)
+    return CompletionTable(
+        sites=listed,
+        visits=list(survey_visit_labels().items()),
+        cells=cells,
+        as_of=as_of,
+    )

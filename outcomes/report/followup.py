@@ -153,8 +153,7 @@ def follow_up(
         "Median follow-up "
         + days_ci(everyone["median"], everyone["lower"], everyone["upper"])
         + f" days; {NA if share is None else pct(share)} of the expected "
-        "follow-up forms received; patient-reported questionnaires submitted: "
-        f"{completion.total.label}."
+        "follow-up forms received."
     ]
     return section(
         "follow_up",
