@@ -2,8 +2,9 @@
 
 A report is a pure function of ``ReportInputs``: the analysis dataset (one row
 per randomized participant, ``outcomes.derivation``) plus the tables the open
-report lists (screening, sites, visits, queries, deviations, serious adverse
-events) and the derivation's data issues (``outcomes.data_issues``).
+report lists (screening, sites, visits, questionnaire completion, queries,
+deviations, serious adverse events) and the derivation's data issues
+(``outcomes.data_issues``).
 ``inputs_digest`` is the SHA-256 of their canonical CSV serialization
 (``inputs_csv``), printed on the title page; ``manage.py analysis_dataset``
 writes the same tables, so a statistician can check the digest by hand.
@@ -20,6 +21,7 @@ import io
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from crf.epro.completion import MODES, prom_completion
 from crf.models import (
     COMPLETE_STATUSES,
     UNRESOLVED_QUERY_STATUSES,
@@ -45,6 +47,14 @@ from randomization.models import Slot
 SCREENING_COLUMNS = ["study_id", "site", "screening_date", "status"]
 SITE_COLUMNS = ["site", "name", "activation_date", "target_enrolment"]
 VISIT_COLUMNS = ["study_id", "site", "arm", "visit", "state", "done_on", "on_time"]
+PROM_COMPLETION_COLUMNS = [
+    "site",
+    "visit",
+    "expected",
+    "completed",
+    *MODES,
+    "open_now",
+]
 QUERY_COLUMNS = ["study_id", "site", "status", "raised_on"]
 DEVIATION_COLUMNS = ["study_id", "site", "arm", "date", "category", "severity"]
 AE_COLUMNS = [
@@ -71,6 +81,9 @@ class ReportInputs:
     screening: list[dict] = field(default_factory=list)
     sites: list[dict] = field(default_factory=list)
     visits: list[dict] = field(default_factory=list)
+    # Questionnaires expected and answered per site and visit, as of the
+    # cut-off (``crf.epro.completion``); every site and visit, zeros included.
+    prom_completion: list[dict] = field(default_factory=list)
     queries: list[dict] = field(default_factory=list)
     deviations: list[dict] = field(default_factory=list)
     adverse_events: list[dict] = field(default_factory=list)
@@ -90,6 +103,7 @@ class ReportInputs:
             ("screening", SCREENING_COLUMNS, self.screening),
             ("sites", SITE_COLUMNS, self.sites),
             ("visits", VISIT_COLUMNS, self.visits),
+            ("prom_completion", PROM_COMPLETION_COLUMNS, self.prom_completion),
             ("queries", QUERY_COLUMNS, self.queries),
             ("deviations", DEVIATION_COLUMNS, self.deviations),
             ("adverse_events", AE_COLUMNS, self.adverse_events),
@@ -187,6 +201,22 @@ def _visits(dataset: AnalysisDataset, ids_by_study: dict) -> list[dict]:
                 }
             )
     return rows
+
+
+def _prom_completion(dataset: AnalysisDataset, ids_by_study: dict, sites) -> list:
+    """Questionnaire completion as of the cut-off (``crf.epro.completion``)
+    of the participants whose visits the report counts: the dataset's
+    operated participants (so nobody who refused the use of their data)."""
+    operated = [
+        ids_by_study[row["study_id"]]
+        for row in dataset.rows
+        if row["surgery_date"] is not None
+    ]
+    return prom_completion(
+        scope=participants_for_system().filter(pk__in=operated),
+        as_of=dataset.cutoff,
+        sites=[site["site"] for site in sites],
+    ).as_rows()
 
 
 def _queries(cutoff, ids, arms):
@@ -331,12 +361,14 @@ def report_inputs(
         }
         for r in _screening(cutoff)
     ]
+    sites = _sites()
     return ReportInputs(
         cutoff=cutoff,
         dataset=dataset,
         screening=screening,
-        sites=_sites(),
+        sites=sites,
         visits=_visits(dataset, ids_by_study),
+        prom_completion=_prom_completion(dataset, ids_by_study, sites),
         queries=_queries(cutoff, ids, arms),
         deviations=_deviations(cutoff, ids, arms),
         adverse_events=_adverse_events(cutoff, ids, arms),

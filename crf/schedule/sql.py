@@ -26,7 +26,7 @@ enters the query as a parameter; the visit definitions come from
 import datetime
 from collections.abc import Mapping
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from crf.schedule import visits as schedule
 from crf.schedule.inputs import (
@@ -60,6 +60,7 @@ COLUMNS = {  # name: SQL type
     "site_code": "text",
     "time_zone": "text",
     "today": "date",
+    "surgery_date": "date",
     "visit_code": "text",
     "visit_order": "int",
     "target_date": "date",
@@ -104,12 +105,26 @@ def site_days(
     }
 
 
+def _as_of(queryset: QuerySet, date_field: str, as_of: datetime.date | None):
+    """``queryset`` without the forms dated after ``as_of`` (undated ones
+    kept), as ``crf.schedule.inputs.schedule_inputs_for`` reads them."""
+    if as_of is None:
+        return queryset
+    return queryset.filter(
+        Q(**{f"{date_field}__lte": as_of}) | Q(**{f"{date_field}__isnull": True})
+    )
+
+
 def visit_rows_sql(
-    scope: QuerySet[Participant], days: Mapping[int, datetime.date]
+    scope: QuerySet[Participant],
+    days: Mapping[int, datetime.date],
+    *,
+    as_of: datetime.date | None = None,
 ) -> tuple[str, list]:
     """SQL and parameters of a SELECT with one row per visit of every
     participant in ``scope`` with a surgery date, with the columns of
-    ``COLUMNS``; ``days`` is ``site_days(scope)``.
+    ``COLUMNS``; ``days`` is ``site_days(scope)`` (with ``as_of``: every site
+    on that date).
 
     Use it as a subquery (``FROM (<sql>) AS v``). With no sites in ``days`` it
     selects nothing.
@@ -130,14 +145,20 @@ def visit_rows_sql(
     day_rows = ", ".join("(%s::bigint, %s::date)" for _ in days)
     day_params = [value for item in days.items() for value in item]
     surgeries, surgery_params = _subquery(
-        surgeries_recorded(), "participant_id", "surgery_date"
+        _as_of(surgeries_recorded(), "surgery_date", as_of),
+        "participant_id",
+        "surgery_date",
     )
-    deaths, death_params = _subquery(deaths_recorded(), "participant_id", "death_date")
+    deaths, death_params = _subquery(
+        _as_of(deaths_recorded(), "death_date", as_of), "participant_id", "death_date"
+    )
     withdrawals, withdrawal_params = _subquery(
-        withdrawals_recorded(), "participant_id", "withdrawal_date"
+        _as_of(withdrawals_recorded(), "withdrawal_date", as_of),
+        "participant_id",
+        "withdrawal_date",
     )
     follow_ups, follow_up_params = _subquery(
-        follow_ups_recorded(),
+        _as_of(follow_ups_recorded(), "visit_date", as_of),
         "participant_id",
         "visit",
         "visit_date",
@@ -165,7 +186,7 @@ def visit_rows_sql(
         )
         SELECT p.id AS participant_id, p.study_id, p.site_id, p.site_code,
                p.time_zone,
-               p.today, d.code AS visit_code, d.ord AS visit_order,
+               p.today, p.surgery_date, d.code AS visit_code, d.ord AS visit_order,
                p.surgery_date + d.target_day AS target_date,
                p.surgery_date + d.window_start_day AS window_start,
                p.surgery_date + d.window_end_day AS window_end,

@@ -4,7 +4,12 @@ over the SQL visit schedule of ``crf.schedule.sql``, so a page runs a fixed
 number of queries however many participants or forms there are.
 """
 
-from crf.schedule.dashboards.quality import SiteQuality, VisitQuality, data_quality
+from crf.schedule.dashboards.quality import (
+    SiteQuality,
+    VisitQuality,
+    data_quality,
+    questionnaire_completion,
+)
 from crf.schedule.dashboards.worklist import (
     KIND_ORDER,
     OPENING_SOON_DAYS,
@@ -26,6 +31,7 @@ __all__ = [
     "TaskList",
     "VisitQuality",
     "data_quality",
+    "questionnaire_completion",
     "site_tasks",
     "task_counts",
 ]

@@ -1,7 +1,8 @@
 """The Methods Centre's data-quality view: per site and visit, forms
 expected, complete, due and overdue, the median delay from visit to entry,
 and open queries; aggregated by the database in one query over the SQL visit
-schedule (``crf.schedule.sql``).
+schedule (``crf.schedule.sql``). Then the patient-reported questionnaires'
+completion by site and visit (``crf.epro.completion``, three more queries).
 """
 
 import datetime
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import Count
 
+from crf.epro.completion import CompletionTable, prom_completion
 from crf.models import UNRESOLVED_QUERY_STATUSES, DataQuery
 from crf.schedule import visits as schedule
 from crf.schedule.dashboards.common import scoped
@@ -147,3 +149,21 @@ def data_quality(
         )
         for s in sites
     ]
+
+
+def questionnaire_completion(
+    *,
+    user,
+    site_code: str | None = None,
+    now: datetime.datetime | None = None,
+) -> CompletionTable:
+    """Questionnaire completion today of the participants in ``user``'s scope
+    (at ``site_code`` if given), every site of the scope listed."""
+    sites = sites_for(user).order_by("code")
+    if site_code:
+        sites = sites.filter(code=site_code.upper())
+    return prom_completion(
+        scope=scoped(user, site_code),
+        sites=sites.values_list("code", flat=True),
+        now=now,
+    )

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from crf.models import ResponseMode
 from crf.schedule import dashboards as dashboard
 from infrastructure.pagination import paginate, rows_requested
 from perform.selectors import sites_for, user_sees_all_sites
@@ -95,5 +96,9 @@ def data_quality(request):
             "sites": dashboard.data_quality(
                 user=request.user, site_code=criteria.get("site")
             ),
+            "completion": dashboard.questionnaire_completion(
+                user=request.user, site_code=criteria.get("site")
+            ),
+            "modes": ResponseMode.choices,
         },
     )

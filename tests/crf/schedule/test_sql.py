@@ -245,3 +245,35 @@ def test_sql_schedule_keeps_to_the_users_sites_and_to_operated_participants(
     everyone = {r["study_id"] for r in sql_rows(users["datamanager"])}
     assert everyone == {operated.study_id, elsewhere.study_id}
     assert sql_rows(users["dsmb"]) == []
+
+
+@pytest.mark.django_db
+def test_sql_schedule_as_of_a_cutoff_equals_the_inputs_as_of(users, site_a, site_b):
+    """With ``as_of`` (a report's cut-off) the SQL schedule leaves out the
+    forms dated after it, as ``schedule_inputs_for(as_of=...)`` does: a
+    surgery, visit, death or withdrawal after the cut-off counts for nothing."""
+    build_cohort(users, [site_a, site_b])
+    as_of = NOW.date() - 45 * DAY
+    scope = participants_for(users["datamanager"])
+    inputs = {i.study_id: i for i in schedule_inputs_for(scope, as_of=as_of).values()}
+    days = dict.fromkeys(site_days(scope, now=NOW), as_of)
+    sql, params = visit_rows_sql(scope, days, as_of=as_of)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = [dict(zip(COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+    got = {}
+    for row in rows:
+        got.setdefault(row["study_id"], []).append(row)
+    operated = {s for s, i in inputs.items() if i.surgery_date is not None}
+    assert got.keys() == operated
+    assert len(operated) < len(inputs)  # some surgeries come after the cut-off
+    for study_id in operated:
+        participant = inputs[study_id]
+        visits = sorted(got[study_id], key=lambda r: r["visit_order"])
+        assert [
+            (r["visit_code"], r["surgery_date"], r["state"], r["done_on"], r["today"])
+            for r in visits
+        ] == [
+            (v.code, participant.surgery_date, v.state, v.done_on, as_of)
+            for v in participant.schedule()
+        ], study_id
