@@ -35,7 +35,8 @@ def url(token):
 def address():
     """A client address of its own, so the rate limit's counters of one test
     never meet another's."""
-    return f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"  # noqa: S311
+    parts = (random.randrange(256), random.randrange(256), random.randrange(1, 255))  # noqa: S311
+    return "10.{}.{}.{}".format(*parts)
 
 
 @pytest.fixture
@@ -222,9 +223,7 @@ def test_wrong_guesses_are_rate_limited_per_address(
     assert client.get(url(token), REMOTE_ADDR=patient).status_code == 200
 
 
-def test_link_and_invitation_email_carry_no_personal_data(
-    client, coordinator, site_a
-):
+def test_link_and_invitation_email_carry_no_personal_data(client, coordinator, site_a):
     person = participant_operated(site_a, coordinator, days_ago=10)
     token = invited(person)
     # 256 bits in URL-safe base64: nothing but the random-looking token.
