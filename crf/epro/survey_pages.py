@@ -235,10 +235,12 @@ def closed_render(request, window: SurveyWindow, *, language, door=None):
     """The page of questionnaires that are not open (HTTP 200: the link is
     valid and the page says why; see ``crf.epro.views``)."""
     heading = CLOSED_HEADINGS.get(window.closed_reason, _("Questionnaires closed"))
+    with translation.override(language):
+        message = window.message
     return survey_render(
         request,
         "crf/epro/survey_closed.html",
-        {"heading": heading, "message": window.message, "door": door},
+        {"heading": heading, "message": message, "door": door},
         language=language,
     )
 

@@ -24,6 +24,7 @@ from django.contrib.auth.decorators import permission_required
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -184,13 +185,14 @@ def tablet_exit(request):
             del request.session[SESSION_KEY]
             messages.success(request, "The tablet is back in staff mode.")
             return redirect("participant_detail", response.participant.study_id)
-        if AxesProxyHandler.is_allowed(request, credentials):
-            error = gettext("That password is not right. The tablet stays locked.")
-        else:
-            error = gettext(
-                "Too many wrong passwords: the account is locked for a while. "
-                "The tablet stays locked."
-            )
+        with translation.override(response.language):
+            if AxesProxyHandler.is_allowed(request, credentials):
+                error = gettext("That password is not right. The tablet stays locked.")
+            else:
+                error = gettext(
+                    "Too many wrong passwords: the account is locked for a while. "
+                    "The tablet stays locked."
+                )
     return survey_render(
         request,
         "crf/epro/tablet_exit.html",
