@@ -16,8 +16,10 @@ and saves its pages.
   (``#error-summary``) linking to each item, the message by the item, and
   every valid answer kept (``response_page_finish``).
 * The pages carry nothing personal (no name, study ID, site); each answer has
-  ``Referrer-Policy: no-referrer`` (the link must not leak to another site)
-  and ``Cache-Control: no-store`` (a shared device keeps no copy).
+  ``Referrer-Policy: same-origin`` (the link, which holds the token, is never
+  sent to another site) and ``Cache-Control: no-store`` (a shared device
+  keeps no copy). Not ``no-referrer``: under it Chromium sends ``Origin:
+  null`` with the page's own form posts, which Django's CSRF check refuses.
 """
 
 from dataclasses import dataclass, field
@@ -57,7 +59,7 @@ CLOSED_HEADINGS = {
     SUBMITTED: _("Already answered"),
     NOT_YET: _("Not open yet"),
 }
-SURVEY_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+SURVEY_HEADERS = {"Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
 
 
 @dataclass(frozen=True)

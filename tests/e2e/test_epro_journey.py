@@ -105,7 +105,7 @@ def test_invited_by_the_worker_answered_on_a_phone_scored_and_not_reminded(
     page.set_viewport_size(PHONE)
     problems = console_problems(page)
     opened = page.goto(link)
-    assert opened.headers["referrer-policy"] == "no-referrer"
+    assert opened.headers["referrer-policy"] == "same-origin"
     expect(page.locator("#survey-progress")).to_have_text("Page 1 of 3")
     no_sideways_scrolling(page)
     box = page.locator("label[for=id_tess_1_3]").bounding_box()

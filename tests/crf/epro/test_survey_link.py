@@ -45,7 +45,7 @@ def coordinator(users):
 
 
 def assert_patient_headers(response):
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert "no-store" in response["Cache-Control"]
 
 
