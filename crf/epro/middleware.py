@@ -19,7 +19,10 @@ class TabletLockMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if tablet_locked(request):
+        # Only a session can be locked: a request without its cookie (an
+        # API token client, a patient's link) leaves the session unread.
+        cookie = settings.SESSION_COOKIE_NAME in request.COOKIES
+        if cookie and tablet_locked(request):
             tablet = reverse("epro:tablet")
             if not request.path.startswith((tablet, settings.STATIC_URL)):
                 return redirect(tablet)
