@@ -16,7 +16,9 @@ of real time would do), not by a time machine in this process alone.
 """
 
 import datetime
+import os
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -69,9 +71,15 @@ def messages_to(mailbox, address):
     return [m for m in mailbox.messages if address in m.to]
 
 
-def no_sideways_scrolling(page: Page):
+def no_sideways_scrolling(page: Page, name: str):
+    """Nothing wider than the phone; the page saved to ``E2E_SCREENSHOT_DIR``
+    when it is set."""
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{page.url} is {overflow} px too wide at 390 px"
+    folder = os.environ.get("E2E_SCREENSHOT_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=f"{folder}/epro-{name}.png", full_page=True)
 
 
 def answer(page: Page, values: dict, *, skip=()):
@@ -107,7 +115,7 @@ def test_invited_by_the_worker_answered_on_a_phone_scored_and_not_reminded(
     opened = page.goto(link)
     assert opened.headers["referrer-policy"] == "same-origin"
     expect(page.locator("#survey-progress")).to_have_text("Page 1 of 3")
-    no_sideways_scrolling(page)
+    no_sideways_scrolling(page, "first-page")
     box = page.locator("label[for=id_tess_1_3]").bounding_box()
     assert box["height"] >= 44 and box["width"] >= 44, box
     expect(page.locator("#stop-messages")).to_be_visible()
@@ -120,7 +128,7 @@ def test_invited_by_the_worker_answered_on_a_phone_scored_and_not_reminded(
     expect(summary.locator('a[href="#div_id_tess_7"]')).to_have_text("Item 7")
     expect(page.locator("#error_tess_7")).to_be_visible()
     expect(page.locator("#id_tess_1_4")).to_be_checked()
-    no_sideways_scrolling(page)
+    no_sideways_scrolling(page, "error-summary")
     page.check("#id_tess_7_4")
     page.click('button[name=action][value="next"]')
     expect(page.locator("#survey-progress")).to_have_text("Page 2 of 3")
@@ -132,13 +140,14 @@ def test_invited_by_the_worker_answered_on_a_phone_scored_and_not_reminded(
     page.reload()
     expect(page.locator("#id_eq5d_mobility_2")).to_be_checked()
     answer(page, ANSWERS["eq5d"])
-    no_sideways_scrolling(page)
+    no_sideways_scrolling(page, "eq5d")
     page.click('button[name=action][value="next"]')
     expect(page.locator("#survey-progress")).to_have_text("Page 3 of 3")
     answer(page, ANSWERS["bpi"])
-    no_sideways_scrolling(page)
+    no_sideways_scrolling(page, "bpi")
     page.click('button[name=action][value="submit"]')
     expect(page.locator("h1")).to_have_text("Thank you")
+    no_sideways_scrolling(page, "thanks")
     assert not problems, problems
 
     # The link replayed: already answered, no form.
