@@ -7,6 +7,7 @@ class CrfConfig(AppConfig):
 
     def ready(self):
         # Registers the system check of the licensed instruments' wording file.
+        from crf.epro.tablet import tablet_panel
         from crf.forms import licensed_wording  # noqa: F401
         from crf.forms.audit import audit_record_kinds
         from crf.forms.hub import participant_forms_panel
@@ -24,6 +25,15 @@ class CrfConfig(AppConfig):
                 key="forms",
                 template="crf/includes/participant_forms_panel.html",
                 context=participant_forms_panel,
+            )
+        )
+        # "Open questionnaires on this tablet" (crf.epro.tablet).
+        participant_panel_register(
+            ParticipantPanel(
+                key="epro_tablet",
+                template="crf/epro/includes/tablet_button.html",
+                context=tablet_panel,
+                place="top",
             )
         )
         # The CRF records in the audit trail, named as their pages name them.

@@ -206,6 +206,22 @@ EXPECTED = {
     "reports/downloads/": STATISTICIAN_ONLY,
     "reports/dataset/": STATISTICIAN_ONLY,
     "reports/dataset/dictionary/": STATISTICIAN_ONLY,
+    # Patient-reported outcomes (crf.epro.urls). The survey by personal link
+    # needs no login; ``token`` is a valid link of a visit without a window
+    # yet, so its page says the questionnaires are not open (200); saving and
+    # the language switch are POST only. (Wrong tokens: tests/crf/epro.)
+    "survey/<str:token>/": PUBLIC,
+    "survey/<str:token>/autosave/": row(405),
+    "survey/<str:token>/language/": row(405),
+    "survey/<str:token>/stop/": PUBLIC,
+    # The clinic tablet: started by site staff entering forms (POST only, the
+    # permission checked before the method); its pages need the session's
+    # tablet mode, which nobody here is in (404).
+    "participants/<str:study_id>/tablet/": only(SITE_STAFF | {"coordinator2"}, 405),
+    "tablet/": logged_in(404),
+    "tablet/autosave/": logged_in(405),
+    "tablet/language/": logged_in(405),
+    "tablet/exit/": logged_in(404),
     "accounts/login/": PUBLIC,
     # Logging out is POST only (CSRF-safe); GET is refused for everyone.
     "accounts/logout/": row(405, anonymous=LOGIN),
@@ -504,6 +520,7 @@ def objects(users, site_a, screen):
     static = StaticDevice.objects.create(user=users["coordinator"], name="backup")
     report = closed_report_ready(released_by=users["statistician"])
     return {
+        "survey_token": survey_token(randomized),
         "study_id": eligible.study_id,
         "waiting_study_id": participant.study_id,
         "randomized_study_id": randomized.study_id,
@@ -535,6 +552,28 @@ def objects(users, site_a, screen):
         "crf/visitreminder": reminder.pk,
         "report_id": report.pk,
     }
+
+
+def survey_token(participant):
+    """A valid survey link's token of ``participant`` at 2 weeks."""
+    from crf.epro.links import new_nonce, token_digest, token_for
+    from crf.models import SurveyInvitation
+
+    nonce, today = new_nonce(), timezone.localdate()
+    invitation = SurveyInvitation.objects.create(
+        participant=participant,
+        visit="2w",
+        channel="email",
+        token_digest=f"pending-{nonce}",
+        nonce=nonce,
+        window_start=today,
+        window_end=today,
+        invited_on=today,
+    )
+    token = token_for(invitation.pk, nonce)
+    invitation.token_digest = token_digest(token)
+    invitation.save(update_fields=["token_digest"])
+    return token
 
 
 def closed_report_ready(*, released_by=None, withdrawn=False):
@@ -602,6 +641,7 @@ def concrete_url(route: str, objects: dict) -> str:
         ],
         r"<int:list_id>": str(objects["list_id"]),
         r"<uidb64>": "MQ",
+        r"<str:token>": objects["survey_token"],
         r"<token>": "set-password",
         r"<path:content_type_id>": str(objects["content_type_id"]),
         r"<id>": str(objects["perform/user"]),

@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "crf.epro.middleware.TabletLockMiddleware",  # the clinic tablet's lock
     "django_otp.middleware.OTPMiddleware",
     # Keeps a form posted after the session expired (after the CSRF check,
     # before LoginRequiredMiddleware sends the user to log in).
