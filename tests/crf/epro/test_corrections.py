@@ -19,8 +19,10 @@ from crf.epro.items import PAGES
 from crf.epro.responses import response_open, response_page_finish, response_submit
 from crf.forms.services import form_save
 from crf.models import (
+    Baseline,
     ContactPreference,
     FollowUp,
+    FormStatus,
     Operative,
     PromResponse,
     Respondent,
@@ -343,3 +345,30 @@ def test_the_audit_page_names_the_participant_and_hides_contacts_from_the_centre
     # Asking for the kind by name does not bring it back.
     page = client.get(url, {"kind": "crf.ContactPreference"})
     assert "patient@example.org" not in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_baseline_page_locks_answers_given_on_the_clinic_tablet(
+    client, users, person
+):
+    now = timezone.now()
+    Baseline.objects.create(
+        **form_kwargs(person, users["coordinator"], FormStatus.DRAFT, tess_1=3)
+    )
+    PromResponse.objects.create(
+        participant=person,
+        visit="bl",
+        mode=ResponseMode.TABLET,
+        language="en",
+        status=PromResponse.Status.SUBMITTED,
+        answers={"tess_1": 3},
+        started_at=now,
+        last_saved_at=now,
+        submitted_at=now,
+    )
+    client.force_login(users["coordinator"])
+    url = reverse("crf:single_edit", args=[person.study_id, "baseline"])
+    html = client.get(url).content.decode()
+    assert "Answered by the participant on the clinic tablet, in English" in html
+    assert disabled(html, "tess_1") and disabled(html, "bpi_worst")
+    assert not disabled(html, "msts_pain") and not disabled(html, "ecog")
