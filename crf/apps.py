@@ -7,6 +7,7 @@ class CrfConfig(AppConfig):
 
     def ready(self):
         # Registers the system check of the licensed instruments' wording file.
+        from crf.epro.audit import audit_record_kinds as epro_audit_record_kinds
         from crf.epro.tablet import tablet_panel
         from crf.forms import licensed_wording  # noqa: F401
         from crf.forms.audit import audit_record_kinds
@@ -37,7 +38,7 @@ class CrfConfig(AppConfig):
             )
         )
         # The CRF records in the audit trail, named as their pages name them.
-        for kind in audit_record_kinds():
+        for kind in [*audit_record_kinds(), *epro_audit_record_kinds()]:
             audit_record_kind_register(kind)
         # The randomize confirmation page warns of a baseline whose fracture
         # status disagrees with the one stratification uses (PROTOCOL §7).

@@ -18,9 +18,10 @@ class FormLocked(TrialError):
 class ReasonRequired(TrialError):
     code = "reason_required"
 
-    def __init__(self):
+    def __init__(self, message: str = ""):
         super().__init__(
-            "This form has been completed before: give a reason for the change.",
+            message
+            or "This form has been completed before: give a reason for the change.",
             field="reason",
         )
 

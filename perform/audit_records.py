@@ -98,6 +98,13 @@ class AuditRecordKind:
     label: str
     describe: Callable[[dict, str, AuditLabels], str] | None = None
     order: int = 100
+    # Who made a change recorded with no user (``data``: the row's values),
+    # e.g. a participant answering a questionnaire; else "system".
+    who: Callable[[dict], str | None] | None = None
+    # Whether ``viewer`` may see these records of ``participant`` at all
+    # (contact details: the participant's site staff only); ``None``: anyone
+    # who sees the participant's trail.
+    visible_to: Callable[[Any, Any], bool] | None = None
 
 
 _kinds: dict[str, AuditRecordKind] = {}
@@ -269,7 +276,12 @@ def audit_entries(rows: list[dict], *, zone: ZoneInfo) -> list[AuditEntry]:
         kind = kind_of(tracked)
         object_id = row["pgh_obj_id"] or ""
         record = kind.describe(data, object_id, labels) if kind.describe else kind.label
-        username = ctx.get("username") or usernames.get(ctx.get("user")) or "system"
+        username = (
+            ctx.get("username")
+            or usernames.get(ctx.get("user"))
+            or (kind.who(data) if kind.who else None)
+            or "system"
+        )
         entries.append(
             AuditEntry(
                 at=row["pgh_created_at"],

@@ -62,11 +62,24 @@ def _participant_event_models() -> dict[str, type]:
     return found
 
 
-def audit_record_kinds() -> list[tuple[str, str]]:
+def _visible(label: str, viewer, participant) -> bool:
+    """Whether ``viewer`` may see the records of kind ``label`` of
+    ``participant`` (a kind restricted by ``visible_to`` is hidden when no
+    viewer is named)."""
+    rule = kind_of(label).visible_to
+    return rule is None or (viewer is not None and rule(viewer, participant))
+
+
+def audit_record_kinds(viewer=None, participant=None) -> list[tuple[str, str]]:
     """(tracked model label, label) of every record type a participant's
-    trail may hold, in the registered order: the record-type filter."""
+    trail may hold, in the registered order: the record-type filter (those
+    ``viewer`` may see of ``participant``, when both are given)."""
     labels = sorted(
-        _participant_event_models(),
+        (
+            label
+            for label in _participant_event_models()
+            if participant is None or _visible(label, viewer, participant)
+        ),
         key=lambda label: (kind_of(label).order, kind_of(label).label),
     )
     return [(label, kind_of(label).label) for label in labels]
@@ -267,12 +280,15 @@ def audit_trail(
     participant: Participant,
     record: models.Model | None = None,
     filters: AuditFilters | None = None,
+    viewer=None,
 ) -> AuditTrail:
     """The audit trail of ``participant`` (every record that references them),
     or of one of their records (``record``: a form), filtered.
 
     ``participant`` must come from the site-scoped selectors (the caller is in
     scope; its site is read for the time zone), and ``record`` must be theirs.
+    Record kinds restricted to some users (``AuditRecordKind.visible_to``:
+    contact details) are left out unless ``viewer`` is one of them.
     """
     filters = filters or AuditFilters()
     zone = ZoneInfo(participant.site.time_zone)
@@ -281,7 +297,7 @@ def audit_trail(
     sources = []
     if record is not None:
         label = record._meta.concrete_model._meta.label
-        if label in event_models:
+        if label in event_models and _visible(label, viewer, participant):
             sources.append(
                 _Source(
                     label,
@@ -293,6 +309,8 @@ def audit_trail(
     else:
         for label, event_model in event_models.items():
             if filters.kinds and label not in filters.kinds:
+                continue
+            if not _visible(label, viewer, participant):
                 continue
             columns = [
                 field.column
@@ -312,11 +330,11 @@ def audit_trail(
 
 
 def audit_trail_users(
-    *, participant: Participant, record: models.Model | None = None
+    *, participant: Participant, record: models.Model | None = None, viewer=None
 ) -> list[tuple[int, str]]:
     """(user id, username) of everyone with an entry in the trail, by
     username, for the user filter: one query."""
-    return audit_trail(participant=participant, record=record).users()
+    return audit_trail(participant=participant, record=record, viewer=viewer).users()
 
 
 def participant_audit_history(participant: Participant) -> list[AuditEntry]:

@@ -120,14 +120,16 @@ def audit_page(
 ):
     """The audit page (or its CSV) of ``participant``, or of ``record`` (one
     of their forms). ``participant`` comes from the site-scoped selectors."""
-    users = audit_trail_users(participant=participant, record=record)
-    kinds = None if record is not None else audit_record_kinds()
+    viewer = request.user
+    users = audit_trail_users(participant=participant, record=record, viewer=viewer)
+    kinds = None if record is not None else audit_record_kinds(viewer, participant)
     form = AuditFilterForm(request.GET or None, kinds=kinds, users=users)
     valid = form.is_valid() if form.is_bound else True
     trail = audit_trail(
         participant=participant,
         record=record,
         filters=_filters(form) if form.is_bound and valid else None,
+        viewer=viewer,
     )
     what = f"participant={participant.study_id} record={title}"
     if valid and request.GET.get("format") == "csv":

@@ -139,7 +139,9 @@ def participant_detail(request, study_id):
             # (criterion, answer, met) for every active criterion.
             "checklist": eligibility.checklist,
             # The latest changes; the whole trail is on its own page.
-            "recent_changes": audit_trail(participant=participant)[:RECENT_CHANGES],
+            "recent_changes": audit_trail(participant=participant, viewer=request.user)[
+                :RECENT_CHANGES
+            ],
             "can_edit_screening": can_screen
             and participant.status in services.SCREENING_EDITABLE,
             "can_consent": can_screen

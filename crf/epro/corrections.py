@@ -5,9 +5,11 @@
   slip the participant reports, say) goes through a data query: while a query
   on that field is unresolved, the field may be changed with a reason, which
   the audit trail keeps with the old and new values; the response is
-  corrected with it. ``prom_change_errors`` is the rule; ``form_save`` calls it.
+  corrected with it. ``prom_change_errors`` is the rule and
+  ``prom_corrections`` the changes that need a reason, draft or not;
+  ``form_save`` calls both.
 * Answers staff type into the form themselves are a transcription of paper:
-  ``paper_response_sync`` records them as the visit's response with mode
+  ``prom_after_save`` records them as the visit's response with mode
   "paper" (entered by that staff member), so every response has a mode and the
   link, the reminders and the completion figures know the visit is answered.
 """
@@ -56,6 +58,22 @@ def _changed(current: CrfForm | None, form: CrfForm) -> list[str]:
     return [n for n in PROM_FIELDS if _item(current, n) != _item(form, n)]
 
 
+def submitted_response(form: CrfForm) -> PromResponse | None:
+    """The submitted response (any mode) whose answers ``form`` holds."""
+    visit = _visit_of(form)
+    if visit is None:
+        return None
+    return (
+        PromResponse.objects.filter(
+            participant_id=form.participant_id,
+            visit=visit,
+            status=PromResponse.Status.SUBMITTED,
+        )
+        .select_related("entered_by")
+        .first()
+    )
+
+
 def electronic_response(form: CrfForm) -> PromResponse | None:
     """The submitted link or tablet response whose answers ``form`` holds."""
     visit = _visit_of(form)
@@ -69,20 +87,32 @@ def electronic_response(form: CrfForm) -> PromResponse | None:
     ).first()
 
 
-def queried_fields(form: CrfForm, names) -> set[str]:
-    """Of ``names``, the fields of ``form`` with an unresolved data query."""
+def field_queries(form: CrfForm, names) -> dict[str, int]:
+    """Of ``names``, the fields of ``form`` with an unresolved data query →
+    the number of the oldest such query (the staff page names it)."""
     anchor = Q(form_id=form.pk) if form.pk else Q(pk__in=[])
     if isinstance(form, FollowUp):
         anchor |= Q(form_id__isnull=True, visit=form.visit)
-    return set(
+    found: dict[str, int] = {}
+    rows = (
         DataQuery.objects.filter(
             anchor,
             participant_id=form.participant_id,
             form_type=ContentType.objects.get_for_model(type(form)),
             field_name__in=list(names),
             status__in=UNRESOLVED_QUERY_STATUSES,
-        ).values_list("field_name", flat=True)
+        )
+        .order_by("pk")
+        .values_list("field_name", "pk")
     )
+    for name, pk in rows:
+        found.setdefault(name, pk)
+    return found
+
+
+def queried_fields(form: CrfForm, names) -> set[str]:
+    """Of ``names``, the fields of ``form`` with an unresolved data query."""
+    return set(field_queries(form, names))
 
 
 def prom_change_errors(current: CrfForm | None, form: CrfForm) -> dict[str, list[str]]:
@@ -93,6 +123,16 @@ def prom_change_errors(current: CrfForm | None, form: CrfForm) -> dict[str, list
         return {}
     allowed = queried_fields(form, changed)
     return {n: [ANSWERED_BY_PARTICIPANT] for n in changed if n not in allowed}
+
+
+def prom_corrections(current: CrfForm | None, form: CrfForm) -> list[str]:
+    """The participant-answered items ``form`` changes (through their query):
+    a correction of someone else's answers, so it needs a reason even on a
+    draft form (``form_save`` asks for one)."""
+    changed = _changed(current, form)
+    if not changed or electronic_response(form) is None:
+        return []
+    return changed
 
 
 def prom_after_save(current: CrfForm | None, form: CrfForm, *, actor) -> None:

@@ -36,6 +36,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crf.epro.windows import baseline_visit
 from crf.exceptions import FormLocked, FormNotAllowed, StaleForm
 from crf.forms.missing_data import field_answered
 from crf.forms.registry import FORMS, PER_VISIT, REPEATABLE, FormSpec
@@ -49,7 +50,7 @@ from crf.forms.serializers import (
     form_data,
 )
 from crf.forms.services import form_save
-from crf.models import FollowUp
+from crf.models import Baseline, FollowUp, PromResponse
 from crf.schedule.visits import visit_definitions
 from infrastructure.api.common import (
     FORBIDDEN_RESPONSE,
@@ -101,6 +102,20 @@ def _rule_errors(spec: FormSpec, refusal: DjangoValidationError) -> dict:
     if other_errors:
         errors[NON_FIELD_ERRORS] = other_errors
     return errors
+
+
+def _prom_visit(form) -> str | None:
+    """The visit whose questionnaire response ``form`` holds, if any."""
+    if isinstance(form, FollowUp):
+        return form.visit
+    if isinstance(form, Baseline):
+        return baseline_visit()
+    return None
+
+
+def _prom_responses(participant) -> dict[str, PromResponse]:
+    """Visit → the participant's questionnaire response: one query."""
+    return {r.visit: r for r in PromResponse.objects.filter(participant=participant)}
 
 
 def _not_allowed(spec: FormSpec, participant) -> Response | None:
@@ -178,7 +193,11 @@ class CrfApiView(JsonApiMixin, APIView):
             )
         form = spec.model.objects.select_related("updated_by").get(pk=form.pk)
         return Response(
-            form_data(spec, form),
+            form_data(
+                spec,
+                form,
+                prom_response=_prom_responses(participant).get(_prom_visit(form)),
+            ),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
@@ -201,6 +220,7 @@ class ParticipantFormListApi(CrfApiView):
         participant = participant_get(user=request.user, study_id=study_id)
         visit_order = {v.code: n for n, v in enumerate(visit_definitions())}
         data = []
+        responses = _prom_responses(participant)
         for spec in FORMS.values():
             forms = list(
                 spec.model.objects.filter(participant=participant)
@@ -209,7 +229,10 @@ class ParticipantFormListApi(CrfApiView):
             )
             if spec.model is FollowUp:
                 forms.sort(key=lambda f: visit_order.get(f.visit, len(visit_order)))
-            data.extend(form_data(spec, form) for form in forms)
+            data.extend(
+                form_data(spec, form, prom_response=responses.get(_prom_visit(form)))
+                for form in forms
+            )
         return Response(data)
 
 

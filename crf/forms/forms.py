@@ -15,6 +15,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from crf.forms.field_wrappers import field_wrappers_apply, missing_codes_cleaned
+from crf.forms.prom_answers import prom_answers_protect
 from crf.forms.registry import FormSpec
 from crf.forms.wording import instrument_presentation_apply
 from crf.models import FormStatus
@@ -85,11 +86,13 @@ class CrfModelForm(forms.ModelForm):
         instrument_presentation_apply(self)
         # Branching data and missing-data codes (crf.forms.field_wrappers).
         field_wrappers_apply(self)
+        # The participant's own answers, read-only (crf.forms.prom_answers).
+        prom_answers_protect(self)
 
     @property
     def change_reason(self) -> str:
         """The reason for change entered (empty when none was asked for)."""
-        if not self.needs_reason:
+        if self.reason_field not in self.fields:
             return ""
         return self.cleaned_data.get(self.reason_field) or ""
 

@@ -7,7 +7,14 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from crf.forms.registry import FORMS, FormSpec
-from crf.models import CrfForm, FollowUp, MissingCode
+from crf.models import (
+    CrfForm,
+    FollowUp,
+    MissingCode,
+    PromResponse,
+    Respondent,
+    ResponseMode,
+)
 from crf.schedule.visits import visit_definitions
 from infrastructure.api.common import ApiErrorSerializer
 
@@ -47,6 +54,26 @@ class ScoresOutputSerializer(serializers.Serializer):
     mirels_total = serializers.IntegerField(required=False, allow_null=True)
 
 
+class PromResponseOutputSerializer(serializers.Serializer):
+    """How the visit's questionnaires were answered (PROTOCOL §13), read-only:
+    a correction goes through a data query, not this object."""
+
+    mode = serializers.ChoiceField(
+        choices=ResponseMode.choices, help_text="link, tablet or paper."
+    )
+    respondent = serializers.ChoiceField(choices=Respondent.choices)
+    language = serializers.CharField()
+    status = serializers.ChoiceField(choices=PromResponse.Status.choices)
+    started_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+
+
+def prom_response_data(response: PromResponse | None) -> dict | None:
+    if response is None:
+        return None
+    return PromResponseOutputSerializer(response).data
+
+
 class FormOutputSerializer(serializers.Serializer):
     """One CRF instance (built by ``form_data``)."""
 
@@ -72,9 +99,17 @@ class FormOutputSerializer(serializers.Serializer):
         "left without a value, with the reason; such a field's value is null.",
     )
     scores = ScoresOutputSerializer()
+    prom_response = PromResponseOutputSerializer(
+        allow_null=True,
+        read_only=True,
+        help_text="The visit's questionnaire response (follow-up and baseline "
+        "forms), null when there is none.",
+    )
 
 
-def form_data(spec: FormSpec, form: CrfForm) -> dict:
+def form_data(
+    spec: FormSpec, form: CrfForm, *, prom_response: PromResponse | None = None
+) -> dict:
     scores = {}
     for name in SCORES:
         if hasattr(form, name):
@@ -92,6 +127,7 @@ def form_data(spec: FormSpec, form: CrfForm) -> dict:
         "fields": fields_serializer_class(spec)(form).data,
         "missing_codes": dict(form.missing_codes or {}),
         "scores": scores,
+        "prom_response": prom_response_data(prom_response),
     }
 
 

@@ -45,7 +45,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from crf.epro.corrections import prom_after_save, prom_change_errors
+from crf.epro.corrections import (
+    prom_after_save,
+    prom_change_errors,
+    prom_corrections,
+)
 from crf.exceptions import (
     FormIncomplete,
     FormLocked,
@@ -72,6 +76,11 @@ from perform.exceptions import TrialError
 from perform.models import Participant, ParticipantStatus, User
 from perform.selectors import participants_for
 from perform.services import audit_context, participant_status_change
+
+CORRECTION_NEEDS_REASON = (
+    "You are correcting the participant's own answers: give the reason "
+    "(the data query's answer)."
+)
 
 
 def _require(actor: User, perm: str, message: str) -> None:
@@ -135,6 +144,8 @@ def form_save(
         errors.setdefault(name, []).extend(messages)
     if errors:
         raise ValidationError(errors)
+    if not reason and prom_corrections(current, form):
+        raise ReasonRequired(CORRECTION_NEEDS_REASON)
     if current is not None:
         if current.status != FormStatus.DRAFT and not reason:
             raise ReasonRequired()

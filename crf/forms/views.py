@@ -31,6 +31,7 @@ from crf.forms.forms import (
     UnlockForm,
     crf_form_class,
 )
+from crf.forms.prom_answers import prom_banner, prom_section_legend
 from crf.forms.read_only import read_only_fieldsets
 from crf.forms.registry import FORMS, PER_VISIT, REPEATABLE, SINGLE, FormSpec, form_url
 from crf.forms.rules import form_allowed_for, form_not_allowed_message
@@ -231,6 +232,9 @@ def form_edit(request, study_id, key, visit=None, pk=None, new=False):
                 location.spec, location.instance, query_markers
             ),
             "scores": stored_scores(location.instance) if read_only else [],
+            # The edit page's layout carries its own (crf.forms.prom_answers).
+            "prom_banner": prom_banner(location.instance) if read_only else None,
+            "prom_legend": prom_section_legend(location.spec),
             "actions": _actions(request.user, location),
             "query_markers": query_markers,
         },

@@ -175,12 +175,13 @@ class ScoreOutput(LayoutObject):
 
     def __init__(self, block: ScoreBlock):
         self.block = block
+        self.live = True  # False: the stored score (``crf.forms.prom_answers``)
         self.fields = []
 
     def render(self, form, context, template_pack=None, **kwargs):
         return render_to_string(
             "crf/includes/instrument_score.html",
-            _score_context(self.block, form.instance, live=True),
+            _score_context(self.block, form.instance, live=self.live),
         )
 
 
