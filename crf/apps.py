@@ -7,6 +7,8 @@ class CrfConfig(AppConfig):
 
     def ready(self):
         # Registers the system check of the licensed instruments' wording file.
+        from crf.epro.contacts import contact_audit_record_kind
+        from crf.epro.panel import participant_contact_button, participant_epro_panel
         from crf.forms import licensed_wording  # noqa: F401
         from crf.forms.audit import audit_record_kinds
         from crf.forms.hub import participant_forms_panel
@@ -26,9 +28,29 @@ class CrfConfig(AppConfig):
                 context=participant_forms_panel,
             )
         )
-        # The CRF records in the audit trail, named as their pages name them.
+        # The questionnaires (ePRO) section, and the site staff's button to
+        # the participant's contact preferences among the page's actions.
+        participant_panel_register(
+            ParticipantPanel(
+                key="epro",
+                template="crf/epro/includes/participant_epro_panel.html",
+                context=participant_epro_panel,
+                order=110,
+            )
+        )
+        participant_panel_register(
+            ParticipantPanel(
+                key="epro_contact",
+                template="crf/epro/includes/contact_button.html",
+                context=participant_contact_button,
+                place="actions",
+            )
+        )
+        # The CRF records in the audit trail, named as their pages name them;
+        # contact preferences without their addresses and numbers.
         for kind in audit_record_kinds():
             audit_record_kind_register(kind)
+        audit_record_kind_register(contact_audit_record_kind())
         # The randomize confirmation page warns of a baseline whose fracture
         # status disagrees with the one stratification uses (PROTOCOL §7).
         pre_randomization_warnings_register(

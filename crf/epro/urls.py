@@ -3,10 +3,15 @@ survey by personal link (no login), the clinic tablet, contact preferences."""
 
 from django.urls import path
 
-from crf.epro import views
+from crf.epro import contact_views, views
 
 app_name = "epro"
 
 urlpatterns = [
     path("survey/<str:token>/", views.survey, name="survey"),
+    path(
+        "participants/<str:study_id>/contact/",
+        contact_views.participant_contact,
+        name="participant_contact",
+    ),
 ]
