@@ -6,9 +6,11 @@ class CrfConfig(AppConfig):
     verbose_name = "Case report forms"
 
     def ready(self):
-        # Registers the system check of the licensed instruments' wording file.
         from crf.epro.audit import audit_record_kinds as epro_audit_record_kinds
+        from crf.epro.panel import participant_contact_button, participant_epro_panel
         from crf.epro.tablet import tablet_panel
+
+        # Registers the system check of the licensed instruments' wording file.
         from crf.forms import licensed_wording  # noqa: F401
         from crf.forms.audit import audit_record_kinds
         from crf.forms.hub import participant_forms_panel
@@ -37,7 +39,26 @@ class CrfConfig(AppConfig):
                 place="top",
             )
         )
-        # The CRF records in the audit trail, named as their pages name them.
+        # The questionnaires (ePRO) section, and the site staff's button to
+        # the participant's contact preferences among the page's actions.
+        participant_panel_register(
+            ParticipantPanel(
+                key="epro",
+                template="crf/epro/includes/participant_epro_panel.html",
+                context=participant_epro_panel,
+                order=110,
+            )
+        )
+        participant_panel_register(
+            ParticipantPanel(
+                key="epro_contact",
+                template="crf/epro/includes/contact_button.html",
+                context=participant_contact_button,
+                place="actions",
+            )
+        )
+        # The CRF and ePRO records in the audit trail, named as their pages name
+        # them (crf.epro.audit: contact preferences for their site's staff only).
         for kind in [*audit_record_kinds(), *epro_audit_record_kinds()]:
             audit_record_kind_register(kind)
         # The randomize confirmation page warns of a baseline whose fracture

@@ -248,3 +248,24 @@ def emails_due(*, grace_seconds: int = 60) -> list[int]:
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:1000]
     )
+
+
+# What the e-mail log and the admin show instead of a participant's address.
+PARTICIPANT_HIDDEN = "participant (hidden)"
+
+
+def participant_address_hidden(email: OutboundEmail) -> OutboundEmail:
+    """Set ``email.to_shown`` and ``email.error_shown`` for a page to show:
+    for a row addressed to a participant, no address or number at all (an
+    SMTP error often quotes the recipient). ``email`` itself is not saved."""
+    if not email.to_participant:
+        email.to_shown = ", ".join(email.to)
+        email.error_shown = email.last_error
+        return email
+    error = email.last_error
+    for address in email.to:
+        if address:
+            error = error.replace(address, PARTICIPANT_HIDDEN)
+    email.to_shown = PARTICIPANT_HIDDEN
+    email.error_shown = error
+    return email

@@ -1,4 +1,10 @@
-"""The e-mail log: every outbox row, its status and attempts (Methods Centre)."""
+"""The e-mail log: every outbox row, its status and attempts (Methods Centre).
+
+A message to a participant (a survey invitation or reminder,
+``to_participant``) is listed without its address or number: the log shows
+"participant (hidden)", and an error the server gave about the recipient
+with the address blanked. Bodies are never shown.
+"""
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
@@ -9,6 +15,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from infrastructure.models import OutboundEmail
+from infrastructure.outbox import participant_address_hidden
 from infrastructure.pagination import paginate
 
 
@@ -37,6 +44,9 @@ def email_log(request):
         emails = emails.filter(status=criteria["status"])
     if criteria.get("kind"):
         emails = emails.filter(kind=criteria["kind"])
+    listed = paginate(request, emails)
+    for email in listed["page"]:
+        participant_address_hidden(email)
     counts = dict(
         OutboundEmail.objects.order_by().values_list("status").annotate(n=Count("id"))
     )
@@ -44,7 +54,7 @@ def email_log(request):
         request,
         "infrastructure/email_log.html",
         {
-            **paginate(request, emails),
+            **listed,
             "filters": filters,
             "counts": [
                 (value, label, counts.get(value, 0))

@@ -20,7 +20,8 @@ class ParticipantPanel:
     """A section of the participant page: ``template`` is included with the
     page's context plus what ``context(user, participant)`` returns; a panel
     whose ``context`` returns ``None`` is not shown. ``place`` is "top" (under
-    the heading, above screening) or "main" (under the eligibility checklist)."""
+    the heading, above screening), "main" (under the eligibility checklist)
+    or "actions" (a button among the page's actions, beside its heading)."""
 
     key: str
     template: str
@@ -55,7 +56,7 @@ def participant_resource_part_register(part: ParticipantResourcePart) -> None:
 def participant_panels_for(user, participant) -> tuple[dict[str, list[str]], dict]:
     """The templates to include at each place of the page, in order, and the
     context they need (merged: each app names its own keys)."""
-    places: dict[str, list[str]] = {"top": [], "main": []}
+    places: dict[str, list[str]] = {"top": [], "main": [], "actions": []}
     context: dict = {}
     for panel in sorted(_panels.values(), key=lambda p: (p.order, p.key)):
         values = panel.context(user, participant)

@@ -100,6 +100,10 @@ EXPECTED = {
     "participants/<str:study_id>/screening/": SITE_PARTICIPANT_PAGE,
     "participants/<str:study_id>/consent/": SITE_PARTICIPANT_PAGE,
     "participants/<str:study_id>/decline/": SITE_PARTICIPANT_PAGE,
+    # ePRO contact preferences (crf.epro.contact_views), of the consented
+    # participant: the site's staff only; the Methods Centre never sees
+    # contact details (403), another site's coordinator not the participant.
+    "participants/<str:study_id>/contact/": SITE_PARTICIPANT_PAGE,
     "screening/log/": only(VIEW_PARTICIPANT),
     "screening/summary/": only(METHODS_CENTRE),
     # Randomization. The randomize page uses a consented participant waiting at
@@ -624,6 +628,7 @@ STUDY_ID_FOR_ROUTE = {
     "randomization/participants/<str:study_id>/randomize/": "waiting_study_id",
     "randomization/participants/<str:study_id>/allocation/": "randomized_study_id",
     "randomization/participants/<str:study_id>/allocation.pdf": ("randomized_study_id"),
+    "participants/<str:study_id>/contact/": "waiting_study_id",
 }
 # The CRF pages: the randomized participant's forms (PROTOCOL §7).
 CRF_ROUTES = "participants/<str:study_id>/forms/"

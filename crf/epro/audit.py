@@ -12,25 +12,16 @@
 * Contact preferences hold the participant's e-mail address and phone
   number: PROTOCOL §13 shows them to the participant's site staff only. Their
   audit entries are therefore listed only for users who are members of the
-  participant's site (``contact_details_visible``); the Methods Centre, who
+  participant's site (``crf.epro.contacts.contact_details_visible``), with
+  the address, number and proxy masked even for them; the Methods Centre, who
   see every site's trail, do not see them at all (not even with the details
   blanked: which channel and when is enough for their monitoring elsewhere).
 """
 
+from crf.epro.contacts import contact_details_visible
 from crf.epro.windows import survey_visit_labels
 from crf.models import Respondent, ResponseMode
 from perform.audit_records import AuditLabels, AuditRecordKind
-from perform.models import SiteMembership
-
-
-def contact_details_visible(viewer, participant) -> bool:
-    """Whether ``viewer`` is staff of ``participant``'s site (a member of it),
-    the only users who may see the participant's contact details."""
-    if viewer is None or not viewer.is_authenticated:
-        return False
-    return SiteMembership.objects.filter(
-        user_id=viewer.pk, site_id=participant.site_id
-    ).exists()
 
 
 def _visit(data: dict) -> str:
@@ -73,5 +64,9 @@ def audit_record_kinds() -> list[AuditRecordKind]:
             "Contact preference",
             order=42,
             visible_to=contact_details_visible,
+            # Even for them the trail says the address changed, not what to.
+            masked_fields=frozenset(
+                {"email", "phone", "proxy_name", "proxy_relationship"}
+            ),
         ),
     ]

@@ -4,7 +4,7 @@ session, locked; ``crf.epro.middleware``)."""
 
 from django.urls import path
 
-from crf.epro import tablet, views
+from crf.epro import contact_views, tablet, views
 
 app_name = "epro"
 
@@ -22,4 +22,9 @@ urlpatterns = [
     path("tablet/autosave/", tablet.tablet_autosave, name="tablet_autosave"),
     path("tablet/language/", tablet.tablet_language, name="tablet_language"),
     path("tablet/exit/", tablet.tablet_exit, name="tablet_exit"),
+    path(
+        "participants/<str:study_id>/contact/",
+        contact_views.participant_contact,
+        name="participant_contact",
+    ),
 ]

@@ -118,47 +118,71 @@ def survey_window(
 ) -> SurveyWindow:
     """The questionnaires of ``participant`` at ``visit`` (a follow-up visit's
     code, or the baseline's), as of ``now`` (default: the current time)."""
+    return survey_windows(participant, visits=[visit], now=now)[visit]
+
+
+def survey_windows(
+    participant: Participant,
+    *,
+    visits: list[str] | None = None,
+    now: datetime.datetime | None = None,
+) -> dict[str, SurveyWindow]:
+    """``survey_window`` of each of ``visits`` (default: every visit with
+    questionnaires, baseline first), in a fixed number of queries however
+    many visits (the participant page shows them all)."""
     now = now or timezone.now()
+    visits = list(survey_visit_labels()) if visits is None else visits
     inputs = participant_schedule_inputs(participant, now=now)
-    response = (
-        PromResponse.objects.filter(participant=participant, visit=visit)
-        .values_list("status", flat=True)
-        .first()
+    submitted = set(
+        PromResponse.objects.filter(
+            participant=participant,
+            visit__in=visits,
+            status=PromResponse.Status.SUBMITTED,
+        ).values_list("visit", flat=True)
     )
-    submitted = response == PromResponse.Status.SUBMITTED
     status = (
         Participant.objects.filter(pk=participant.pk)
         .values_list("status", flat=True)
         .get()
     )
-    if visit == baseline_visit():
-        consent = (
-            ConsentRecord.objects.filter(
-                participant=participant, decision=ConsentRecord.Decision.GIVEN
-            )
-            .order_by("decision_date")
-            .values_list("decision_date", flat=True)
-            .first()
-        )
-        locked = Baseline.objects.filter(participant=participant, locked=True).exists()
-        start, end = consent, inputs.surgery_date
-        missed = False
-    else:
-        state = next((s for s in inputs.schedule() if s.code == visit), None)
-        start = state.window_start if state else None
-        end = state.window_end if state else None
-        missed = bool(state and state.missed_reason)
-        locked = FollowUp.objects.filter(
-            participant=participant, visit=visit, locked=True
-        ).exists()
-    reason = survey_closed_reason(
-        today=inputs.today,
-        window_start=start,
-        window_end=end,
-        ended_on=inputs.ended_on,
-        status=status,
-        missed=missed,
-        submitted=submitted,
-        locked=locked,
+    follow_ups = [v for v in visits if v != baseline_visit()]
+    locked = set(
+        FollowUp.objects.filter(
+            participant=participant, visit__in=follow_ups, locked=True
+        ).values_list("visit", flat=True)
     )
-    return SurveyWindow(visit, start, end, inputs.today, reason)
+    schedule = {s.code: s for s in inputs.schedule()} if follow_ups else {}
+    windows = {}
+    for visit in visits:
+        if visit == baseline_visit():
+            consent = (
+                ConsentRecord.objects.filter(
+                    participant=participant, decision=ConsentRecord.Decision.GIVEN
+                )
+                .order_by("decision_date")
+                .values_list("decision_date", flat=True)
+                .first()
+            )
+            is_locked = Baseline.objects.filter(
+                participant=participant, locked=True
+            ).exists()
+            start, end = consent, inputs.surgery_date
+            missed = False
+        else:
+            state = schedule.get(visit)
+            start = state.window_start if state else None
+            end = state.window_end if state else None
+            missed = bool(state and state.missed_reason)
+            is_locked = visit in locked
+        reason = survey_closed_reason(
+            today=inputs.today,
+            window_start=start,
+            window_end=end,
+            ended_on=inputs.ended_on,
+            status=status,
+            missed=missed,
+            submitted=visit in submitted,
+            locked=is_locked,
+        )
+        windows[visit] = SurveyWindow(visit, start, end, inputs.today, reason)
+    return windows

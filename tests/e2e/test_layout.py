@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from crf.epro.contacts import contact_preference_save
 from crf.forms import services as forms
 from crf.models import Baseline, Operative
 from crf.queries import services as queries
@@ -120,6 +121,18 @@ def busy_participant(users, site_a, screen):
         field_name="eq5d_vas",
         text="EQ VAS 50: please confirm against the patient's own questionnaire.",
     )
+    # Contact preferences with long details (the ePRO section shows them).
+    contact_preference_save(
+        actor=users["coordinator"],
+        participant=participant,
+        electronic_contact=True,
+        channel="email",
+        email="marie-claire.participant-longname@hopital-universitaire.example.org",
+        phone="+1 416 555 0123",
+        language="fr",
+        proxy_name="Jean-Baptiste Caregiver-Longname",
+        proxy_relationship="Son-in-law",
+    )
     participant.refresh_from_db()
     return participant
 
@@ -150,6 +163,7 @@ PHONE_PAGES = {
     "participant": "/participants/{study_id}/",
     "dashboard": "/dashboard/",
     "baseline-form": "/participants/{study_id}/forms/baseline/",
+    "epro-contact": "/participants/{study_id}/contact/",
 }
 
 
