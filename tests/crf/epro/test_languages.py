@@ -110,7 +110,7 @@ def test_invitation_email_in_the_participants_language(users, site_a):
     assert body.startswith(
         "Hello,\n\nThe questionnaires of your 2 weeks visit in the PERFORM study"
     )
-    assert "Please answer them by Dec. 11, 2026 on this page:" in body
+    assert "Please answer them by 11 December 2026 on this page:" in body
     assert body.rstrip().endswith("The PERFORM study team")
     assert "Bonjour" not in body and "décembre" not in body
 
@@ -149,7 +149,7 @@ def test_text_message_in_french(users, site_a):
     )
     assert "/survey/" in message.body_text
     assert _message(english).body_text.startswith(
-        "PERFORM study: your 2 weeks questionnaires are ready, until Dec. 11, 2026: "
+        "PERFORM study: your 2 weeks questionnaires are ready, until 11 December 2026: "
     )
 
 
