@@ -7,6 +7,7 @@ import datetime
 import gettext
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,9 +20,16 @@ from django.urls import reverse
 
 from crf.epro.invitations import epro_sweep
 from crf.epro.links import token_for
-from crf.models import ContactPreference, Operative, SurveyInvitation
+from crf.models import ContactPreference, Operative, PromResponse, SurveyInvitation
 from infrastructure.models import OutboundEmail
 from tests.crf.bulk import form_kwargs, participants_add
+from tests.crf.epro.survey_support import (
+    ANSWERS,
+    all_pages_post,
+    invited,
+    page_post,
+    participant_operated,
+)
 
 TORONTO = ZoneInfo("America/Toronto")
 DAY = datetime.timedelta(days=1)
@@ -63,9 +71,10 @@ def _contact(site, actor, *, language, channel):
 
 
 def french_survey_path(site, actor) -> str:
-    """The survey link of a French participant invited by the sweep, for the
-    French survey page test (``client.get(path, follow=True)``: the page's
-    text in French)."""
+    """The survey link of a French participant invited by the sweep of
+    SWEEP (fixed dates, for the messages' wording). The survey page tests
+    use ``_french_participant`` instead: the page checks the window against
+    today, which SWEEP's window stops holding after 11 December 2026."""
     person = _contact(site, actor, language="fr", channel="email")
     epro_sweep(now=SWEEP)
     invitation = SurveyInvitation.objects.get(participant=person, visit="2w")
@@ -247,3 +256,90 @@ def test_french_catalogue_holds_every_marked_text(tmp_path):
     regenerated = copy / FRENCH_PO.relative_to(BASE_DIR)
     missing = module.missing_entries(regenerated)
     assert missing == [], [entry.msgid for entry in missing]
+
+
+def _french_participant(site, actor):
+    """A participant operated 10 days ago (2-week window open today) whose
+    contact preference is French."""
+    person = participant_operated(site, actor, days_ago=10)
+    ContactPreference.objects.filter(participant=person).update(language="fr")
+    return person
+
+
+def _error_summary(text: str) -> str:
+    summary = text[text.index('id="error-summary"') :]
+    return summary[: summary.index("</div>")]
+
+
+@pytest.mark.django_db
+def test_survey_pages_in_the_participants_language(client, users, site_a):
+    """The link's pages are French for a participant who prefers French,
+    even from an English browser: page title, progress, "prefer not to
+    answer", buttons, the blank item's message, the thank-you page."""
+    person = _french_participant(site_a, users["coordinator"])
+    url = reverse("epro:survey", args=[invited(person)])
+    browser = {"HTTP_ACCEPT_LANGUAGE": "en"}
+
+    page = client.get(url, **browser)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert PromResponse.objects.get(participant=person).language == "fr"
+    assert '<html lang="fr">' in text
+    assert "<title>Votre fonction physique (TESS) · Étude PERFORM</title>" in text
+    assert re.search(r'id="survey-progress">\s*Page 1 sur 3<', text)
+    assert "<span>Je préfère ne pas répondre</span>" in text
+    assert "<span>Ne s’applique pas</span>" in text
+    assert ">Page suivante</button>" in text
+    assert ">Arrêter ces messages</a>" in text
+    for english in ("Page 1 of 3", "I prefer not to answer", "Next page", "Item 1"):
+        assert english not in text
+
+    blank = {k: v for k, v in ANSWERS["tess"].items() if k != "tess_7"}
+    refused = page_post(client, url, "tess", blank, **browser).content.decode()
+    summary = _error_summary(refused)
+    assert "Certaines questions n’ont pas encore de réponse." in summary
+    assert 'href="#div_id_tess_7">Question 7</a>' in summary
+    error = (
+        f"Veuillez choisir une réponse, ou «{NBSP}Je préfère ne pas répondre{NBSP}»."
+    )
+    assert f'id="error_tess_7">{error}</p>' in refused
+    assert "Please choose an answer" not in refused
+
+    thanks = all_pages_post(client, url, **browser).content.decode()
+    assert re.search(r'<h1[^>]*id="survey-thanks">Merci</h1>', thanks)
+    assert "Vos réponses ont été envoyées à l’équipe de recherche." in thanks
+    assert "Thank you" not in thanks
+    assert PromResponse.objects.get(participant=person).is_submitted
+
+
+@pytest.mark.django_db
+def test_tablet_pages_follow_the_responses_language(client, users, site_a):
+    """The tablet opens the response in the participant's language; its
+    thank-you and exit pages (the coordinator's password) are French too."""
+    person = _french_participant(site_a, users["coordinator"])
+    client.force_login(users["coordinator"])
+    client.post(
+        reverse("epro:tablet_start", args=[person.study_id]),
+        {"visit": "2w", "respondent": "participant"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert PromResponse.objects.get(participant=person).language == "fr"
+    tablet = reverse("epro:tablet")
+    assert "Page 1 sur 3" in client.get(tablet).content.decode()
+
+    thanks = all_pages_post(client, tablet).content.decode()
+    assert re.search(r"<h1[^>]*>Merci</h1>", thanks)
+    assert "Veuillez rendre la tablette à l’équipe de recherche" in thanks
+
+    exit_url = reverse("epro:tablet_exit")
+    exit_page = client.get(exit_url).content.decode()
+    assert '<html lang="fr">' in exit_page
+    assert re.search(
+        r'<h1[^>]*id="tablet-exit">Quitter le mode tablette</h1>', exit_page
+    )
+    assert (
+        ">Mot de passe</label>" in exit_page and ">Déverrouiller</button>" in exit_page
+    )
+    wrong = client.post(exit_url, {"password": "not-the-password"}).content.decode()
+    assert "Ce mot de passe n’est pas correct. La tablette reste verrouillée." in wrong
+    assert client.get("/participants/")["Location"] == tablet
