@@ -26,8 +26,6 @@ from perform.models import EligibilityCriterion, Site, User
 
 ACTIONS = {"insert": "Created", "update": "Changed", "delete": "Deleted"}
 EMPTY = "∅"
-# What the trail shows for a value of a masked field (``AuditRecordKind``).
-MASKED = "(hidden)"
 
 
 @dataclass(frozen=True)
@@ -94,10 +92,7 @@ class AuditRecordKind:
     """How the audit trail names the records of one tracked model (its label,
     ``"crf.FollowUp"``): ``label`` for the record-type filter and, unless
     ``describe(data, object_id, labels)`` says more, for each entry
-    (``data``: the row's stored values in the event). ``masked_fields``: the
-    trail says such a field changed but never shows its values (a
-    participant's e-mail address or phone number: the trail is read by roles
-    that may not see them, and exported)."""
+    (``data``: the row's stored values in the event)."""
 
     model: str
     label: str
@@ -110,8 +105,6 @@ class AuditRecordKind:
     # (contact details: the participant's site staff only); ``None``: anyone
     # who sees the participant's trail.
     visible_to: Callable[[Any, Any], bool] | None = None
-    # Fields whose values are never shown (the trail says they changed).
-    masked_fields: frozenset[str] = frozenset()
 
 
 _kinds: dict[str, AuditRecordKind] = {}
@@ -276,9 +269,6 @@ def audit_entries(rows: list[dict], *, zone: ZoneInfo) -> list[AuditEntry]:
             field = fields.get(name)
             shown_old = _shown(field, old, labels, zone, fields)
             shown_new = _shown(field, new, labels, zone, fields)
-            if name in kind.masked_fields:
-                shown_old = MASKED if shown_old is not None else None
-                shown_new = MASKED if shown_new is not None else None
             if action != "update" and shown_old is None and shown_new is None:
                 continue  # an empty field of a new or deleted record
             changes.append(AuditChange(name, _label(field, name), shown_old, shown_new))

@@ -42,6 +42,10 @@ SMS_TWILIO = {
 # django-ratelimit counts wrong survey links in this cache (Redis, shared by
 # every web process, so the limit holds whichever process answers).
 RATELIMIT_USE_CACHE = "ratelimit"
+# django-ratelimit lists only django-redis among Redis caches; Django's own
+# RedisCache increments with Redis INCRBY after ``add`` created the key, which
+# is what the limit needs (a counter that every web process shares).
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 RATELIMIT_VIEW = "crf.epro.views.link_rate_limited"
 
 # The default cache stays in process memory (nothing shared depends on it); the

@@ -12,8 +12,8 @@
 * Contact preferences hold the participant's e-mail address and phone
   number: PROTOCOL §13 shows them to the participant's site staff only. Their
   audit entries are therefore listed only for users who are members of the
-  participant's site (``crf.epro.contacts.contact_details_visible``), with
-  the address, number and proxy masked even for them; the Methods Centre, who
+  participant's site (``crf.epro.contacts.contact_details_visible``), who see
+  old and new values as for any record; the Methods Centre, who
   see every site's trail, do not see them at all (not even with the details
   blanked: which channel and when is enough for their monitoring elsewhere).
 """
@@ -64,9 +64,5 @@ def audit_record_kinds() -> list[AuditRecordKind]:
             "Contact preference",
             order=42,
             visible_to=contact_details_visible,
-            # Even for them the trail says the address changed, not what to.
-            masked_fields=frozenset(
-                {"email", "phone", "proxy_name", "proxy_relationship"}
-            ),
         ),
     ]

@@ -63,7 +63,9 @@ class PromResponseOutputSerializer(serializers.Serializer):
     )
     respondent = serializers.ChoiceField(choices=Respondent.choices)
     language = serializers.CharField()
-    status = serializers.ChoiceField(choices=PromResponse.Status.choices)
+    # A string, not a choice: an enum named "status" would collide in the
+    # OpenAPI schema with the forms' and queries' status enums.
+    status = serializers.CharField(help_text="in_progress or submitted.")
     started_at = serializers.DateTimeField()
     submitted_at = serializers.DateTimeField(allow_null=True)
 
