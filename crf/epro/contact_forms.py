@@ -168,15 +168,13 @@ class ContactOptOutForm(forms.Form):
             if opted_out
             else "Record opt-out: send no more messages"
         )
-        self.helper.layout = Layout(
-            "reason",
-            Submit(
-                self.action,
-                label,
-                css_id="opt-in" if opted_out else "opt-out",
-                css_class="btn-outline-danger" if not opted_out else "btn-secondary",
-            ),
+        button = Submit(self.action, label, css_id="opt-in" if opted_out else "opt-out")
+        # Instead of Submit's "btn btn-primary", which a css_class only adds to
+        # (blue with red text was unreadable).
+        button.field_classes = (
+            "btn btn-secondary" if opted_out else "btn btn-outline-danger"
         )
+        self.helper.layout = Layout("reason", button)
 
     @property
     def error_summary(self) -> list[tuple[str, str, str]]:
