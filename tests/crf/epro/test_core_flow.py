@@ -56,8 +56,12 @@ def test_invited_answered_submitted_scored_and_not_reminded(users, site_a):
     assert invitation_for_token(token[:-1] + ("A" if token[-1] != "A" else "B")) is None
     assert survey_window(person, "2w", now=now).is_open
     response = response_open(
-        participant=person, visit="2w", mode=ResponseMode.LINK, language="en",
-        invitation=invitation, now=now,
+        participant=person,
+        visit="2w",
+        mode=ResponseMode.LINK,
+        language="en",
+        invitation=invitation,
+        now=now,
     )
     answers = {name: "3" for name in PAGES["tess"]}
     answers["tess_2"] = "NA"
@@ -67,9 +71,14 @@ def test_invited_answered_submitted_scored_and_not_reminded(users, site_a):
     response_page_finish(
         response,
         "eq5d",
-        {"eq5d_mobility": "2", "eq5d_self_care": "1", "eq5d_usual_activities": "3",
-         "eq5d_pain_discomfort": "DEC", "eq5d_anxiety_depression": "1",
-         "eq5d_vas": "70"},
+        {
+            "eq5d_mobility": "2",
+            "eq5d_self_care": "1",
+            "eq5d_usual_activities": "3",
+            "eq5d_pain_discomfort": "DEC",
+            "eq5d_anxiety_depression": "1",
+            "eq5d_vas": "70",
+        },
     )
     response_page_finish(response, "bpi", {name: "4" for name in PAGES["bpi"]})
     response_submit(response, now=now)
