@@ -50,7 +50,7 @@ from perform import services
 CONTACT_SHARE = 0.88
 CHANNELS = (("email", 64), ("sms", 20), ("clinic", 16))
 AMERICAS = {"Canada", "United States"}
-FRENCH_SHARE = {"MTL": 0.6, "europe": 0.12}
+FRENCH_SHARE = {"MTL": 0.6, "europe": 0.2}
 # fmt: off
 FIRST_NAMES = ("anna", "marc", "sofia", "jan", "lucia", "tom", "ines", "david",
                "maria", "pieter", "elena", "sam", "chloe", "luc", "nora", "ali")
@@ -131,7 +131,10 @@ def epro_plan(plan, cases: list[PlannedCase], rng: random.Random):
             closes = _days(case.surgery_date, windows[code].window_end_day)
             if mode == "link":
                 delay = rng.choices(*zip(*LINK_DELAYS, strict=True))[0]
-                answered = min(_days(opens, delay), closes, form.entered)
+                # In the evening, by the day before the coordinator enters
+                # the visit's form (if the window was open then).
+                last = max(opens, min(closes, _days(form.entered, -1)))
+                answered = min(_days(opens, delay), last)
             else:
                 answered = visit_date
             form.values |= dict.fromkeys(PROM_FIELDS)
@@ -208,14 +211,15 @@ def contacts_add(history, trial, contacts: list[PlannedContact]) -> None:
 
 
 def responses_add(history, trial, responses: list[PlannedResponse]) -> None:
-    """Link answers at lunchtime, tablet answers in the morning clinic: before
-    the coordinator enters the visit's form at the end of the day."""
+    """Link answers in the evening (after the day's sweep sent the link),
+    tablet answers in the morning clinic, before the coordinator enters the
+    visit's form at the end of that day."""
     from demo.history import local_moment
 
     for n, planned in enumerate(responses):
         site_code = trial.plan[planned.index].site_code
         tz = trial.sites[site_code].time_zone
-        hour = 12 if planned.mode == "link" else 11
+        hour = 19 if planned.mode == "link" else 11
         moment = local_moment(planned.answered, tz, hour, n % 60)
         history.add(moment, lambda planned=planned: _answer(trial, planned))
 

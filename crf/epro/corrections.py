@@ -49,6 +49,8 @@ def _item(form: CrfForm, name: str):
 
 
 def _changed(current: CrfForm | None, form: CrfForm) -> list[str]:
+    if _visit_of(form) is None:
+        return []  # a form without questionnaires (operative, discharge ...)
     if current is None:
         return [n for n in PROM_FIELDS if _item(form, n) != (None, None)]
     return [n for n in PROM_FIELDS if _item(current, n) != _item(form, n)]

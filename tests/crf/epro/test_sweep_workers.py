@@ -21,6 +21,7 @@ from collections import Counter
 
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 
 from crf.epro.invitations import epro_sweep
 from crf.models import ContactPreference, Operative, SurveyInvitation, SurveyReminder
@@ -105,8 +106,6 @@ def cohort(users, site_a):
 
 
 def datetime_days_ago(days):
-    from django.utils import timezone
-
     return timezone.now() - days * DAY
 
 
@@ -118,6 +117,7 @@ class OutboxInsertBlocker:
 
     def __init__(self, key):
         self.key = key
+        self.xid = ""
         self.written = threading.Event()
         self._release = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -135,6 +135,9 @@ class OutboxInsertBlocker:
                     body_text="-",
                     message_id="<blocker@example.org>",
                 )
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT (txid_current() % 4294967296)::text")
+                    self.xid = cursor.fetchone()[0]
                 self.written.set()
                 self._release.wait(60)
                 raise self._Rollback
@@ -152,12 +155,14 @@ class OutboxInsertBlocker:
         self.thread.join(20)
 
 
-def sweep_waiting_on_outbox_insert() -> bool:
+def waiting_on(xid: str) -> bool:
+    """Whether another transaction waits for transaction ``xid`` to end
+    (``pg_locks`` shows every session's locks to every role)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock'"
-            " AND query LIKE 'INSERT INTO \"infrastructure_outboundemail\"%%'"
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid'"
+            " AND NOT granted AND transactionid::text = %s",
+            [xid],
         )
         return cursor.fetchone()[0] > 0
 
@@ -174,7 +179,7 @@ def test_worker_killed_mid_sweep_and_mid_send_delivers_each_message_once(
     blocker.start()
     first = workers()
     epro_sweep_task.delay()
-    assert wait_for(sweep_waiting_on_outbox_insert), first.log()
+    assert wait_for(lambda: waiting_on(blocker.xid)), first.log()
     first.kill()
     blocker.release()
     # Its transaction rolled back: nothing of that sweep remains.
