@@ -28,6 +28,7 @@ from crf.models import ContactPreference, Operative, SurveyInvitation, SurveyRem
 from crf.schedule.visits import site_today
 from crf.tasks import epro_sweep_task
 from infrastructure.models import OutboundEmail
+from infrastructure.outbox import CREDENTIAL_ERASED
 from infrastructure.tasks import outbox_flush
 from tests.crf.bulk import form_kwargs, participants_add
 from tests.workers import queue_purge, wait_for, worker_settled
@@ -95,7 +96,9 @@ def cohort(users, site_a):
     with transaction.atomic():
         three_days_ago = epro_sweep(now=datetime_days_ago(3))
     assert three_days_ago.invitations == 4
-    OutboundEmail.objects.update(status=OutboundEmail.Status.SENT)
+    OutboundEmail.objects.update(
+        status=OutboundEmail.Status.SENT, body_text=CREDENTIAL_ERASED
+    )
     queue_purge()
     contacts = ContactPreference.objects.filter(participant__in=new + earlier)
     return {
