@@ -25,7 +25,7 @@ answer an open window (the operative form entered, as the sweep needs too):
 when there is none, the coordinator transcribes the answers from paper.
 
 The invitations and reminders come from the real sweep
-(``crf.epro.invitations.epro_sweep``), run every day of the history; their
+(``crf.epro.invitations.epro_sweep``), run every third day of the history; their
 messages are demo history, cancelled and never sent (``demo.seed``).
 """
 
@@ -68,6 +68,7 @@ LINK_DELAYS = ((0, 22), (1, 14), (2, 8), (3, 14), (4, 7), (6, 12), (7, 5), (9, 1
                (10, 6))  # fmt: skip
 DECLINED_ITEM_SHARE = 0.01  # "I prefer not to answer", per EQ-5D or BPI item
 SWEEP_HOUR_UTC = 12  # the hourly sweep's first run of the sites' working day
+SWEEP_EVERY_DAYS = 3  # the reminders' spacing (``settings.EPRO``)
 
 
 @dataclass
@@ -280,12 +281,14 @@ def form_for_entry(model, participant, values: dict, planned_form: PlannedForm):
 
 
 def sweeps_add(history, first: datetime.date, last: datetime.date) -> None:
-    """The invitation and reminder sweep, once a day (hourly in production:
-    the later runs of a day find nothing new)."""
+    """The invitation and reminder sweep, every ``SWEEP_EVERY_DAYS`` days
+    (hourly in production; as the demo's other nightly jobs run weekly, to
+    keep seeding fast). The reminders fall due 3 days apart, each on a day of
+    the sweep; an invitation waits up to two days for it."""
     from demo.history import utc_moment
 
     day = first
     while day <= last:
         moment = utc_moment(day, SWEEP_HOUR_UTC)
         history.add(moment, lambda moment=moment: epro_sweep(now=moment))
-        day = _days(day, 1)
+        day = _days(day, SWEEP_EVERY_DAYS)

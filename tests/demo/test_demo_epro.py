@@ -70,12 +70,11 @@ class TestDemoEpro:
         assert set(messages.values_list("status", flat=True)) == {"cancelled"}
         assert set(messages.values_list("body_text", flat=True)) == {CREDENTIAL_ERASED}
         assert messages.filter(channel="sms").exists()
-        # Invited on the window's first day (the operative form entered by
-        # then), or later when it was entered late.
-        assert all(i.invited_on >= i.window_start for i in invitations)
-        assert sum(i.invited_on == i.window_start for i in invitations) >= (
-            0.6 * invitations.count()
-        )
+        # Invited by the demo's sweep (every third day) once the window is
+        # open, later when the operative form was entered late.
+        delays = [(i.invited_on - i.window_start).days for i in invitations]
+        assert min(delays) >= 0
+        assert sum(d <= 2 for d in delays) >= 0.7 * len(delays)
 
     def test_link_answers_follow_their_invitation_and_stop_the_reminders(self, seeded):
         links = follow_up_responses().filter(mode="link")
