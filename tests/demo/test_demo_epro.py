@@ -43,7 +43,10 @@ class TestDemoEpro:
         modes = Counter(follow_up_responses().values_list("mode", flat=True))
         total = sum(modes.values())
         assert total >= 50, modes
-        assert 0.45 <= modes["link"] / total <= 0.75, modes
+        # About 60% by link in the full demo; fewer in the small one (more of
+        # its participants are clinic only).
+        assert modes["link"] == max(modes.values()), modes
+        assert 0.3 <= modes["link"] / total <= 0.75, modes
         assert modes["tablet"] / total >= 0.08, modes
         assert modes["paper"] / total >= 0.08, modes
 
