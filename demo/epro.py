@@ -17,9 +17,9 @@ of the demo draws what it drew before:
   never answered, more of them later in the year (about 98% answered at 2
   weeks, three in four at 12 months): the form is entered without them.
 
-The link and tablet answers go through the core (``response_open``,
-``response_page_finish``, ``response_submit``), which writes them into the
-visit's form; the coordinator's later entry of that form keeps them (it adds
+The link and tablet answers are submitted through the core
+(``response_submit``: the window checked, the answers written into the
+visit's form); the coordinator's later entry of that form keeps them (it adds
 the clinical items only). A link answered needs its invitation, a tablet
 answer an open window (the operative form entered, as the sweep needs too):
 when there is none, the coordinator transcribes the answers from paper.
@@ -33,13 +33,19 @@ import datetime
 import random
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.utils import timezone
 
 from crf.epro.invitations import epro_sweep
 from crf.epro.items import PAGES, PROM_FIELDS
-from crf.epro.responses import response_open, response_page_finish, response_submit
-from crf.epro.windows import survey_window
-from crf.models import ContactPreference, FollowUp, ResponseMode, SurveyInvitation
+from crf.epro.responses import SurveyClosed, response_submit
+from crf.models import (
+    ContactPreference,
+    FollowUp,
+    PromResponse,
+    ResponseMode,
+    SurveyInvitation,
+)
 from crf.schedule.visits import visit_definitions
 from demo.clinical import PlannedCase, PlannedForm
 from demo.common import _days
@@ -66,6 +72,8 @@ CLINIC_MODES = (("tablet", 55), ("paper", 45))
 # invitation, others after a reminder (days 3, 6 and 9).
 LINK_DELAYS = ((0, 22), (1, 14), (2, 8), (3, 14), (4, 7), (6, 12), (7, 5), (9, 12),
                (10, 6))  # fmt: skip
+CODES = ("NA", "DEC")  # "does not apply" (TESS), "I prefer not to answer"
+ANSWERING_TIME = datetime.timedelta(minutes=9)
 DECLINED_ITEM_SHARE = 0.01  # "I prefer not to answer", per EQ-5D or BPI item
 SWEEP_HOUR_UTC = 12  # the hourly sweep's first run of the sites' working day
 SWEEP_EVERY_DAYS = 3  # the reminders' spacing (``settings.EPRO``)
@@ -226,37 +234,46 @@ def responses_add(history, trial, responses: list[PlannedResponse]) -> None:
 
 
 def _answer(trial, planned: PlannedResponse) -> None:
+    """The respondent's answers, all pages finished, submitted through
+    ``response_submit`` (which checks the window and writes the visit's form).
+    The pages are written at once rather than page by page: the planned
+    values are valid, and it keeps seeding fast."""
     participant = trial.participants[planned.index]
-    invitation = None
+    invitation, entered_by = None, None
     if planned.mode == ResponseMode.LINK:
         invitation = SurveyInvitation.objects.filter(
             participant=participant, visit=planned.visit
         ).first()
         if invitation is None:
             return  # no link sent (yet): the coordinator transcribes paper
-    if not survey_window(participant, planned.visit).is_open:
-        return
-    tablet = planned.mode == ResponseMode.TABLET
-    response = response_open(
-        participant=participant,
-        visit=planned.visit,
-        mode=planned.mode,
-        language=planned.language,
-        invitation=invitation,
-        entered_by=trial.coordinators[trial.plan[planned.index].site_code]
-        if tablet
-        else None,
-    )
+    else:
+        entered_by = trial.coordinators[trial.plan[planned.index].site_code]
+    now = timezone.now()
+    codes = {n: v for n, v in planned.answers.items() if v in CODES}
+    try:
+        with transaction.atomic():
+            response = PromResponse.objects.create(
+                participant=participant,
+                visit=planned.visit,
+                mode=planned.mode,
+                language=planned.language,
+                invitation=invitation,
+                entered_by=entered_by,
+                answers={
+                    n: int(v) for n, v in planned.answers.items() if n not in codes
+                },
+                missing_codes=codes,
+                pages_done=list(PAGES),
+                started_at=now - ANSWERING_TIME,
+                last_saved_at=now,
+            )
+            response_submit(response, now=now)
+    except SurveyClosed:
+        return  # the window not open (no surgery date yet): paper instead
     if invitation is not None:
         SurveyInvitation.objects.filter(pk=invitation.pk).update(
-            last_opened_at=timezone.now()
+            last_opened_at=now - ANSWERING_TIME
         )
-    for page, names in PAGES.items():
-        errors = response_page_finish(
-            response, page, {name: planned.answers[name] for name in names}
-        )
-        assert not errors, errors
-    response_submit(response)
     planned.done = True
     planned.form.held_back = None
 
