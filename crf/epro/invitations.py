@@ -188,7 +188,7 @@ def epro_sweep(*, now: datetime.datetime | None = None) -> EproSweepResult:
                     )
                 )
                 new_reminders.append((invitation, number, one.today))
-        created = _invitations_create(to_invite)
+        created = _invitations_build(to_invite)
         messages += [
             _message(
                 invitation,
@@ -201,9 +201,7 @@ def epro_sweep(*, now: datetime.datetime | None = None) -> EproSweepResult:
         ids = emails_queue(messages)
         for invitation in created:
             invitation.message_id = ids.get(f"epro-invitation:{invitation.pk}")
-        SurveyInvitation.objects.bulk_update(
-            created, ["token_digest", "message_id"], batch_size=1000
-        )
+        SurveyInvitation.objects.bulk_create(created, batch_size=1000)
         SurveyReminder.objects.bulk_create(
             [
                 SurveyReminder(
@@ -230,28 +228,35 @@ def _reminder_due_on(invitation, number: int, spacing: int) -> datetime.date:
     return max(invitation.invited_on + number * step, previous + step)
 
 
-def _invitations_create(to_invite) -> list[SurveyInvitation]:
-    """The new invitations in one insert (their token digests, which need the
-    row's id, and their message ids are written by one update afterwards):
-    the sweep's queries stay bounded however many windows open today."""
+def _invitations_build(to_invite) -> list[SurveyInvitation]:
+    """The new invitations, not yet saved, with ids reserved from the table's
+    sequence in one query: the token digest and the messages' outbox keys
+    need the id, and the invitations are then written in one insert with
+    their message ids (no per-row insert or update: the sweep's queries stay
+    bounded however many windows open today, one audit event per row)."""
+    if not to_invite:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id'))"
+            " FROM generate_series(1, %s)",
+            [SurveyInvitation._meta.db_table, len(to_invite)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
     rows = []
-    for contact, state, today in to_invite:
+    for pk, (contact, state, today) in zip(ids, to_invite, strict=True):
         nonce = new_nonce()
         rows.append(
             SurveyInvitation(
+                pk=pk,
                 participant_id=contact.participant_id,
                 visit=state.code,
                 channel=contact.channel,
-                token_digest=f"pending-{nonce}",
+                token_digest=token_digest(token_for(pk, nonce)),
                 nonce=nonce,
                 window_start=state.window_start,
                 window_end=state.window_end,
                 invited_on=today,
             )
         )
-    created = SurveyInvitation.objects.bulk_create(rows, batch_size=1000)
-    for invitation in created:
-        invitation.token_digest = token_digest(
-            token_for(invitation.pk, invitation.nonce)
-        )
-    return created
+    return rows
