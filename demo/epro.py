@@ -68,10 +68,11 @@ UNANSWERED = {"2w": 0.02, "6w": 0.05, "4m": 0.1, "6m": 0.15, "9m": 0.2, "12m": 0
 # (mode, weight): participants who get messages mostly answer by link.
 MESSAGED_MODES = (("link", 85), ("tablet", 8), ("paper", 7))
 CLINIC_MODES = (("tablet", 55), ("paper", 45))
-# Days from the window's opening to a link answer: most soon after the
-# invitation, others after a reminder (days 3, 6 and 9).
-LINK_DELAYS = ((0, 22), (1, 14), (2, 8), (3, 14), (4, 7), (6, 12), (7, 5), (9, 12),
-               (10, 6))  # fmt: skip
+# Days from the window's opening to a link answer: the demo's sweep (every
+# third day) sends the link by day 2; most answer soon after, others after a
+# reminder (3, 6 and 9 days after the invitation).
+LINK_DELAYS = ((2, 22), (3, 14), (4, 8), (5, 14), (6, 7), (8, 12), (9, 5),
+               (11, 12), (12, 6))  # fmt: skip
 CODES = ("NA", "DEC")  # "does not apply" (TESS), "I prefer not to answer"
 ANSWERING_TIME = datetime.timedelta(minutes=9)
 DECLINED_ITEM_SHARE = 0.01  # "I prefer not to answer", per EQ-5D or BPI item
