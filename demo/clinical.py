@@ -60,6 +60,9 @@ class PlannedForm:
     by_arm: dict[str, dict] | None = None
     entered: datetime.date | None = None  # the day the site entered it
     late: int | None = None  # entered this many days after the event (not usual)
+    # Questionnaire values held back for a link or tablet answer (``demo.epro``):
+    # written on the form, as a paper transcription, only if that did not happen.
+    held_back: dict | None = None
 
     def values_for(self, arm: str | None) -> dict:
         return self.values | (self.by_arm[arm] if self.by_arm else {})

@@ -37,6 +37,9 @@ VOLATILE_COLUMNS = {
     "token",
     "throttling_failure_timestamp",
     "message_id",
+    # A survey link's random nonce and the digest of its token.
+    "nonce",
+    "token_digest",
 }
 SKIPPED_TABLES = (
     "django_session",

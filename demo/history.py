@@ -33,6 +33,7 @@ from demo import clock
 from demo.allocation import _participant_randomize
 from demo.clinical import PlannedCase
 from demo.common import _days
+from demo.epro import form_for_entry
 from demo.forms import MAX_SIGNED
 from demo.participants import (
     PlannedParticipant,
@@ -148,7 +149,9 @@ def forms_add(history: History, trial: Trial, cases: list[PlannedCase]) -> None:
             def write(case=case, planned_form=planned_form, coordinator=coordinator):
                 participant = trial.participants[case.index]
                 values = planned_form.values_for(trial.arms.get(case.index))
-                form = FORMS[planned_form.key].model(participant=participant, **values)
+                form = form_for_entry(
+                    FORMS[planned_form.key].model, participant, values, planned_form
+                )
                 crf_services.form_save(
                     actor=coordinator,
                     form=form,

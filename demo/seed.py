@@ -9,6 +9,7 @@ Returns what the command's summary prints.
 """
 
 import datetime
+import random
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,10 +19,10 @@ from django.utils import timezone
 
 from crf.models import DataQuery
 from crf.queries.automatic import queries_autocheck
-from demo import clock, history
+from demo import clock, epro, history
 from demo.allocation import _allocation_list_create, _allocation_mail_kept_local
 from demo.common import DemoSeedError, S, _days
-from demo.forms import form_counts, forms_plan
+from demo.forms import _derived_seed, form_counts, forms_plan
 from demo.participants import DEFAULT_PARTICIPANTS, demo_plan
 from demo.recruitment import _pause_date
 from demo.sites import (
@@ -34,6 +35,7 @@ from demo.sites import (
     demo_users,
 )
 from infrastructure.models import OutboundEmail
+from infrastructure.outbox import CREDENTIAL_ERASED
 from perform import roles, services
 from perform.models import EligibilityCriterion, Participant, Site
 from randomization.models import AllocationList
@@ -182,6 +184,12 @@ def _demo_seed_atomic(
     history.forms_add(timeline, trial, cases)
     history.queries_add(timeline, trial, queries)
     history.sweeps_add(timeline, first_open, last_day)
+    contacts, responses = epro.epro_plan(
+        plan, cases, random.Random(_derived_seed("epro", seed))
+    )
+    epro.contacts_add(timeline, trial, contacts)
+    epro.responses_add(timeline, trial, responses)
+    epro.sweeps_add(timeline, first_open, last_day)
     history.pauses_add(
         timeline,
         trial,
@@ -200,6 +208,11 @@ def _demo_seed_atomic(
             status=OutboundEmail.Status.CANCELLED,
             last_error="Demo history: not sent.",
             next_attempt_at=None,
+        )
+        # Survey links in the messages never sent are erased, as a sent
+        # message's are (``infrastructure.outbox``).
+        OutboundEmail.objects.filter(holds_credential=True).update(
+            body_text=CREDENTIAL_ERASED, body_html=""
         )
     counts = Counter(Participant.objects.values_list("status", flat=True))
     return SeedResult(

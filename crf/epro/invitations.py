@@ -10,7 +10,8 @@ are open today (``crf.epro.windows.survey_closed_reason``, the one rule):
   ["REMINDER_COUNT"]``) is sent on the first sweep on or after day
   D + n × ``REMINDER_SPACING_DAYS`` (site calendar days). A reminder that
   became due while the sweep did not run is not sent in a burst: at most one
-  message per participant and visit per sweep.
+  message per participant and visit per sweep, and never sooner than
+  ``REMINDER_SPACING_DAYS`` after the previous one (the sweep runs hourly).
 
 Nothing is sent once the questionnaires are submitted, the window has closed,
 the participant died, withdrew or was lost, the visit was recorded as missed,
@@ -35,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Max
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext, ngettext
@@ -154,9 +155,11 @@ def epro_sweep(*, now: datetime.datetime | None = None) -> EproSweepResult:
             (i.participant_id, i.visit): i
             for i in SurveyInvitation.objects.filter(
                 participant_id__in=list(contacts)
-            ).annotate(sent=Count("reminders"))
+            ).annotate(
+                sent=Count("reminders"), last_reminder_on=Max("reminders__for_date")
+            )
         }
-        messages, new_reminders, created = [], [], []
+        messages, new_reminders, to_invite = [], [], []
         for pid, one in inputs.items():
             for state in one.schedule():
                 reason = survey_closed_reason(
@@ -174,19 +177,12 @@ def epro_sweep(*, now: datetime.datetime | None = None) -> EproSweepResult:
                 invitation = invitations.get((pid, state.code))
                 contact = contacts[pid]
                 if invitation is None:
-                    invitation = _invitation_create(contact, state, one.today)
-                    messages.append(
-                        _message(
-                            invitation, contact, number=0, link=link_for(invitation)
-                        )
-                    )
-                    created.append(invitation)
+                    to_invite.append((contact, state, one.today))
                     continue
                 number = invitation.sent + 1
-                due_on = invitation.invited_on + datetime.timedelta(
-                    days=number * conf["REMINDER_SPACING_DAYS"]
-                )
-                if number > conf["REMINDER_COUNT"] or one.today < due_on:
+                if number > conf["REMINDER_COUNT"] or one.today < _reminder_due_on(
+                    invitation, number, conf["REMINDER_SPACING_DAYS"]
+                ):
                     continue
                 messages.append(
                     _message(
@@ -194,13 +190,20 @@ def epro_sweep(*, now: datetime.datetime | None = None) -> EproSweepResult:
                     )
                 )
                 new_reminders.append((invitation, number, one.today))
+        created = _invitations_build(to_invite)
+        messages += [
+            _message(
+                invitation,
+                contacts[invitation.participant_id],
+                number=0,
+                link=link_for(invitation),
+            )
+            for invitation in created
+        ]
         ids = emails_queue(messages)
         for invitation in created:
-            email_id = ids.get(f"epro-invitation:{invitation.pk}")
-            if email_id is not None:
-                SurveyInvitation.objects.filter(pk=invitation.pk).update(
-                    message_id=email_id
-                )
+            invitation.message_id = ids.get(f"epro-invitation:{invitation.pk}")
+        SurveyInvitation.objects.bulk_create(created, batch_size=1000)
         SurveyReminder.objects.bulk_create(
             [
                 SurveyReminder(
@@ -217,18 +220,45 @@ def epro_sweep(*, now: datetime.datetime | None = None) -> EproSweepResult:
     return EproSweepResult(len(created), len(new_reminders))
 
 
-def _invitation_create(contact, state, today) -> SurveyInvitation:
-    nonce = new_nonce()
-    invitation = SurveyInvitation.objects.create(
-        participant_id=contact.participant_id,
-        visit=state.code,
-        channel=contact.channel,
-        token_digest=f"pending-{nonce}",
-        nonce=nonce,
-        window_start=state.window_start,
-        window_end=state.window_end,
-        invited_on=today,
-    )
-    invitation.token_digest = token_digest(token_for(invitation.pk, nonce))
-    invitation.save(update_fields=["token_digest"])
-    return invitation
+def _reminder_due_on(invitation, number: int, spacing: int) -> datetime.date:
+    """Reminder ``number`` is due ``number`` × ``spacing`` days after the
+    invitation, and never sooner than ``spacing`` days after the previous
+    message: after days without a sweep, the reminders still come "3 days
+    apart" (PROTOCOL §13), not one per hourly sweep until they catch up."""
+    step = datetime.timedelta(days=spacing)
+    previous = invitation.last_reminder_on or invitation.invited_on
+    return max(invitation.invited_on + number * step, previous + step)
+
+
+def _invitations_build(to_invite) -> list[SurveyInvitation]:
+    """The new invitations, not yet saved, with ids reserved from the table's
+    sequence in one query: the token digest and the messages' outbox keys
+    need the id, and the invitations are then written in one insert with
+    their message ids (no per-row insert or update: the sweep's queries stay
+    bounded however many windows open today, one audit event per row)."""
+    if not to_invite:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id'))"
+            " FROM generate_series(1, %s)",
+            [SurveyInvitation._meta.db_table, len(to_invite)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    rows = []
+    for pk, (contact, state, today) in zip(ids, to_invite, strict=True):
+        nonce = new_nonce()
+        rows.append(
+            SurveyInvitation(
+                pk=pk,
+                participant_id=contact.participant_id,
+                visit=state.code,
+                channel=contact.channel,
+                token_digest=token_digest(token_for(pk, nonce)),
+                nonce=nonce,
+                window_start=state.window_start,
+                window_end=state.window_end,
+                invited_on=today,
+            )
+        )
+    return rows
