@@ -98,6 +98,10 @@ def survey_closed_reason(
     """
     if submitted:
         return SUBMITTED
+    # A window that had closed says so, whatever happened later (a visit a
+    # year before death closed because its time passed, not because of it).
+    if window_end is not None and today > window_end:
+        return CLOSED
     if status in ENDED_STATUSES or (ended_on is not None and ended_on <= today):
         return ENDED
     if window_start is None:

@@ -202,6 +202,9 @@ def test_closed_reason_order_submitted_then_ended_then_window():
     assert survey_closed_reason(today=today, ended_on=today, missed=True, **window) == (
         ENDED
     )
+    # A window that closed before the participant died closed with time.
+    past = {"window_start": today - 30 * DAY, "window_end": today - 10 * DAY}
+    assert survey_closed_reason(today=today, status="died", **past) == CLOSED
     # Follow-up ending tomorrow leaves today open.
     assert survey_closed_reason(today=today, ended_on=today + DAY, **window) == OPEN
     assert survey_closed_reason(today=today, missed=True, locked=True, **window) == (
