@@ -152,7 +152,8 @@ def test_participant_page_queries_do_not_grow_with_reminders_and_responses(
     answer_and_submit(invited)
     many, content = page_queries(client, invited)
     assert 'data-count="2"' in visit_row(content, "2w")
-    assert many == few
+    # No more (the tablet's panel reads one query less once no window is open).
+    assert many <= few
 
 
 @pytest.mark.django_db
