@@ -11,7 +11,7 @@ from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 
 from perform import screening
-from perform.clinical_dates import clinical_date_error
+from perform.clinical_dates import clinical_date_error, site_today
 from perform.error_summary import form_error_summary
 from perform.models import EligibilityCriterion, FractureStatus, Participant, Sex
 
@@ -29,9 +29,9 @@ class DateInput(forms.DateInput):
         super().__init__(attrs, format=format)
 
 
-def _clinical_date(value: datetime.date) -> datetime.date:
-    """``value`` if it may be a clinical date (``perform.clinical_dates``)."""
-    if problem := clinical_date_error(value):
+def _clinical_date(value: datetime.date, *, site) -> datetime.date:
+    """``value`` if it may be a clinical date at ``site`` (``clinical_dates``)."""
+    if problem := clinical_date_error(value, today=site_today(site.time_zone)):
         raise forms.ValidationError(problem)
     return value
 
@@ -103,6 +103,10 @@ class ScreeningForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.criteria = list(criteria)
+        self.participant = participant
+        # Today on the site's calendar (the participant's, or the one site
+        # offered; the server's date when the user chooses among several).
+        calendar = participant.site if participant is not None else None
         if participant is not None:
             # The site of an existing participant never changes.
             del self.fields["site"]
@@ -111,7 +115,10 @@ class ScreeningForm(forms.Form):
             self.fields["site"].widget.choices = [(s.code, str(s)) for s in offered]
             if len(offered) == 1:
                 self.fields["site"].initial = offered[0].code
-        self.fields["screening_date"].initial = timezone.localdate()
+                calendar = offered[0]
+        self.fields["screening_date"].initial = (
+            site_today(calendar.time_zone) if calendar else timezone.localdate()
+        )
         for criterion in self.criteria:
             self.fields[self.field_name(criterion)] = forms.ChoiceField(
                 label=criterion.text,
@@ -199,7 +206,10 @@ class ScreeningForm(forms.Form):
         if not any(self.has_error(self.field_name(c)) for c in self.criteria):
             values["answers"] = self.answers()
         check = screening.screening_input_check(
-            user=self.user, criteria=self.criteria, values=values
+            user=self.user,
+            criteria=self.criteria,
+            values=values,
+            participant_site=self.participant.site if self.participant else None,
         )
         for name, messages in check.errors.items():
             self.add_error(name, messages)
@@ -244,13 +254,15 @@ class ConsentForm(forms.Form):
     def __init__(self, *args, participant: Participant, **kwargs):
         super().__init__(*args, **kwargs)
         self.participant = participant
-        self.fields["decision_date"].initial = timezone.localdate()
+        self.fields["decision_date"].initial = site_today(participant.site.time_zone)
         self.helper = FormHelper()
         self.helper.form_id = "consent-form"
         self.helper.add_input(Submit("submit", "Record consent", css_id="save-consent"))
 
     def clean_decision_date(self):
-        value = _clinical_date(self.cleaned_data["decision_date"])
+        value = _clinical_date(
+            self.cleaned_data["decision_date"], site=self.participant.site
+        )
         if value < self.participant.screening_date:
             raise forms.ValidationError(
                 f"The date cannot be before screening "

@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
-from perform.clinical_dates import clinical_date_error
+from perform.clinical_dates import clinical_date_error, site_today
 from perform.exceptions import SiteNotAllowed, TrialError
 from perform.models import EligibilityCriterion, Site, User
 from perform.selectors import screening_sites_for
@@ -94,6 +95,7 @@ def screening_input_check(
     user: User,
     criteria: Sequence[EligibilityCriterion],
     values: Mapping[str, Any],
+    participant_site: Site | None = None,
 ) -> ScreeningCheck:
     """Check the screening ``values`` a form or serializer has read.
 
@@ -102,6 +104,8 @@ def screening_input_check(
     ``site`` is a site code, given only when screening a new patient (a
     participant's site never changes); ``answers`` maps criterion codes to
     True/False/None. ``criteria`` is the active checklist.
+    ``participant_site``: the site of the participant whose record is being
+    corrected (its calendar says what "today" is for the screening date).
     """
     errors: dict[str, list[str]] = {}
     answer_errors: dict[str, list[str]] = {}
@@ -112,8 +116,13 @@ def screening_input_check(
         if site is None:
             errors["site"] = [site_not_allowed(code)]
 
+    # The date is judged on the site's calendar: the chosen site's for a new
+    # patient, ``participant_site`` when correcting a participant's record;
+    # the server's when the site could not be used (that has its own error).
+    calendar = participant_site or site
+    today = site_today(calendar.time_zone) if calendar else timezone.localdate()
     screened: datetime.date | None = values.get("screening_date")
-    if screened is not None and (problem := clinical_date_error(screened)):
+    if screened is not None and (problem := clinical_date_error(screened, today=today)):
         errors["screening_date"] = [problem]
         screened = None
 
@@ -161,11 +170,14 @@ def screening_input_raise(
     user: User,
     criteria: Sequence[EligibilityCriterion],
     values: Mapping[str, Any],
+    participant_site: Site | None = None,
 ) -> Site | None:
     """``screening_input_check`` for the services: the first error found is
     raised as a ``TrialError`` on its field (``SiteNotAllowed`` for the site);
     otherwise the site is returned."""
-    check = screening_input_check(user=user, criteria=criteria, values=values)
+    check = screening_input_check(
+        user=user, criteria=criteria, values=values, participant_site=participant_site
+    )
     for name, messages in check.errors.items():
         error_class = SiteNotAllowed if name == "site" else TrialError
         raise error_class(messages[0], field=name)

@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from perform.clinical_dates import clinical_date_error
+from perform.clinical_dates import clinical_date_error, site_today
 from perform.eligibility import EligibilityResult, eligibility_evaluate
 from perform.exceptions import InvalidTransition, TrialError
 from perform.models import (
@@ -99,8 +99,11 @@ def participant_status_change(
     )
 
 
-def _check_clinical_date(value: datetime.date, *, field: str, not_before=None) -> None:
-    if problem := clinical_date_error(value):
+def _check_clinical_date(
+    value: datetime.date, *, field: str, site: Site, not_before=None
+) -> None:
+    """``value`` may be a clinical date at ``site`` (on its calendar)."""
+    if problem := clinical_date_error(value, today=site_today(site.time_zone)):
         raise TrialError(problem, field=field)
     if not_before and value < not_before:
         raise TrialError(
@@ -259,6 +262,7 @@ def participant_screening_update(
             "year_of_birth": year_of_birth,
             "answers": answers,
         },
+        participant_site=participant.site,
     )
     with audit_context(actor=actor, reason=reason.strip()):
         participant = _lock_in_scope(actor=actor, participant=participant)
@@ -307,7 +311,10 @@ def participant_consent_record(
     with audit_context(actor=actor):
         participant = _lock_in_scope(actor=actor, participant=participant)
         _check_clinical_date(
-            decision_date, field="decision_date", not_before=participant.screening_date
+            decision_date,
+            field="decision_date",
+            site=participant.site,
+            not_before=participant.screening_date,
         )
         if participant.status not in {S.ELIGIBLE, S.DECLINED}:
             raise InvalidTransition(
@@ -347,7 +354,10 @@ def participant_decline_record(
     with audit_context(actor=actor):
         participant = _lock_in_scope(actor=actor, participant=participant)
         _check_clinical_date(
-            decision_date, field="decision_date", not_before=participant.screening_date
+            decision_date,
+            field="decision_date",
+            site=participant.site,
+            not_before=participant.screening_date,
         )
         if participant.status != S.ELIGIBLE:
             raise InvalidTransition(

@@ -5,10 +5,10 @@ import importlib
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import timezone
 
 from perform import roles, services
 from perform.models import EligibilityCriterion, Participant
+from tests.clock import today
 from tests.dbsupport.roles import use_role
 from tests.factories import PASSWORD, SiteFactory, UserFactory, user_with_role
 
@@ -92,7 +92,7 @@ def screen(db):
 
     def _screen(actor, site, **overrides):
         kwargs = {
-            "screening_date": datetime.date.today() - datetime.timedelta(days=1),
+            "screening_date": today() - datetime.timedelta(days=1),
             "age_at_screening": 64,
             "sex": "female",
             "fracture_status": "impending",
@@ -177,7 +177,7 @@ def randomize(users, site_a, site_b):
         allocation at noon site time; screening moved back to it if later), so
         forms dated before today keep PROTOCOL §7's rules (surgery on or
         after randomization, no date before screening)."""
-        day = on or timezone.localdate()
+        day = on or today()
         if participant.screening_date > day:
             Participant.objects.filter(pk=participant.pk).update(screening_date=day)
             participant.screening_date = day

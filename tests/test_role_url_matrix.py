@@ -27,6 +27,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from perform.models import ConsentRecord, EligibilityCriterion, ParticipantStatusChange
+from tests import clock
 
 ROLES = [
     "anonymous",
@@ -444,7 +445,7 @@ def objects(users, site_a, screen):
     services.participant_consent_record(
         actor=users["coordinator"],
         participant=participant,
-        decision_date=timezone.localdate(),
+        decision_date=clock.today(),
         form_version="v1.0",
         obtained_by="Dr A",
     )
@@ -464,7 +465,7 @@ def objects(users, site_a, screen):
     services.participant_consent_record(
         actor=users["coordinator"],
         participant=randomized,
-        decision_date=timezone.localdate(),
+        decision_date=clock.today(),
         form_version="v1.0",
         obtained_by="Dr A",
     )
@@ -501,9 +502,9 @@ def objects(users, site_a, screen):
         site=site_a,
         visit="2w",
         reason=VisitReminder.Reason.OVERDUE,
-        for_date=timezone.localdate(),
-        window_start=timezone.localdate(),
-        window_end=timezone.localdate(),
+        for_date=clock.today(),
+        window_start=clock.today(),
+        window_end=clock.today(),
     )
     from crf.queries.services import query_raise
 
@@ -563,7 +564,7 @@ def survey_token(participant):
     from crf.epro.links import new_nonce, token_digest, token_for
     from crf.models import SurveyInvitation
 
-    nonce, today = new_nonce(), timezone.localdate()
+    nonce, today = new_nonce(), clock.today()
     invitation = SurveyInvitation.objects.create(
         participant=participant,
         visit="2w",
@@ -604,7 +605,7 @@ def closed_report_ready(*, released_by=None, withdrawn=False):
         )
     report = Report.objects.create(
         kind="closed",
-        cutoff=timezone.localdate(),
+        cutoff=clock.today(),
         status="ready",
         pdf_name="closed/matrix.pdf",
         json_name="closed/matrix.json",

@@ -160,27 +160,24 @@ def _completion_sql(scope, days, as_of) -> tuple[str, list]:
         f"COUNT(*) FILTER (WHERE r.completed AND r.mode = %s) AS mode_{n}"
         for n in range(len(MODES))
     )
+    # The visit rows are read once (so the planner inlines them, rather than
+    # materializing them for several readers): each row gives its follow-up
+    # visit, and the participant's first row gives the baseline's too.
     sql = f"""
-        WITH v AS ({visits}),
-        answered AS (
-            SELECT pr.participant_id, pr.visit, pr.mode, pr.submitted_at
-              FROM {table(PromResponse)} pr
-             WHERE pr.status = %s
-               AND pr.participant_id IN (SELECT participant_id FROM v)
-        ),
-        visit_rows AS (
-            -- Follow-up visits: closed by the window's last day.
-            SELECT v.site_code, v.visit_code, v.today, v.time_zone,
-                   v.window_start, v.window_end, v.participant_id,
-                   v.state = %s AS not_expected,
-                   v.missed_reason <> '' AS missed
-              FROM v
-            UNION ALL
-            -- The baseline: open from consent, closed after the day of surgery.
-            SELECT v.site_code, %s::text, v.today, v.time_zone,
-                   NULL::date, v.surgery_date, v.participant_id, false, false
-              FROM v
-             WHERE v.visit_order = 0
+        WITH visit_rows AS (
+            SELECT v.site_code, x.visit_code, v.today, v.time_zone,
+                   x.window_start, x.window_end, v.participant_id,
+                   x.not_expected, x.missed
+              FROM ({visits}) AS v
+             CROSS JOIN LATERAL (VALUES
+                 -- Follow-up visits: closed by the window's last day.
+                 (v.visit_code, v.window_start, v.window_end,
+                  v.state = %s, v.missed_reason <> ''),
+                 -- The baseline: open from consent, closed after the day of
+                 -- surgery.
+                 (%s::text, NULL::date, v.surgery_date, false, false)
+             ) AS x (visit_code, window_start, window_end, not_expected, missed)
+             WHERE x.visit_code <> %s OR v.visit_order = 0
         ),
         r AS (
             SELECT vr.*, a.mode,
@@ -189,9 +186,10 @@ def _completion_sql(scope, days, as_of) -> tuple[str, list]:
                        false
                    ) AS completed
               FROM visit_rows vr
-              LEFT JOIN answered a
+              LEFT JOIN {table(PromResponse)} a
                      ON a.participant_id = vr.participant_id
                     AND a.visit = vr.visit_code
+                    AND a.status = %s
         )
         SELECT r.site_code, r.visit_code,
                COUNT(*) FILTER (
@@ -210,9 +208,10 @@ def _completion_sql(scope, days, as_of) -> tuple[str, list]:
     """
     return sql, [
         *params,
-        PromResponse.Status.SUBMITTED,
         schedule.NOT_EXPECTED,
         baseline_visit(),
+        baseline_visit(),
+        PromResponse.Status.SUBMITTED,
         *MODES,
     ]
 

@@ -62,7 +62,7 @@ class EproVisitRow:
 def participant_epro_rows(participant: Participant) -> list[EproVisitRow]:
     """One row per visit with questionnaires, baseline first."""
     labels = windows.survey_visit_labels()
-    by_visit = windows.survey_windows(participant, visits=list(labels))
+    by_visit = windows.page_survey_windows(participant)
     invitations = {
         i.visit: i
         for i in SurveyInvitation.objects.filter(participant=participant)

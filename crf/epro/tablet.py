@@ -40,9 +40,12 @@ from crf.epro.survey_pages import (
     survey_render,
     thanks_render,
 )
-from crf.epro.windows import baseline_visit, survey_visit_labels, survey_window
+from crf.epro.windows import (
+    page_survey_windows,
+    survey_visit_labels,
+    survey_window,
+)
 from crf.models import PromResponse, Respondent, ResponseMode
-from crf.schedule.inputs import participant_schedule_inputs
 from perform.selectors import participant_get, participants_for
 
 ENTER = "crf.enter_forms"
@@ -54,20 +57,15 @@ def tablet_locked(request) -> bool:
 
 
 def open_survey_visits(participant) -> list[tuple[str, str]]:
-    """(code, label) of the visits whose questionnaires are open today: the
-    baseline and the follow-ups whose window holds today, each confirmed by
-    ``survey_window`` (the one rule)."""
-    inputs = participant_schedule_inputs(participant)
-    candidates = [baseline_visit()] + [
-        state.code
-        for state in inputs.schedule()
-        if state.window_start <= inputs.today <= state.window_end
-    ]
+    """(code, label) of the visits whose questionnaires are open today (the
+    baseline's, the follow-ups' whose window holds today), as the participant
+    page's windows have them (``page_survey_windows``: the one rule, read
+    once for the page)."""
     labels = survey_visit_labels()
     return [
         (code, labels[code])
-        for code in candidates
-        if code in labels and survey_window(participant, code).is_open
+        for code, window in page_survey_windows(participant).items()
+        if window.is_open
     ]
 
 

@@ -190,3 +190,23 @@ def survey_windows(
         )
         windows[visit] = SurveyWindow(visit, start, end, inputs.today, reason)
     return windows
+
+
+# Where ``page_survey_windows`` keeps its read on the participant object.
+_PAGE_ATTRIBUTE = "_page_survey_windows"
+
+
+def page_survey_windows(participant: Participant) -> dict[str, SurveyWindow]:
+    """``survey_windows`` of every visit, read once for the participant page.
+
+    The page's panels (the tablet button, the questionnaires section) each
+    need the windows; reading them once saves a dozen queries a page. The read
+    is kept on the participant object, which the page's view fetched for this
+    request and throws away after rendering it; nothing that changes data
+    calls this (they call ``survey_window``, which always reads afresh).
+    """
+    cached = participant.__dict__.get(_PAGE_ATTRIBUTE)
+    if cached is None:
+        cached = survey_windows(participant)
+        participant.__dict__[_PAGE_ATTRIBUTE] = cached
+    return cached

@@ -18,10 +18,12 @@ States:
 import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.utils import timezone
+
+# The site's calendar date: the core's rule (``perform.clinical_dates``), the
+# one the date checks use, named here too for the schedule's callers.
+from perform.clinical_dates import site_today as site_today
 
 
 @dataclass(frozen=True)
@@ -68,14 +70,6 @@ def visit_definitions() -> list[VisitDefinition]:
 def visit_labels() -> dict[str, str]:
     """Visit code → label (``2w`` → ``2 weeks``)."""
     return {visit.code: visit.label for visit in visit_definitions()}
-
-
-def site_today(
-    time_zone: str, *, now: datetime.datetime | None = None
-) -> datetime.date:
-    """The calendar date at the site right now."""
-    now = now or timezone.now()
-    return now.astimezone(ZoneInfo(time_zone)).date()
 
 
 def visit_schedule(

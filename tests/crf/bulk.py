@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from crf.models import FormStatus
 from perform.models import Participant, ParticipantStatus, Site
+from tests.clock import today
 
 DAY = datetime.timedelta(days=1)
 
@@ -22,7 +23,7 @@ def participants_add(site, count, *, actor):
             study_id=f"PRF-{site.code}-{n:04d}",
             site=site,
             sequence=n,
-            screening_date=timezone.localdate() - 400 * DAY,
+            screening_date=today() - 400 * DAY,
             age_at_screening=64,
             sex="female",
             fracture_status="impending",

@@ -5,12 +5,12 @@ without an arm; the coordinator of that site then sees the same arm on the
 participant page."""
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from perform import services as core
 from randomization import services
 from randomization.models import Slot
+from tests.clock import today
 from tests.e2e.conftest import console_problems, login
 
 pytestmark = [
@@ -37,7 +37,7 @@ def waiting_participant(users, site_a, site_b, screen):
     core.participant_consent_record(
         actor=users["coordinator"],
         participant=participant,
-        decision_date=timezone.localdate(),
+        decision_date=today(),
         form_version="v2.1",
         obtained_by="Dr A. Surgeon",
     )

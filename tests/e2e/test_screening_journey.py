@@ -4,10 +4,10 @@ coordinator at another site can neither open nor list that participant."""
 import re
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from perform.models import EligibilityCriterion, Participant, ParticipantStatus
+from tests import clock
 from tests.e2e.conftest import console_problems, login
 
 pytestmark = [
@@ -33,7 +33,7 @@ def answer_checklist_as_eligible(page: Page) -> None:
 def test_coordinator_screens_consents_and_other_site_cannot_see_the_participant(
     new_page, live_server, users, password
 ):
-    today = timezone.localdate().isoformat()
+    today = clock.today().isoformat()
     page = new_page()
     problems = console_problems(page)
 
@@ -121,7 +121,7 @@ def test_date_fields_open_with_todays_date_or_the_saved_one(
 ):
     participant = screen(users["coordinator"], site_a)
     saved = participant.screening_date.isoformat()
-    today = timezone.localdate().isoformat()
+    today = clock.today().isoformat()
     login(page, live_server, "coordinator", password)
 
     page.goto(f"{live_server.url}/participants/screen/")

@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from crf.models import Baseline, FormStatus
 from perform.kept_submissions import KEPT_MESSAGE, RESTORED_MESSAGE
 from perform.models import PendingSubmission
+from tests.clock import today
 from tests.e2e.conftest import console_problems, login
 
 pytestmark = [
@@ -41,7 +41,7 @@ def baseline_url(live_server, users, site_a, screen):
     participant = screen(
         users["coordinator"],
         site_a,
-        screening_date=timezone.now().date() - datetime.timedelta(days=5),
+        screening_date=today() - datetime.timedelta(days=5),
     )
     return f"{live_server.url}/participants/{participant.study_id}/forms/baseline/"
 
@@ -62,7 +62,7 @@ def test_entries_posted_after_expiry_come_back_after_signing_in_again(
     settings.SESSION_WARNING_SECONDS = 6
     login(page, live_server, "coordinator", password)
     page.goto(baseline_url)
-    assessment = (timezone.now().date() - datetime.timedelta(days=2)).isoformat()
+    assessment = (today() - datetime.timedelta(days=2)).isoformat()
     page.fill("#id_assessment_date", assessment)
     for name, value in TYPED_SELECTS.items():
         page.select_option(f"#id_{name}", value)

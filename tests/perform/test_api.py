@@ -5,7 +5,6 @@ import datetime
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.utils import timezone
 from knox.crypto import hash_token
 from rest_framework import exceptions
 from rest_framework.test import APIClient
@@ -13,6 +12,7 @@ from rest_framework.test import APIClient
 from perform.api import exception_handler
 from perform.exceptions import InvalidTransition, NotEligible, SiteNotAllowed
 from perform.models import ApiToken, Participant, ParticipantStatus
+from tests.clock import today
 from tests.conftest import eligible_answers
 from tests.factories import api_client_for
 
@@ -44,9 +44,7 @@ def api_as(users):
 def screening_payload(site_code="TOR", **overrides):
     payload = {
         "site": site_code,
-        "screening_date": (
-            timezone.localdate() - datetime.timedelta(days=1)
-        ).isoformat(),
+        "screening_date": (today() - datetime.timedelta(days=1)).isoformat(),
         "age_at_screening": 70,
         "year_of_birth": None,
         "sex": "male",
@@ -396,7 +394,7 @@ def test_screening_with_unanswered_criteria_stays_screened(api_as):
 
 
 def _tomorrow():
-    return (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+    return (today() + datetime.timedelta(days=1)).isoformat()
 
 
 @pytest.mark.django_db

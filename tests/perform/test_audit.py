@@ -4,12 +4,12 @@ audit rows themselves cannot be changed or removed."""
 import psycopg2
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from pghistory.models import Events
 
 from perform import services
 from perform.audit_trail import participant_audit_history
 from perform.models import ParticipantEvent, Site
+from tests.clock import today
 from tests.conftest import eligible_answers
 from tests.dbsupport.roles import role_connection
 
@@ -37,7 +37,7 @@ def test_every_participant_change_is_in_its_history_with_user_and_values(
     services.participant_consent_record(
         actor=users["investigator"],
         participant=participant,
-        decision_date=timezone.localdate(),
+        decision_date=today(),
         form_version="v3",
         obtained_by="Dr B",
     )

@@ -19,7 +19,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import RequestFactory, override_settings
 from django.urls import reverse
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from crf.forms.registry import FORMS, PER_VISIT, form_url
@@ -28,6 +27,7 @@ from infrastructure.api.common import exception_handler
 from perform.exceptions import TrialError
 from perform.models import ApiToken, Participant, ParticipantStatus
 from randomization.models import AllocationList, Slot
+from tests.clock import today
 from tests.factories import api_client_for, login_post_data
 from tests.perform.test_views import screening_post
 from tests.production import production_python
@@ -58,9 +58,7 @@ def json_of(response) -> dict:
 def screening_payload(**overrides) -> dict:
     payload = {
         "site": "TOR",
-        "screening_date": (
-            timezone.localdate() - datetime.timedelta(days=1)
-        ).isoformat(),
+        "screening_date": (today() - datetime.timedelta(days=1)).isoformat(),
         "age_at_screening": 70,
         "sex": "male",
         "fracture_status": "complete",

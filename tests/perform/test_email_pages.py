@@ -18,6 +18,7 @@ from crf.models import AdverseEvent, Death, VisitReminder
 from infrastructure.models import OutboundEmail
 from perform import services
 from perform.models import User
+from tests import clock
 from tests.crf.bulk import participants_add
 
 DAY = datetime.timedelta(days=1)
@@ -288,7 +289,7 @@ def test_the_log_needs_a_login(client, outbox_rows):
 # ---------------------------------------------------------------------------
 def reminders_add(participant, recipient, count, *, email=None):
     """``count`` reminder rows for ``participant`` (one digest per day)."""
-    today = timezone.localdate()
+    today = clock.today()
     for n in range(count):
         digest = email or outbox_row(
             f"visit-digest:{participant.pk}:{recipient.pk}:{n}"
@@ -312,7 +313,7 @@ def alerted(users, site_a, screen, randomize):
     """A participant randomized a week ago (so the SAE's awareness date is not
     before screening) with an SAE and a death, each alerted."""
     actor = users["coordinator"]
-    randomized = randomize(screen(actor, site_a), on=timezone.localdate() - 7 * DAY)
+    randomized = randomize(screen(actor, site_a), on=clock.today() - 7 * DAY)
     crf_services.form_save(
         actor=actor,
         form=AdverseEvent(
@@ -320,13 +321,13 @@ def alerted(users, site_a, screen, randomize):
             term="Pulmonary embolism",
             serious=True,
             sae_life_threatening=True,
-            awareness_date=timezone.localdate() - 5 * DAY,
+            awareness_date=clock.today() - 5 * DAY,
         ),
         complete=False,
     )
     crf_services.form_save(
         actor=actor,
-        form=Death(participant=randomized, death_date=timezone.localdate()),
+        form=Death(participant=randomized, death_date=clock.today()),
         complete=False,
     )
     return randomized

@@ -13,12 +13,13 @@ from django.utils import timezone
 from crf.models import Baseline, FormStatus
 from perform import kept_submissions, roles
 from perform.models import PendingSubmission
+from tests.clock import today
 from tests.factories import login_post_data, user_with_role
 
 pytestmark = pytest.mark.django_db
 
 TYPED = {
-    "assessment_date": (timezone.now().date() - datetime.timedelta(days=2)).isoformat(),
+    "assessment_date": (today() - datetime.timedelta(days=2)).isoformat(),
     "primary_cancer": "breast",
     "haemoglobin_g_l": "117",
     "expected_survival_months": "9",
@@ -32,7 +33,7 @@ def baseline_url(users, site_a, screen):
     participant = screen(
         users["coordinator"],
         site_a,
-        screening_date=timezone.now().date() - datetime.timedelta(days=5),
+        screening_date=today() - datetime.timedelta(days=5),
     )
     return reverse("crf:single_edit", args=[participant.study_id, "baseline"])
 

@@ -13,11 +13,11 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 from django.urls import reverse
-from django.utils import timezone
 
 from perform import screening
 from perform.exceptions import SiteNotAllowed, TrialError
 from perform.models import Participant
+from tests.clock import today
 from tests.conftest import eligible_answers
 from tests.factories import api_client_for
 
@@ -32,7 +32,7 @@ WEB_ANSWER = {True: "yes", False: "no", None: ""}
 
 
 def _days_from_today(days: int) -> str:
-    return (timezone.localdate() + datetime.timedelta(days=days)).isoformat()
+    return (today() + datetime.timedelta(days=days)).isoformat()
 
 
 def _valid_input() -> dict:
@@ -258,7 +258,7 @@ def test_both_channels_follow_the_configured_minimum_age(client, users, site_a):
 @pytest.mark.django_db
 def test_the_same_input_is_accepted_by_both_channels(client, users, site_a):
     client.force_login(users["coordinator"])
-    data = _valid_input() | {"year_of_birth": timezone.localdate().year - 71}
+    data = _valid_input() | {"year_of_birth": today().year - 71}
     response = client.post(reverse("participant_screen"), _web_post(data))
     assert response.status_code == 302
     response = api_client_for(users["coordinator"]).post(

@@ -4,6 +4,7 @@ from perform import services
 from perform.audit_trail import participant_audit_history
 from perform.models import ParticipantStatus
 from perform.selectors import participants_for
+from tests.clock import today
 from tests.conftest import eligible_answers
 
 
@@ -52,13 +53,12 @@ def test_audit_history_has_user_and_reason(users, site_a, screen):
 def test_consented_participant_can_get_missing_stratification_data(
     users, site_a, screen
 ):
-    from django.utils import timezone
 
     participant = screen(users["coordinator"], site_a, fracture_status="")
     services.participant_consent_record(
         actor=users["coordinator"],
         participant=participant,
-        decision_date=timezone.localdate(),
+        decision_date=today(),
         form_version="v1",
         obtained_by="Dr C",
     )

@@ -7,15 +7,14 @@ from django.urls import reverse
 
 from infrastructure import pagination
 from perform.models import Participant, ParticipantStatus
+from tests.clock import today
 from tests.conftest import eligible_answers
 
 
 def screening_post(site, **overrides):
     data = {
         "site": site.code,
-        "screening_date": (
-            datetime.date.today() - datetime.timedelta(days=1)
-        ).isoformat(),
+        "screening_date": (today() - datetime.timedelta(days=1)).isoformat(),
         "age_at_screening": "70",
         "sex": "male",
         "fracture_status": "complete",
@@ -114,7 +113,7 @@ def test_consent_moves_eligible_participant_to_consented(client, users, site_a, 
     good = client.post(
         url,
         {
-            "decision_date": datetime.date.today().isoformat(),
+            "decision_date": today().isoformat(),
             "form_version": "v2.1",
             "obtained_by": "Dr Who",
         },
@@ -126,7 +125,7 @@ def test_consent_moves_eligible_participant_to_consented(client, users, site_a, 
     again = client.post(
         url,
         {
-            "decision_date": datetime.date.today().isoformat(),
+            "decision_date": today().isoformat(),
             "form_version": "v2.1",
             "obtained_by": "Dr Who",
         },

@@ -1,10 +1,10 @@
 """Fixtures for randomization: an active list and consented participants."""
 
 import pytest
-from django.utils import timezone
 
 from perform import services as core
 from randomization import services
+from tests.clock import today
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def consented(users, screen):
         core.participant_consent_record(
             actor=coordinator,
             participant=participant,
-            decision_date=timezone.localdate(),
+            decision_date=today(),
             form_version="v1.0",
             obtained_by="Dr Consent",
         )

@@ -29,6 +29,7 @@ from crf.models import (
     ResponseMode,
 )
 from crf.queries.services import query_close, query_raise
+from tests.clock import today
 from tests.crf.bulk import form_kwargs, participants_add
 from tests.factories import api_client_for
 
@@ -52,7 +53,7 @@ def person(users, site_a):
         **form_kwargs(
             participant,
             users["coordinator"],
-            surgery_date=timezone.localdate() - 42 * DAY,
+            surgery_date=today() - 42 * DAY,
         )
     )
     return participant
@@ -164,7 +165,7 @@ def test_saving_the_rest_of_the_form_keeps_the_participant_answers(
     page = client.get(edit_url(person))
     data = posted_as_browser(
         page,
-        visit_date=timezone.localdate().isoformat(),
+        visit_date=today().isoformat(),
         vital_status="alive",
         msts_pain="4",
         tess_5="1",  # tampered: a disabled input's value is ignored
@@ -282,7 +283,7 @@ def test_staff_transcribing_paper_record_a_paper_response(client, users, person)
     assert "prom-response-banner" not in html
     data = posted_as_browser(
         page,
-        visit_date=timezone.localdate().isoformat(),
+        visit_date=today().isoformat(),
         vital_status="alive",
         tess_1="4",
         eq5d_vas="55",

@@ -3,15 +3,15 @@ untouched (``crf.epro.corrections``: only the baseline and follow-up forms
 hold TESS, EQ-5D-5L and BPI items)."""
 
 import pytest
-from django.utils import timezone
 
 from crf.forms import services
 from crf.models import Operative, PromResponse
+from tests import clock
 
 
 @pytest.mark.django_db
 def test_operative_form_saves_without_a_questionnaire_response(users, randomized):
-    today = timezone.localdate()
+    today = clock.today()
     form = services.form_save(
         actor=users["coordinator"],
         form=Operative(

@@ -18,6 +18,7 @@ from crf.epro.items import PAGES
 from crf.epro.responses import response_open, response_page_finish, response_submit
 from crf.epro.windows import survey_visit_labels, survey_window, survey_windows
 from crf.models import Operative, Respondent, ResponseMode, SurveyReminder
+from tests import clock
 from tests.crf.bulk import form_kwargs
 
 DAY = datetime.timedelta(days=1)
@@ -27,7 +28,7 @@ DAY = datetime.timedelta(days=1)
 def invited(users, site_a, screen, randomize):
     """A participant operated 10 days ago (the 2-week questionnaires open),
     who agreed to e-mail: the sweep has sent the invitation."""
-    today = timezone.localdate()
+    today = clock.today()
     person = randomize(screen(users["coordinator"], site_a), on=today - 12 * DAY)
     Operative.objects.create(
         **form_kwargs(person, users["coordinator"], surgery_date=today - 10 * DAY)

@@ -12,9 +12,8 @@ from rest_framework.test import APIClient
 from crf.forms import services
 from crf.forms.selectors import participant_clinical_context
 from crf.models import Baseline, FollowUp, FormStatus, Operative, Reoperation
+from tests.clock import today
 from tests.factories import api_client_for
-
-TODAY = datetime.date.today()
 
 
 def forms_url(study_id, key=None, form_id=None):
@@ -45,7 +44,7 @@ def randomized(users, site_a, screen, randomize):
     """A participant at site A randomized 45 days ago, so the ``operative``
     fixture's surgery 40 days ago is on or after randomization (PROTOCOL §7)."""
     participant = screen(users["coordinator"], site_a)
-    return randomize(participant, on=TODAY - datetime.timedelta(days=45))
+    return randomize(participant, on=today() - datetime.timedelta(days=45))
 
 
 @pytest.fixture
@@ -55,7 +54,7 @@ def operative(users, randomized):
         actor=users["coordinator"],
         form=Operative(
             participant=randomized,
-            surgery_date=TODAY - datetime.timedelta(days=40),
+            surgery_date=today() - datetime.timedelta(days=40),
             procedure="IF",
             implant="Cephalomedullary nail",
             duration_min=95,

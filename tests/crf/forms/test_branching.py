@@ -12,21 +12,20 @@ from django.urls import reverse
 from crf.forms import services
 from crf.forms.registry import FORMS
 from crf.models import AdverseEvent, Operative, Reoperation
+from tests.clock import today
 from tests.factories import api_client_for
-
-TODAY = datetime.date.today()
 
 
 @pytest.fixture
 def operated(users, site_a, screen, randomize):
     participant = randomize(
-        screen(users["coordinator"], site_a), on=TODAY - datetime.timedelta(days=45)
+        screen(users["coordinator"], site_a), on=today() - datetime.timedelta(days=45)
     )
     services.form_save(
         actor=users["coordinator"],
         form=Operative(
             participant=participant,
-            surgery_date=TODAY - datetime.timedelta(days=40),
+            surgery_date=today() - datetime.timedelta(days=40),
             procedure="IF",
             implant="Nail",
             duration_min=95,
@@ -42,8 +41,8 @@ def ae_fields(**overrides) -> dict:
     fields = {
         "term": "Wound infection",
         "body_system": "infections",
-        "onset_date": (TODAY - datetime.timedelta(days=30)).isoformat(),
-        "awareness_date": (TODAY - datetime.timedelta(days=29)).isoformat(),
+        "onset_date": (today() - datetime.timedelta(days=30)).isoformat(),
+        "awareness_date": (today() - datetime.timedelta(days=29)).isoformat(),
         "clavien_dindo": "II",
         "serious": False,
         "relatedness": "possible",
@@ -111,7 +110,7 @@ def test_api_value_for_a_hidden_field_is_refused_and_not_saved(users, operated):
     url = f"/api/v1/participants/{operated.study_id}/forms/adverse-event/"
     response = api.post(
         url,
-        {"fields": ae_fields(resolution_date=TODAY.isoformat())},
+        {"fields": ae_fields(resolution_date=today().isoformat())},
         format="json",
     )
     assert response.status_code == 400
@@ -125,7 +124,7 @@ def test_api_value_for_a_hidden_field_is_refused_and_not_saved(users, operated):
         {
             "fields": ae_fields(
                 outcome="recovered",
-                resolution_date=TODAY.isoformat(),
+                resolution_date=today().isoformat(),
                 serious=True,
                 sae_hospitalization=True,
             )
@@ -134,7 +133,7 @@ def test_api_value_for_a_hidden_field_is_refused_and_not_saved(users, operated):
     )
     assert shown.status_code == 201, shown.json()
     saved = AdverseEvent.objects.get()
-    assert saved.resolution_date == TODAY and saved.sae_hospitalization
+    assert saved.resolution_date == today() and saved.sae_hospitalization
 
 
 @pytest.mark.django_db
@@ -161,7 +160,7 @@ def test_other_text_without_other_chosen_is_refused(
     if key == "operative":
         spec.model.objects.all().delete()
     values = {
-        name: TODAY + datetime.timedelta(days=value)
+        name: today() + datetime.timedelta(days=value)
         if isinstance(value, int)
         else value
         for name, value in fields.items()
@@ -179,7 +178,7 @@ def test_other_text_is_kept_when_other_is_chosen(users, operated):
         actor=users["coordinator"],
         form=Reoperation(
             participant=operated,
-            reoperation_date=TODAY - datetime.timedelta(days=20),
+            reoperation_date=today() - datetime.timedelta(days=20),
             reason="other",
             reason_other="Wound dehiscence",
         ),

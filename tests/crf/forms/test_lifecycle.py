@@ -7,7 +7,6 @@ import datetime
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from crf.exceptions import FormNotAllowed
 from crf.forms import services
@@ -16,6 +15,7 @@ from crf.forms.rules import form_allowed_for, form_not_allowed_message
 from crf.models import Operative, SafetyAlert
 from perform import services as core
 from perform.models import Participant, ParticipantStatus
+from tests.clock import today
 from tests.conftest import eligible_answers
 from tests.crf.bulk import form_kwargs
 from tests.factories import api_client_for
@@ -94,7 +94,7 @@ def participant_in(users, site_a, screen):
         decision = {
             "actor": coordinator,
             "participant": participant,
-            "decision_date": timezone.localdate(),
+            "decision_date": today(),
             "obtained_by": "Dr A",
         }
         if status == "consented":
@@ -293,7 +293,7 @@ def earlier_operative(users, participant_in):
     """An operative form of an ineligible participant, written before the
     rule (inserted directly): surgery 20 days ago, so visits are scheduled."""
     participant = participant_in("ineligible")
-    surgery = timezone.localdate() - datetime.timedelta(days=20)
+    surgery = today() - datetime.timedelta(days=20)
     return Operative.objects.create(
         **form_kwargs(
             participant,

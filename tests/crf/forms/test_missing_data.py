@@ -16,10 +16,9 @@ from crf.forms import services
 from crf.forms.missing_data import partial_date_error
 from crf.forms.registry import FORMS
 from crf.models import Baseline, FormStatus, MissingCode
+from tests.clock import today
 from tests.crf.forms.test_views import COMPLETE
 from tests.factories import api_client_for
-
-TODAY = datetime.date.today()
 
 
 @pytest.fixture
@@ -28,7 +27,7 @@ def screened(users, site_a, screen):
 
 
 def baseline_post(**overrides) -> dict:
-    data = {**COMPLETE["baseline"], "assessment_date": TODAY.isoformat()}
+    data = {**COMPLETE["baseline"], "assessment_date": today().isoformat()}
     data.update(overrides)
     return {name: value for name, value in data.items() if value is not None}
 

@@ -1,8 +1,6 @@
 """CRF form states through the services: draft, complete, reason for change,
 signature, lock, concurrent edits, stored scores, audit."""
 
-import datetime
-
 import pytest
 from django.core.exceptions import PermissionDenied
 from pghistory.models import Events
@@ -16,17 +14,20 @@ from crf.exceptions import (
 )
 from crf.forms import services
 from crf.models import Baseline, FormStatus, Operative
-
-TODAY = datetime.date.today()
+from tests.clock import today
 
 COMPLETE_OPERATIVE = {
-    "surgery_date": TODAY,
     "procedure": "IF",
     "implant": "Cephalomedullary nail",
     "duration_min": 95,
     "blood_loss_ml": 400,
     "transfusion_units": 1,
 }
+
+
+def complete_operative():
+    """A complete operative form, operated today (asked when the test runs)."""
+    return {"surgery_date": today(), **COMPLETE_OPERATIVE}
 
 
 @pytest.fixture
@@ -62,7 +63,7 @@ def test_draft_may_be_incomplete_but_complete_may_not(users, participant):
 def test_editing_a_complete_form_needs_a_reason_and_is_audited(users, participant):
     form = services.form_save(
         actor=users["coordinator"],
-        form=new_operative(participant, **COMPLETE_OPERATIVE),
+        form=new_operative(participant, **complete_operative()),
         complete=True,
     )
     form.blood_loss_ml = 650
@@ -92,7 +93,7 @@ def test_signature_needs_the_password_and_any_later_edit_undoes_it(
 ):
     form = services.form_save(
         actor=users["coordinator"],
-        form=new_operative(participant, **COMPLETE_OPERATIVE),
+        form=new_operative(participant, **complete_operative()),
         complete=True,
     )
     with pytest.raises(SignatureRefused, match="password is not correct"):
@@ -122,7 +123,7 @@ def test_locked_form_is_read_only_until_the_data_manager_unlocks_it(
 ):
     form = services.form_save(
         actor=users["coordinator"],
-        form=new_operative(participant, **COMPLETE_OPERATIVE),
+        form=new_operative(participant, **complete_operative()),
         complete=True,
     )
     services.form_lock(actor=users["datamanager"], form=form, locked=True)
@@ -235,7 +236,7 @@ def test_a_complete_death_form_marks_the_participant_died(users, randomized):
 
     draft = services.form_save(
         actor=users["coordinator"],
-        form=Death(participant=randomized, death_date=TODAY),
+        form=Death(participant=randomized, death_date=today()),
         complete=False,
     )
     randomized.refresh_from_db()

@@ -7,7 +7,6 @@ import datetime
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from crf.forms import services
 from crf.models import Baseline, DataQuery
@@ -16,6 +15,7 @@ from crf.queries import services as queries
 from crf.queries.automatic import FRACTURE_CHECK, queries_autocheck
 from perform import services as core
 from randomization import services as rnd
+from tests.clock import today
 from tests.conftest import eligible_answers
 
 WARNING = (
@@ -23,8 +23,7 @@ WARNING = (
     "will use impending. Resolve before randomizing if this is wrong."
 )
 # A complete baseline (Mirels 10: an impending fracture may be confirmed).
-BASELINE = {
-    "assessment_date": datetime.date.today() - datetime.timedelta(days=1),
+BASELINE_ANSWERS = {
     "primary_cancer": "breast",
     "lesion_region": "intertrochanteric",
     "mirels_site": 3,
@@ -40,6 +39,11 @@ BASELINE = {
     "expected_survival_months": 12,
     **{name: 70 if name == "eq5d_vas" else 2 for name in INSTRUMENT_FIELDS_REQUIRED},
 }
+
+
+def baseline():
+    """The complete baseline, assessed yesterday (asked when the test runs)."""
+    return {"assessment_date": today() - datetime.timedelta(days=1), **BASELINE_ANSWERS}
 
 
 @pytest.fixture
@@ -64,7 +68,7 @@ def consented(users, site_a, screen):
     core.participant_consent_record(
         actor=users["coordinator"],
         participant=participant,
-        decision_date=timezone.localdate(),
+        decision_date=today(),
         form_version="v1",
         obtained_by="Dr A",
     )
@@ -75,7 +79,7 @@ def consented(users, site_a, screen):
 def baseline_save(actor, participant, fracture_status, *, complete=True, reason=""):
     """Enter the baseline, or change the one entered, through the service."""
     form = Baseline.objects.filter(participant=participant).first() or Baseline(
-        participant=participant, **BASELINE
+        participant=participant, **baseline()
     )
     form.fracture_status = fracture_status
     return services.form_save(actor=actor, form=form, complete=complete, reason=reason)
@@ -197,7 +201,7 @@ def test_randomize_page_warns_of_a_baseline_entered_on_the_web_that_disagrees(
     response = client.post(
         reverse("crf:single_edit", args=[consented.study_id, "baseline"]),
         {
-            **{k: ("false" if v is False else str(v)) for k, v in BASELINE.items()},
+            **{k: ("false" if v is False else str(v)) for k, v in baseline().items()},
             "fracture_status": "complete",
             "save_complete": "1",
         },

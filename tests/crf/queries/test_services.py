@@ -16,11 +16,9 @@ from crf.models import Baseline, DataQuery, FollowUp, Operative, QueryMessage
 from crf.queries import services as queries
 from crf.queries.automatic import queries_autocheck
 from crf.queries.services import QueryRefused
-
-TODAY = datetime.date.today()
+from tests.clock import today
 
 COMPLETE_OPERATIVE = {
-    "surgery_date": TODAY,
     "procedure": "IF",
     "implant": "Cephalomedullary nail",
     "duration_min": 95,
@@ -29,10 +27,15 @@ COMPLETE_OPERATIVE = {
 }
 
 
+def complete_operative():
+    """A complete operative form, operated today (asked when the test runs)."""
+    return {"surgery_date": today(), **COMPLETE_OPERATIVE}
+
+
 def operative_save(actor, participant, **fields):
     return services.form_save(
         actor=actor,
-        form=Operative(participant=participant, **{**COMPLETE_OPERATIVE, **fields}),
+        form=Operative(participant=participant, **{**complete_operative(), **fields}),
         complete=True,
     )
 
@@ -198,7 +201,7 @@ def problem_participant(actor, site, screen, randomize, *, days_ago=60):
     """A randomized participant with every kind of problem: duration 500 min,
     the 2-week visit after its window (day 30, window closes day 21), the
     6-week visit overdue (window closed day 56)."""
-    surgery = TODAY - datetime.timedelta(days=days_ago)
+    surgery = today() - datetime.timedelta(days=days_ago)
     participant = randomize(screen(actor, site), on=surgery)
     operative_save(actor, participant, surgery_date=surgery, duration_min=500)
     follow_up_save(actor, participant, "2w", surgery + datetime.timedelta(days=30))
@@ -222,7 +225,7 @@ def test_autocheck_raises_one_query_per_problem_and_no_duplicates(
         ("visit_after_window", "visit_date", "open"),
     ]
     window = auto_queries().get(check_code="visit_after_window")
-    surgery = TODAY - datetime.timedelta(days=60)
+    surgery = today() - datetime.timedelta(days=60)
     visit = surgery + datetime.timedelta(days=30)
     closed = surgery + datetime.timedelta(days=21)
     assert window.text == (

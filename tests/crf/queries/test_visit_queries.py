@@ -15,18 +15,18 @@ from django.urls import reverse
 from crf.forms import services
 from crf.models import DataQuery, FollowUp, Operative
 from crf.queries.automatic import MISSING_PREFIX, queries_autocheck
+from tests.clock import today
 from tests.crf.queries.test_services import operative_save
 
 pytestmark = pytest.mark.django_db
 
-TODAY = datetime.date.today()
 SURGERY_DAYS_AGO = 30  # the 2-week window (days 10–21) closed nine days ago
 
 
 @pytest.fixture
 def overdue(users, site_a, screen, randomize):
     """A participant operated 30 days ago, the 2-week visit not entered."""
-    surgery = TODAY - datetime.timedelta(days=SURGERY_DAYS_AGO)
+    surgery = today() - datetime.timedelta(days=SURGERY_DAYS_AGO)
     participant = randomize(screen(users["coordinator"], site_a), on=surgery)
     operative_save(users["coordinator"], participant, surgery_date=surgery)
     return participant
@@ -41,7 +41,7 @@ def visit_queries(participant):
 def follow_up(actor, participant, *, complete, pk=None):
     form = FollowUp.objects.get(pk=pk) if pk else FollowUp(participant=participant)
     form.visit = "2w"
-    form.visit_date = TODAY - datetime.timedelta(days=2)
+    form.visit_date = today() - datetime.timedelta(days=2)
     form.vital_status = "alive"
     return services.form_save(actor=actor, form=form, complete=complete)
 
