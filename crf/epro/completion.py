@@ -31,7 +31,9 @@ counts follow-up forms by the same rule (window closed, or done).
 
 ``prom_completion`` runs one query over the SQL visit schedule
 (``crf.schedule.sql.visit_rows_sql``) joined to the submitted responses, plus
-one for the sites' dates: two queries however many participants. Totals per
+one for the sites' dates: two queries however many participants. The
+data-quality view adds the same columns (``completion_sql_parts``) to its own
+query over the visit schedule, so the page computes the schedule once. Totals per
 site, per visit and overall are sums of the cells (each participant's visit
 is one row), so every total reconciles with its cells.
 """
@@ -154,66 +156,114 @@ class CompletionTable:
         ]
 
 
-def _completion_sql(scope, days, as_of) -> tuple[str, list]:
-    visits, params = visit_rows_sql(scope, days, as_of=as_of)
-    mode_counts = ", ".join(
-        f"COUNT(*) FILTER (WHERE r.completed AND r.mode = %s) AS mode_{n}"
-        for n in range(len(MODES))
-    )
-    # The visit rows are read once (so the planner inlines them, rather than
-    # materializing them for several readers): each row gives its follow-up
-    # visit, and the participant's first row gives the baseline's too.
-    sql = f"""
-        WITH visit_rows AS (
-            SELECT v.site_code, x.visit_code, v.today, v.time_zone,
-                   x.window_start, x.window_end, v.participant_id,
-                   x.not_expected, x.missed
-              FROM ({visits}) AS v
-             CROSS JOIN LATERAL (VALUES
-                 -- Follow-up visits: closed by the window's last day.
-                 (v.visit_code, v.window_start, v.window_end,
-                  v.state = %s, v.missed_reason <> ''),
-                 -- The baseline: open from consent, closed after the day of
-                 -- surgery.
-                 (%s::text, NULL::date, v.surgery_date, false, false)
-             ) AS x (visit_code, window_start, window_end, not_expected, missed)
-             WHERE x.visit_code <> %s OR v.visit_order = 0
-        ),
-        r AS (
-            SELECT vr.*, a.mode,
-                   COALESCE(
-                       (a.submitted_at AT TIME ZONE vr.time_zone)::date <= vr.today,
-                       false
-                   ) AS completed
-              FROM visit_rows vr
-              LEFT JOIN {table(PromResponse)} a
-                     ON a.participant_id = vr.participant_id
-                    AND a.visit = vr.visit_code
-                    AND a.status = %s
-        )
-        SELECT r.site_code, r.visit_code,
-               COUNT(*) FILTER (
-                   WHERE r.completed OR (NOT r.not_expected
-                         AND (r.missed OR r.window_end < r.today))
-               ) AS expected,
-               COUNT(*) FILTER (WHERE r.completed) AS completed,
-               {mode_counts},
-               COUNT(*) FILTER (
-                   WHERE NOT r.completed AND NOT r.not_expected AND NOT r.missed
-                     AND COALESCE(r.window_start <= r.today, true)
-                     AND r.today <= r.window_end
-               ) AS open_now
-          FROM r
-         GROUP BY r.site_code, r.visit_code
+# The completion of a follow-up visit's row ``v`` of the visit schedule
+# (``crf.schedule.sql.visit_rows_sql``) joined to its submitted response ``a``,
+# and of the participant's baseline, on the participant's first visit row
+# joined to the baseline's response ``b``: submitted by the site's today.
+_DONE = "COALESCE(({r}.submitted_at AT TIME ZONE v.time_zone)::date <= v.today, false)"
+_FOLLOW_UP = {
+    "done": _DONE.format(r="a"),
+    "expected": (
+        "{done} OR (v.state <> %s "
+        "AND (v.missed_reason <> '' OR v.window_end < v.today))"
+    ),
+    "open_now": (
+        "NOT {done} AND v.state <> %s AND v.missed_reason = '' "
+        "AND v.window_start <= v.today AND v.today <= v.window_end"
+    ),
+    "mode": "a.mode",
+}
+# The baseline's window: from consent to the day of surgery (never missed,
+# never "not expected").
+_BASELINE = {
+    "done": _DONE.format(r="b"),
+    "expected": "{done} OR v.surgery_date < v.today",
+    "open_now": "NOT {done} AND v.today <= v.surgery_date",
+    "mode": "b.mode",
+}
+
+
+def completion_sql_parts() -> tuple[str, list, str, list]:
+    """The completion columns and the joins they need, for a query over the
+    visit rows ``v`` (``visit_rows_sql``) grouped by
+    ``GROUPING SETS ((v.site_code, v.visit_code), (v.site_code))``: the
+    ``fu_*`` columns of a (site, visit) row are that follow-up visit's cell,
+    the ``bl_*`` columns of a site's total row are its baseline cell
+    (``completion_cells`` reads them). Returns (select list, its parameters,
+    joins, their parameters).
+
+    The data-quality view adds these to its own query over the same visit
+    rows, so the schedule is computed once for both tables; ``prom_completion``
+    runs them alone. One definition, whoever asks.
     """
-    return sql, [
-        *params,
-        schedule.NOT_EXPECTED,
-        baseline_visit(),
+    columns, params = [], []
+    for prefix, rule in (("fu", _FOLLOW_UP), ("bl", _BASELINE)):
+        done = rule["done"]
+        only = "v.visit_order = 0 AND " if prefix == "bl" else ""
+        expected = rule["expected"].format(done=done)
+        open_now = rule["open_now"].format(done=done)
+        count = f"COUNT(*) FILTER (WHERE {only}"
+        columns.append(f"{count}({expected})) AS {prefix}_expected")
+        params += [schedule.NOT_EXPECTED] * expected.count("%s")
+        columns.append(f"{count}{done}) AS {prefix}_completed")
+        for n, mode in enumerate(MODES):
+            columns.append(
+                f"{count}{done} AND {rule['mode']} = %s) AS {prefix}_mode_{n}"
+            )
+            params.append(mode)
+        columns.append(f"{count}({open_now})) AS {prefix}_open_now")
+        params += [schedule.NOT_EXPECTED] * open_now.count("%s")
+    joins = f"""
+        LEFT JOIN {table(PromResponse)} a
+               ON a.participant_id = v.participant_id
+              AND a.visit = v.visit_code AND a.status = %s
+        LEFT JOIN {table(PromResponse)} b
+               ON v.visit_order = 0 AND b.participant_id = v.participant_id
+              AND b.visit = %s AND b.status = %s
+    """
+    join_params = [
+        PromResponse.Status.SUBMITTED,
         baseline_visit(),
         PromResponse.Status.SUBMITTED,
-        *MODES,
     ]
+    return ",\n".join(columns), params, joins, join_params
+
+
+def _cell(row: dict, prefix: str) -> Completion:
+    return Completion(
+        expected=row[f"{prefix}_expected"],
+        completed=row[f"{prefix}_completed"],
+        by_mode=tuple(
+            (mode, row[f"{prefix}_mode_{n}"]) for n, mode in enumerate(MODES)
+        ),
+        open_now=row[f"{prefix}_open_now"],
+    )
+
+
+def completion_cells(rows: Iterable[dict]) -> dict[tuple[str, str], Completion]:
+    """The cells (site, visit) of the rows of a query with
+    ``completion_sql_parts``' columns (and ``site_code``, ``visit_code`` and
+    ``total``, true on a site's total row)."""
+    cells = {}
+    for row in rows:
+        if row["total"]:
+            cells[row["site_code"], baseline_visit()] = _cell(row, "bl")
+        else:
+            cells[row["site_code"], row["visit_code"]] = _cell(row, "fu")
+    return cells
+
+
+def _completion_sql(scope, days, as_of) -> tuple[str, list]:
+    visits, params = visit_rows_sql(scope, days, as_of=as_of)
+    columns, column_params, joins, join_params = completion_sql_parts()
+    sql = f"""
+        SELECT v.site_code, v.visit_code, GROUPING(v.visit_code) = 1 AS total,
+               {columns}
+          FROM ({visits}) AS v
+          {joins}
+         GROUP BY GROUPING SETS ((v.site_code, v.visit_code), (v.site_code))
+    """
+    return sql, [*column_params, *params, *join_params]
 
 
 def prom_completion(
@@ -238,16 +288,8 @@ def prom_completion(
     sql, params = _completion_sql(scope, days, as_of)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    cells = {}
-    for site, visit, expected, completed, *counts in rows:
-        *modes, open_now = counts
-        cells[site, visit] = Completion(
-            expected=expected,
-            completed=completed,
-            by_mode=tuple(zip(MODES, modes, strict=True)),
-            open_now=open_now,
-        )
+        names = [c.name for c in cursor.description]
+        cells = completion_cells(dict(zip(names, row, strict=True)) for row in cursor)
     listed = list(sites) if sites is not None else sorted({s for s, _v in cells})
     return CompletionTable(
         sites=listed,

@@ -8,7 +8,7 @@ from crf.schedule.dashboards.quality import (
     SiteQuality,
     VisitQuality,
     data_quality,
-    questionnaire_completion,
+    quality_tables,
 )
 from crf.schedule.dashboards.worklist import (
     KIND_ORDER,
@@ -31,7 +31,7 @@ __all__ = [
     "TaskList",
     "VisitQuality",
     "data_quality",
-    "questionnaire_completion",
+    "quality_tables",
     "site_tasks",
     "task_counts",
 ]

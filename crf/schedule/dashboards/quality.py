@@ -1,8 +1,9 @@
 """The Methods Centre's data-quality view: per site and visit, forms
 expected, complete, due and overdue, the median delay from visit to entry,
 and open queries; aggregated by the database in one query over the SQL visit
-schedule (``crf.schedule.sql``). Then the patient-reported questionnaires'
-completion by site and visit (``crf.epro.completion``, three more queries).
+schedule (``crf.schedule.sql``), which also counts the patient-reported
+questionnaires' completion by site and visit (``crf.epro.completion``'s
+columns: the schedule is computed once for both tables).
 """
 
 import datetime
@@ -12,7 +13,12 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import Count
 
-from crf.epro.completion import CompletionTable, prom_completion
+from crf.epro.completion import (
+    CompletionTable,
+    completion_cells,
+    completion_sql_parts,
+)
+from crf.epro.windows import survey_visit_labels
 from crf.models import UNRESOLVED_QUERY_STATUSES, DataQuery
 from crf.schedule import visits as schedule
 from crf.schedule.dashboards.common import scoped
@@ -48,9 +54,12 @@ class SiteQuality:
 
 
 def _quality_sql(scope, days) -> tuple[str, list]:
-    """Per site and visit, and per site over all visits (GROUPING SETS)."""
+    """Per site and visit, and per site over all visits (GROUPING SETS); with
+    the questionnaires' completion columns (``crf.epro.completion``), so the
+    visit schedule is computed once for both tables."""
     visits, params = visit_rows_sql(scope, days)
     expected = (schedule.DONE, schedule.MISSED, schedule.DUE, schedule.OVERDUE)
+    columns, column_params, joins, join_params = completion_sql_parts()
     sql = f"""
         SELECT v.site_code, v.visit_code, GROUPING(v.visit_code) = 1 AS total,
                COUNT(*) FILTER (WHERE v.visit_order = 0) AS participants,
@@ -61,8 +70,10 @@ def _quality_sql(scope, days) -> tuple[str, list]:
                COUNT(*) FILTER (WHERE v.state = %s) AS overdue,
                percentile_cont(0.5) WITHIN GROUP (ORDER BY
                    (v.completed_at AT TIME ZONE v.time_zone)::date - v.done_on
-               ) AS median_entry_days
+               ) AS median_entry_days,
+               {columns}
           FROM ({visits}) AS v
+          {joins}
          GROUP BY GROUPING SETS ((v.site_code, v.visit_code), (v.site_code))
     """
     return sql, [
@@ -72,22 +83,26 @@ def _quality_sql(scope, days) -> tuple[str, list]:
         schedule.MISSED,
         schedule.DUE,
         schedule.OVERDUE,
+        *column_params,
         *params,
+        *join_params,
     ]
 
 
-def data_quality(
+def quality_tables(
     *,
     user,
     site_code: str | None = None,
     today_by_site: Mapping[str, datetime.date] | None = None,
     now: datetime.datetime | None = None,
-) -> list[SiteQuality]:
+) -> tuple[list[SiteQuality], CompletionTable]:
     """Per site and visit: forms expected (window opened, participant not
     ended), complete (done or recorded as missed), due, overdue; median days
     from visit date to entry (site's local date of completion − visit date);
     and per site the participants in follow-up and the open (or answered)
-    query count. Four queries.
+    query count. With the questionnaires' completion of the same
+    participants (``crf.epro.completion``; every site of the scope listed),
+    from the same query. Four queries.
     """
     sites = sites_for(user).order_by("code")
     if site_code:
@@ -134,6 +149,11 @@ def data_quality(
         .values_list("participant__site__code")
         .annotate(n=Count("id"))
     )
+    completion = CompletionTable(
+        sites=[s["code"] for s in sites],
+        visits=list(survey_visit_labels().items()),
+        cells=completion_cells(rows),
+    )
     return [
         SiteQuality(
             site_code=s["code"],
@@ -148,22 +168,9 @@ def data_quality(
             totals=totals.get(s["code"]) or VisitQuality(s["code"], "", "All visits"),
         )
         for s in sites
-    ]
+    ], completion
 
 
-def questionnaire_completion(
-    *,
-    user,
-    site_code: str | None = None,
-    now: datetime.datetime | None = None,
-) -> CompletionTable:
-    """Questionnaire completion today of the participants in ``user``'s scope
-    (at ``site_code`` if given), every site of the scope listed."""
-    sites = sites_for(user).order_by("code")
-    if site_code:
-        sites = sites.filter(code=site_code.upper())
-    return prom_completion(
-        scope=scoped(user, site_code),
-        sites=sites.values_list("code", flat=True),
-        now=now,
-    )
+def data_quality(**kwargs) -> list[SiteQuality]:
+    """The forms table of ``quality_tables`` (same arguments)."""
+    return quality_tables(**kwargs)[0]

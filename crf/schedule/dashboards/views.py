@@ -88,17 +88,16 @@ def data_quality(request):
     sites = list(sites_for(request.user).order_by("code"))
     filters = QualityFilterForm(request.GET or None, sites=sites)
     criteria = filters.cleaned_data if filters.is_valid() else {}
+    quality, completion = dashboard.quality_tables(
+        user=request.user, site_code=criteria.get("site")
+    )
     return render(
         request,
         "crf/dashboard_quality.html",
         {
             "filters": filters,
-            "sites": dashboard.data_quality(
-                user=request.user, site_code=criteria.get("site")
-            ),
-            "completion": dashboard.questionnaire_completion(
-                user=request.user, site_code=criteria.get("site")
-            ),
+            "sites": quality,
+            "completion": completion,
             "modes": ResponseMode.choices,
         },
     )

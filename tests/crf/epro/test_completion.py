@@ -124,6 +124,12 @@ def test_data_quality_page_shows_the_completion_table(client, users, trial):
     assert 'data-col="tablet">3<' in tor
     assert 'data-col="paper">2<' in tor
     assert 'data-col="open-now">1<' in tor
+    # The page counts in its forms query what the report counts alone: the
+    # same cells, every site and visit.
+    alone = prom_completion(
+        scope=participants_for(users["datamanager"]), sites=["HAM", "TOR"]
+    )
+    assert response.context["completion"].as_rows() == alone.as_rows()
     # Filtered to one site: that site only.
     response = client.get(reverse("dashboards:data_quality"), {"site": "HAM"})
     assert response.context["completion"].sites == ["HAM"]
