@@ -141,9 +141,14 @@ def epro_plan(plan, cases: list[PlannedCase], rng: random.Random):
             closes = _days(case.surgery_date, windows[code].window_end_day)
             if mode == "link":
                 delay = rng.choices(*zip(*LINK_DELAYS, strict=True))[0]
+                if _days(form.entered, -1) < opens:
+                    # The form was entered on the window's first day: no
+                    # evening inside the window before it, so the answers
+                    # were on paper (the form's own values).
+                    continue
                 # In the evening, by the day before the coordinator enters
-                # the visit's form (if the window was open then).
-                last = max(opens, min(closes, _days(form.entered, -1)))
+                # the visit's form.
+                last = min(closes, _days(form.entered, -1))
                 answered = min(_days(opens, delay), last)
             else:
                 answered = visit_date
