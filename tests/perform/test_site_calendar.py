@@ -41,9 +41,7 @@ def api_screening(site_code: str, day: datetime.date) -> dict:
 
 
 @pytest.mark.django_db
-def test_the_utc_date_is_a_future_date_in_toronto_in_the_evening(
-    client, users, site_a
-):
+def test_the_utc_date_is_a_future_date_in_toronto_in_the_evening(client, users, site_a):
     with time_machine.travel(TORONTO_EVENING, tick=False):
         client.force_login(users["coordinator"])
         page = client.get(reverse("participant_screen"))
