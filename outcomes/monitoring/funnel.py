@@ -1,9 +1,9 @@
 """Per-site key risk indicators scored on a funnel plot (PROTOCOL §14).
 
 Hand-written on numpy: the arithmetic is a dozen lines of Spiegelhalter's
-formulas, and no maintained Python library implements funnel-plot scoring
-with the winsorized over-dispersion estimate (statsmodels has none; R's
-``gsm`` and ``FunnelPlotR`` are R).
+formulas, and we know of no maintained Python library for funnel-plot
+scoring with the winsorized over-dispersion estimate (statsmodels has none;
+``gsm`` and ``FunnelPlotR`` are R packages).
 
 Method, for one indicator over sites i = 1..m with numerator O_i and
 denominator n_i (exposure in patient-months for a ``rate``, units for a
@@ -46,8 +46,14 @@ copied), which uses the same θ0, V(θ0) and multiplicative φ:
   ``None`` with a note, since there is nothing to compare.
 * gsm cuts at thresholds with ``right = FALSE`` (z = 3 is red, z = −3 is
   amber); here both directions use strict |z| > 2 and |z| > 3 as §14 states.
-* gsm applies its minimum (3 participants or 30 days) after flagging, in its
-  summary; here the same minimum is applied before φ is estimated.
+* gsm's minimum is on the indicator's own denominator (``nMinDenominator``,
+  e.g. 30 days on study) and blanks score and flag in ``Summarize``, after φ
+  is estimated; here §14's rule (≥ 3 participants and ≥ 30 days of exposure)
+  applies to every indicator, before φ, and the small site's z is still
+  reported.
+
+With few eligible sites φ is rough: with I = 1 it is that site's z², so the
+lone site's adjusted |z| is at most 1 (it is only compared with itself).
 """
 
 from __future__ import annotations

@@ -171,6 +171,23 @@ def test_two_participant_site_is_left_out_of_phi():
     assert overdispersion_factor([4, -1, 4, -1, 0.75]) == approx(6.9125)
 
 
+def test_a_lone_eligible_site_is_only_compared_with_itself():
+    """A: 30 events / 100 patient-months; C: 0 / 100 with 2 participants.
+    θ0 = 30 / 200 = 0.15; z_A = 0.15 / sqrt(0.15 / 100) = 0.15 / 0.0387298
+    = 3.8729833 (= sqrt(15)). I = 1: both percentiles are z_A, φ = z_A² = 15,
+    adjusted z_A = sqrt(15) / sqrt(15) = 1: no flag."""
+    sites = [
+        SiteCounts("A", 30, 100, participants=5, exposure_days=300),
+        SiteCounts("C", 0, 100, participants=2, exposure_days=300),
+    ]
+    scores = site_funnel_scores(sites, kind=RATE)
+    a = by_code(scores)["A"]
+    assert a.z == approx(3.8729833)
+    assert scores.phi == approx(15)
+    assert a.adjusted_z == approx(1)
+    assert a.flag is Flag.NONE
+
+
 def test_too_little_exposure_is_not_flagged():
     """29 days of exposure is under the 30-day minimum; 30 is enough."""
     sites = [
