@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from outcomes.monitoring.funnel import Flag, FunnelPlotData
+from outcomes.monitoring.funnel import Flag, FunnelPlotData, IndicatorKind
 
 DPI = 150
 FLAG_COLOURS = {
@@ -99,7 +99,10 @@ def _y_top(data: FunnelPlotData) -> float:
     _lower, upper = data.limits[max(data.limits)]
     limit_there = float(np.interp(smallest, data.denominators, upper))
     highest = max([limit_there, *(value for _c, _n, value, _f in data.points)])
-    return highest * 1.1 if highest > 0 else 1.0
+    top = highest * 1.1 if highest > 0 else 1.0
+    if data.kind is IndicatorKind.PROPORTION:
+        return min(top, 1.05)  # a little room above 100% for a point there
+    return top
 
 
 def _legend_handles(data: FunnelPlotData, scale: float) -> list[Line2D]:
