@@ -8,6 +8,8 @@ Permissions are checked here and in the services (403), site scope in the
 selectors (404 for another site's query or form).
 """
 
+from urllib.parse import urlencode
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Layout, Submit
 from django import forms
@@ -19,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from crf.models import DataQuery
 from crf.queries import services as queries
+from crf.queries.export import query_csv_response
 from crf.queries.markers import returns_to_form
 from crf.queries.presentation import query_facts, with_facts
 from infrastructure.pagination import paginate
@@ -125,8 +128,15 @@ def query_list(request):
         site_code=criteria.get("site"),
         status=criteria.get("status"),
     )
+    if request.GET.get("format") == "csv":
+        # Every query the filters select (not one page), in the user's scope.
+        return query_csv_response(qs, filename="queries.csv")
     context = paginate(request, qs)
     context["page"].object_list = with_facts(context["page"].object_list)
+    # The CSV of what the valid filters select (an invalid one is ignored,
+    # as it is by the list).
+    chosen = {name: value for name, value in criteria.items() if value}
+    context["csv_url"] = "?" + urlencode({**chosen, "format": "csv"})
     return render(request, "crf/query_list.html", {**context, "filters": filters})
 
 
