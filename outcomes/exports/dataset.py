@@ -214,11 +214,17 @@ class Dataset:
 # and labels to 40).
 NAME_LIMITS = {"stata": 32, "spss": 64, "sas": 32}
 LABEL_LIMITS = {"stata": 80, "spss": 256, "sas": 256}
+# Longest dataset (file) label: pyreadstat cuts SPSS's at 64 and SAS
+# transport's at 40 without a word, and refuses Stata's over 80.
+DATASET_LABEL_LIMITS = {"stata": 80, "spss": 64, "sas": 40}
 # Words Stata reserves; a variable may not take them.
 STATA_RESERVED = frozenset(
-    "_all _b byte _coef _cons double float if in int long _n _N _pi _pred _rc "
-    "_skip str strL using with".split()
-)
+    {
+        "_all", "_b", "byte", "_coef", "_cons", "double", "float", "if", "in",
+        "int", "long", "_n", "_N", "_pi", "_pred", "_rc", "_skip", "str",
+        "strL", "using", "with",
+    }
+)  # fmt: skip
 COMPANION_SUFFIX = "_code"
 
 
@@ -262,11 +268,16 @@ def check_limits_for(dataset: Dataset, export_format: str) -> None:
             name in STATA_RESERVED or re.fullmatch(r"str\d+", name)
         ):
             problems.append(f"{name}: a word Stata reserves")
-    labels = [(variable.name, variable.label) for variable in dataset.variables]
-    labels.append((dataset.name, dataset.label))
-    for name, label in labels:
-        if label_limit and len(label) > label_limit:
-            problems.append(f"{name}: label longer than {label_limit} characters")
+    for variable in dataset.variables:
+        if label_limit and len(variable.label) > label_limit:
+            problems.append(
+                f"{variable.name}: label longer than {label_limit} characters"
+            )
+    dataset_limit = DATASET_LABEL_LIMITS.get(export_format)
+    if dataset_limit and len(dataset.label) > dataset_limit:
+        problems.append(
+            f"{dataset.name}: dataset label longer than {dataset_limit} characters"
+        )
     if export_format == "sas":
         # A choice or yes/no variable's SAS format is its name and "F"
         # (formats.sas), itself at most 32 characters.
