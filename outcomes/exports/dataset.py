@@ -45,7 +45,8 @@ MISSING_CODE_LABELS = {code.value: str(code.label) for code in MissingCode}
 
 
 # SPSS stores a code in a numeric variable as a number declared missing:
-# -91 NA, -92 UNK, ... -96 DIED (the convention of several survey archives).
+# -91 NA, -92 UNK, ... -96 DIED (no measurement of the trial takes them, and
+# a codable variable may not: ``Variable.check_cell``).
 SPSS_SENTINELS = {code: -91 - index for index, code in enumerate(MISSING_CODES)}
 SENTINEL_LOW, SENTINEL_HIGH = min(SPSS_SENTINELS.values()), max(SPSS_SENTINELS.values())
 # Stata's extended missing values .a-.f and SAS's special missing values

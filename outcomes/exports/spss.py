@@ -18,6 +18,7 @@
 """
 
 import datetime
+import decimal
 
 import pandas as pd
 import pyreadstat
@@ -88,6 +89,19 @@ def spss_value_labels(variable: Variable) -> dict:
     return labels
 
 
+def decimal_format(dataset: Dataset, variable: Variable) -> str:
+    """An SPSS display format showing every decimal place the column's values
+    have (at least 1, at most 16): F8.2, SPSS's default, would show 0.125 as
+    0.13. Only the display: the file stores the double."""
+    places = [
+        -decimal.Decimal(str(cell)).as_tuple().exponent
+        for cell in dataset.column(variable)
+        if cell is not None and not isinstance(cell, Coded)
+    ]
+    digits = min(max([1, *places]), 16)
+    return f"F{digits + 10}.{digits}"
+
+
 def spss_missing(dataset: Dataset, variable: Variable) -> list:
     """The ``missing_ranges`` entry of a codable variable."""
     if variable.kind in NUMERIC_KINDS:
@@ -108,6 +122,8 @@ def spss_files(dataset: Dataset) -> dict[str, bytes]:
             formats[variable.name] = "DATE11"
         elif variable.kind in (Kind.INTEGER, Kind.BOOLEAN, Kind.CHOICE):
             formats[variable.name] = "F8.0"
+        elif variable.kind == Kind.DECIMAL:
+            formats[variable.name] = decimal_format(dataset, variable)
     name = f"{dataset.name}.sav"
     return {
         name: written_bytes(

@@ -23,6 +23,7 @@ import pandas as pd
 import pyreadstat
 
 from outcomes.exports import csv_files, r_files, sas_files, spss_files, stata_files
+from outcomes.exports.dataset import Coded, Dataset, Variable
 from tests.outcomes.exports.sample import TABLE, sample_dataset
 
 D = datetime.date
@@ -253,6 +254,9 @@ def test_spss_codes_are_user_missing_sentinels_with_labels(tmp_path):
         {"lo": "NA", "hi": "NA"}, {"lo": "UNK", "hi": "UNK"}, {"lo": "ND", "hi": "ND"},
     ]  # fmt: skip
     assert "note" not in meta.missing_ranges
+    # Haemoglobin's values have at most two decimals (88.25): F12.2.
+    assert meta.original_variable_types["haemoglobin"] == "F12.2"
+    assert meta.original_variable_types["age"] == "F8.0"
     assert meta.variable_measure["procedure"] == "nominal"
     assert meta.variable_measure["age"] == "scale"
 
@@ -356,3 +360,19 @@ def test_r_export_is_the_data_csv_and_its_load_script(tmp_path):
     assert set(files) == {"perform_sample.csv", "load_perform_sample.R"}
     assert files["perform_sample.csv"] == csv_files(dataset)["perform_sample.csv"]
     assert len(TABLE) == 9  # the rows the expected columns above spell out
+
+
+def test_spss_shows_every_decimal_place(tmp_path):
+    """SPSS's default F8.2 would show 0.125 as 0.13: the display format takes
+    the most decimal places a value has (3 here: F13.3, 10 + 3 wide); the
+    file keeps the value itself."""
+    dataset = Dataset(
+        name="fractions",
+        label="Fractions",
+        variables=[Variable("dose", "Dose (mg/kg)", "decimal", codable=True)],
+        rows=[{"dose": 0.125}, {"dose": 2}, {"dose": Coded("ND")}],
+    )
+    path = written(tmp_path, spss_files(dataset))["fractions.sav"]
+    frame, meta = pyreadstat.read_sav(str(path), user_missing=True)
+    assert meta.original_variable_types["dose"] == "F13.3"
+    assert cells(frame["dose"]) == [0.125, 2, -93]
