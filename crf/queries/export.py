@@ -4,7 +4,7 @@ list's filters select, not one page of them, with its whole thread.
 Names and labels as the pages print them (``crf.queries.presentation``): the
 form and visit, the field's label and its database name (for a statistician
 joining the export to the data), who has to act next and the age in days.
-Times are UTC in ISO 8601 (the site's time zone is a column: a file that
+Times are UTC in ISO 8601 to the second (the site's time zone is a column: a file that
 crosses sites needs one clock). Cells are defused against formula injection
 (``infrastructure.csv_cells``). Streamed, 500 queries to a fetch with their
 messages, so a trial's worth of queries never sits in memory at once.
@@ -42,7 +42,9 @@ CHUNK = 500
 
 
 def _utc(moment) -> str:
-    return moment.astimezone(datetime.UTC).isoformat() if moment else ""
+    return (
+        moment.astimezone(datetime.UTC).isoformat(timespec="seconds") if moment else ""
+    )
 
 
 def _thread(query: DataQuery) -> str:

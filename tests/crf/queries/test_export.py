@@ -79,7 +79,7 @@ def test_the_coordinator_gets_their_sites_queries_only(client, users, two_sites)
     assert row["raised_by"] == "datamanager"
     raised = datetime.datetime.fromisoformat(row["raised_at_utc"])
     assert raised.utcoffset() == datetime.timedelta(0)
-    assert raised == at_tor.raised_at
+    assert raised == at_tor.raised_at.replace(microsecond=0)
     thread = row["thread"].splitlines()
     assert len(thread) == 2
     assert "Raised by datamanager: " in thread[0]
