@@ -49,6 +49,7 @@ from crf.schedule.visits import visit_definitions
 from outcomes.data_use import refused_data_use
 from outcomes.exports.dataset import Dataset, ExportDataError, Variable
 from outcomes.exports.form_variables import (
+    SITE,
     STUDY_ID,
     data_cells,
     data_variables,
@@ -184,15 +185,10 @@ def _participants(user, scope, cutoff) -> tuple[list[dict], set[int]]:
     """The participants' rows (with randomization date and arm) and their
     ids, as the cut-off and refusals of data use leave them."""
     randomized_on = randomization_dates(scope)
-    arms = (
-        dict(
-            Slot.objects.filter(participant__in=scope).values_list(
-                "participant_id", "arm"
-            )
-        )
-        if arms_shown_to(user)
-        else {}
-    )
+    arms = {}
+    if arms_shown_to(user):
+        slots = Slot.objects.filter(participant__in=scope)
+        arms = dict(slots.values_list("participant_id", "arm"))
     refused = refused_data_use(scope.values("pk"), generated_at=timezone.now())
     rows = []
     for row in scope.order_by("study_id").values(
@@ -222,7 +218,7 @@ def _choices(text_choices) -> dict[str, str]:
 def _participants_dataset(user, rows: list[dict]) -> Dataset:
     variables = [
         STUDY_ID,
-        Variable("site", "Site code", "text"),
+        SITE,
         Variable("status", "Participant status", "choice", _choices(ParticipantStatus)),
         Variable("screening_date", "Date of screening", "date"),
         Variable("age", "Age at screening (years)", "integer"),

@@ -291,7 +291,10 @@ def test_every_format_reads_back_the_built_datasets(users, trial, tmp_path):
     """Each built dataset written by every writer of ``EXPORT_WRITERS`` and
     read back (pandas, pyreadstat) gives its rows cell for cell (codes as
     codes, blanks as blanks), its variable labels, its dataset label and, in
-    Stata and SPSS, the value labels of choices, yes/no and codes."""
+    Stata and SPSS, the value labels of choices, yes/no and codes. Every
+    writer checks the format's limits first (``check_limits_for``), so this
+    also shows every real field name fits Stata's and SAS's 32 characters
+    (with SAS's ``_code`` companion) as exported."""
     datasets = export_datasets(user=users["statistician"])
     assert set(EXPORT_WRITERS) == {"csv", "stata", "spss", "sas", "r"}
     codes_seen = set()
