@@ -119,6 +119,13 @@ def allocation_shown_to(user, participant: Participant) -> AllocationView | None
     return _view(slot, show_arm=True, show_sequence=block_data_shown_to(user))
 
 
+def every_arm_shown_to(user) -> bool:
+    """Whether ``user`` sees the arm of every allocation in their scope: site
+    staff (surgery needs them) and the roles that see the balance
+    (``view_log_arms``); not the randomizer (``_arm_shown_to``)."""
+    return log_arms_shown_to(user) or not user.has_perm("perform.view_all_sites")
+
+
 def _arm_shown_to(user, slot: Slot) -> bool:
     """Site staff see their participants' arms (surgery needs them), and so
     do the roles that see the balance (``view_log_arms``). A Methods Centre
@@ -126,7 +133,7 @@ def _arm_shown_to(user, slot: Slot) -> bool:
     itself, for ``RANDOMIZATION["RANDOMIZER_SEES_ARM_HOURS"]`` (to pass it on,
     as PROTOCOL §5 e-mails it): not every arm of every stratum, one page after
     another, which is the running balance the log withholds."""
-    if log_arms_shown_to(user) or not user.has_perm("perform.view_all_sites"):
+    if every_arm_shown_to(user):
         return True
     hours = settings.RANDOMIZATION["RANDOMIZER_SEES_ARM_HOURS"]
     return slot.allocated_by_id == user.pk and (

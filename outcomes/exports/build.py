@@ -56,9 +56,9 @@ from outcomes.exports.form_variables import (
     identifying_variables,
 )
 from perform.models import FractureStatus, ParticipantStatus, Sex
-from perform.selectors import participants_for, sites_for, user_sees_all_sites
+from perform.selectors import participants_for, sites_for
 from randomization.models import Slot
-from randomization.selectors import log_arms_shown_to, randomization_dates
+from randomization.selectors import every_arm_shown_to, randomization_dates
 
 # The date that places each form in time (the registry's ``never_coded``
 # dates: they are never missing on a complete form).
@@ -130,9 +130,7 @@ def arms_shown_to(user) -> bool:
     staff for their sites, and the roles that see the arms in the log (data
     manager, statistician). The randomizer, who sees only the arms it has
     just allocated, gets no arm column."""
-    if not user.has_perm("randomization.view_allocation"):
-        return False
-    return log_arms_shown_to(user) or not user_sees_all_sites(user)
+    return user.has_perm("randomization.view_allocation") and every_arm_shown_to(user)
 
 
 def _unknown(kind: str, names: Iterable[str], known: Iterable[str]) -> None:
