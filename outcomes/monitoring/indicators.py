@@ -116,16 +116,14 @@ class Indicator:
     concern: tuple[Direction, ...]
 
 
+HIGH, LOW = (Direction.HIGH,), (Direction.LOW,)
 BOTH = (Direction.HIGH, Direction.LOW)
+RATE, PROPORTION = IndicatorKind.RATE, IndicatorKind.PROPORTION
 PER_100_MONTHS = "per 100 patient-months"
 
-HIGH = (Direction.HIGH,)
-LOW = (Direction.LOW,)
-RATE, PROPORTION = IndicatorKind.RATE, IndicatorKind.PROPORTION
-
 INDICATORS: tuple[Indicator, ...] = (
-    # Low AE and SAE rates are the classic sign of under-reporting; high ones
-    # of a safety or recording problem. So for deviations.
+    # Low AE, SAE and deviation rates are the classic sign of under-reporting;
+    # high ones of a safety, conduct or recording problem.
     Indicator("ae_rate", "Adverse events", RATE, PER_100_MONTHS, 100, BOTH),
     Indicator("sae_rate", "Serious adverse events", RATE, PER_100_MONTHS, 100, BOTH),
     Indicator("deviation_rate", "Protocol deviations", RATE, PER_100_MONTHS, 100, BOTH),
