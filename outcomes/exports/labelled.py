@@ -10,9 +10,11 @@ double keeps it blank); dates stay dates; text stays text. How a blank or a
 missing-data code is stored differs by format and lives in each writer.
 """
 
+from collections.abc import Callable
+
 import pandas as pd
 
-from outcomes.exports.dataset import Kind, Variable
+from outcomes.exports.dataset import NUMERIC_KINDS, Dataset, Kind, Variable
 
 YES_NO_LABELS = {0: "No", 1: "Yes"}
 
@@ -53,3 +55,19 @@ def column_series(name: str, cells: list, *, numeric: bool) -> pd.Series:
             dtype="float64",
         )
     return pd.Series(cells, name=name, dtype=object)
+
+
+def labelled_frame(dataset: Dataset, cell: Callable) -> pd.DataFrame:
+    """The data as pyreadstat writes it: every variable's column, each value
+    through the format's ``cell(variable, value)`` (which stands a format's
+    own form in for a missing-data code)."""
+    return pd.DataFrame(
+        {
+            variable.name: column_series(
+                variable.name,
+                [cell(variable, value) for value in dataset.column(variable)],
+                numeric=variable.kind in NUMERIC_KINDS,
+            )
+            for variable in dataset.variables
+        }
+    )

@@ -37,7 +37,7 @@ from outcomes.exports.dataset import (
     check_limits_for,
     code_label,
 )
-from outcomes.exports.labelled import column_series, stored_value, value_labels
+from outcomes.exports.labelled import labelled_frame, stored_value, value_labels
 
 SPSS_EPOCH = datetime.date(1582, 10, 14)
 SECONDS_A_DAY = 86400
@@ -67,16 +67,7 @@ def _spss_cell(variable: Variable, cell):
 
 def spss_frame(dataset: Dataset) -> pd.DataFrame:
     """The data as pyreadstat writes it: sentinels stand for the codes."""
-    return pd.DataFrame(
-        {
-            variable.name: column_series(
-                variable.name,
-                [_spss_cell(variable, cell) for cell in dataset.column(variable)],
-                numeric=variable.kind in NUMERIC_KINDS,
-            )
-            for variable in dataset.variables
-        }
-    )
+    return labelled_frame(dataset, _spss_cell)
 
 
 def spss_value_labels(variable: Variable) -> dict:

@@ -24,7 +24,7 @@ from outcomes.exports.dataset import (
     check_limits_for,
     code_label,
 )
-from outcomes.exports.labelled import column_series, stored_value, value_labels
+from outcomes.exports.labelled import labelled_frame, stored_value, value_labels
 
 STATA_VERSION = 14
 
@@ -41,16 +41,7 @@ def _stata_cell(variable: Variable, cell):
 
 def stata_frame(dataset: Dataset) -> pd.DataFrame:
     """The data as pyreadstat writes it: tag letters stand for the codes."""
-    return pd.DataFrame(
-        {
-            variable.name: column_series(
-                variable.name,
-                [_stata_cell(variable, cell) for cell in dataset.column(variable)],
-                numeric=variable.kind in NUMERIC_KINDS,
-            )
-            for variable in dataset.variables
-        }
-    )
+    return labelled_frame(dataset, _stata_cell)
 
 
 def stata_value_labels(variable: Variable) -> dict:
