@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("perform.urls")),
     path("randomization/", include("randomization.urls")),
     path("reports/", include("outcomes.urls")),
+    path("exports/", include("outcomes.data_export.urls")),
     path("", include("infrastructure.urls")),
     path("", include("crf.urls")),
     path("api/v1/", include("config.api_urls")),

@@ -311,3 +311,15 @@ class ReportDownload(models.Model):
             else "data dictionary"
         )
         return f"{self.user} downloaded {what} ({self.format}) at {self.at}"
+
+
+# The export wizard's tables (PROTOCOL §14), kept with their domain.
+from outcomes.data_export.models import DataExport, DataExportDownload  # noqa: E402
+
+__all__ = [
+    "DataExport",
+    "DataExportDownload",
+    "Report",
+    "ReportDownload",
+    "ReportRecovery",
+]

@@ -31,3 +31,14 @@ def reports_monthly_task() -> list[int]:
     """Queue this month's open and closed reports (by beat, on the 1st)."""
     reports = services.reports_monthly_request(today=timezone.localdate())
     return [report.pk for report in reports]
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=1800)
+def data_export_build_task(*, export_id: int) -> dict:
+    """Build and store one requested data export. Idempotent
+    (``outcomes.data_export.services.data_export_build``): a second delivery,
+    or a run after the export is done, does nothing."""
+    from outcomes.data_export.services import data_export_build
+
+    export = data_export_build(export_id=export_id)
+    return {"export_id": export_id, "built": export is not None}

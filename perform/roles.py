@@ -59,6 +59,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "crf.view_safetyalert",
         # The pooled report only: nothing by arm (PROTOCOL §11).
         "outcomes.view_open_report",
+        # The export wizard (PROTOCOL §14): their own exports.
+        "outcomes.export_data",
     ],
     RANDOMIZER: [
         *_METHODS_CENTRE,
@@ -82,6 +84,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "outcomes.view_closed_report",
         "outcomes.view_download_log",
         "outcomes.export_analysis_dataset",
+        # The export wizard (PROTOCOL §14); view_download_log shows every
+        # export, whoever requested it.
+        "outcomes.export_data",
         # A built report is a draft until the statistician releases it to the
         # DSMB (PROTOCOL §11); they also withdraw it and record the DSMB's
         # recommendation.

@@ -145,6 +145,7 @@ DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default="perform_app")
 # application may insert and read them, never change, delete or truncate.
 AUDIT_LOG_MODELS = [
     "admin.LogEntry",
+    "outcomes.DataExportDownload",
     "outcomes.ReportDownload",
     "perform.RoleChange",
     "randomization.ListEvent",

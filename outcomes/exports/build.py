@@ -123,6 +123,23 @@ def export_datasets(
     return datasets
 
 
+def export_choices_check(
+    *,
+    user,
+    forms: Iterable[str] | None = None,
+    fields: Iterable[str] | None = None,
+    sites: Iterable[str] | None = None,
+    visits: Iterable[str] | None = None,
+) -> None:
+    """Check the choices as ``export_datasets`` does, without reading any
+    row: raises the same ``ExportDataError`` for an unknown form, field, site
+    (or one outside ``user``'s scope) or visit. For a request that is built
+    later by a worker (``outcomes.data_export``)."""
+    _chosen_fields(_chosen_forms(forms), fields)
+    _chosen_visits(visits)
+    _scope(user, sites)
+
+
 def arms_shown_to(user) -> bool:
     """Whether the export carries the arm: the user may see allocations and
     sees the arm of every allocation in scope, as the randomization log's and
