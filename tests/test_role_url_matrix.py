@@ -211,6 +211,14 @@ EXPECTED = {
     "reports/downloads/": STATISTICIAN_ONLY,
     "reports/dataset/": STATISTICIAN_ONLY,
     "reports/dataset/dictionary/": STATISTICIAN_ONLY,
+    # The export wizard (outcomes.data_export.urls). ``export_id`` is a done
+    # export the statistician requested: the data manager, who may export
+    # too, sees only their own exports (404); roles without the permission 403.
+    "exports/": only({"datamanager", "statistician"}),
+    **{
+        f"exports/<int:export_id>/{route}": only({"statistician"}, datamanager=404)
+        for route in ("", "download/")
+    },
     # Patient-reported outcomes (crf.epro.urls). The survey by personal link
     # needs no login; ``token`` is a valid link of a visit without a window
     # yet, so its page says the questionnaires are not open (200); saving and
@@ -524,6 +532,7 @@ def objects(users, site_a, screen):
     totp = TOTPDevice.objects.create(user=users["coordinator"], name="phone")
     static = StaticDevice.objects.create(user=users["coordinator"], name="backup")
     report = closed_report_ready(released_by=users["statistician"])
+    export = data_export_done(users["statistician"])
     return {
         "survey_token": survey_token(randomized),
         "study_id": eligible.study_id,
@@ -556,6 +565,7 @@ def objects(users, site_a, screen):
         "crf/safetyalert": alert.pk,
         "crf/visitreminder": reminder.pk,
         "report_id": report.pk,
+        "export_id": export.pk,
     }
 
 
@@ -618,6 +628,25 @@ def closed_report_ready(*, released_by=None, withdrawn=False):
     return report
 
 
+def data_export_done(requested_by):
+    """A done data export (its zip's contents do not matter here)."""
+    import hashlib
+
+    from outcomes.models import DataExport
+
+    content = b"PK matrix"
+    return DataExport.objects.create(
+        requested_by=requested_by,
+        forms=["death"],
+        formats=["csv"],
+        status="done",
+        progress=100,
+        content=content,
+        sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content),
+    )
+
+
 def reoperation_alert(reoperation):
     from crf.models import SafetyAlert
 
@@ -660,6 +689,7 @@ def concrete_url(route: str, objects: dict) -> str:
         r"<str:visit>": "2w",
         r"<int:query_id>": str(objects["query_id"]),
         r"<int:report_id>": str(objects["report_id"]),
+        r"<int:export_id>": str(objects["export_id"]),
         r"<int:user_id>": str(objects["user_id"]),
         "queries/new/": "queries/new/?form_type=crf.adverseevent&form_id="
         + str(objects["adverse_event_pk"]),
