@@ -63,6 +63,7 @@ def report_list(request):
             **paginate(request, selectors.reports_for(user)),
             "form": form,
             "may_export": user.has_perm("outcomes.export_analysis_dataset"),
+            "may_export_data": user.has_perm("outcomes.export_data"),
             "may_see_downloads": user.has_perm("outcomes.view_download_log"),
             "export_form": DatasetExportForm(),
         },

@@ -27,9 +27,12 @@ def data_exports_for(user) -> QuerySet[DataExport]:
     )
 
 
-def data_export_get(*, user, export_id: int) -> DataExport:
-    """The export, if ``user`` may see it (``Http404`` otherwise)."""
+def data_export_get(*, user, export_id: int, with_content: bool = False) -> DataExport:
+    """The export, if ``user`` may see it (``Http404`` otherwise); its zip
+    is read only ``with_content`` (the download)."""
     exports = DataExport.objects.select_related("requested_by")
+    if not with_content:
+        exports = exports.defer("content")
     if not sees_every_export(user):
         exports = exports.filter(requested_by=user)
     return get_object_or_404(exports, pk=export_id)

@@ -217,7 +217,7 @@ def data_export_download(
     """(zip bytes, export) of a done export for ``user`` (its requester or a
     statistician; ``Http404`` for anyone else); logs the download. Raises
     ``ValidationError`` if it is not ready."""
-    export = data_export_get(user=user, export_id=export_id)
+    export = data_export_get(user=user, export_id=export_id, with_content=True)
     if not export.is_done:
         raise ValidationError("This export is not ready.", code="not_ready")
     content = bytes(export.content)

@@ -402,3 +402,26 @@ def test_a_queued_export_page_refreshes_itself_and_offers_no_download(
     response = client.get(reverse("exports:download", args=[export.pk]))
     assert response.status_code == 404
     assert not DataExportDownload.objects.exists()
+
+
+def test_the_reports_page_links_to_the_exports_for_those_who_may_export(
+    client, users, db
+):
+    for role, linked in (
+        ("datamanager", True),
+        ("statistician", True),
+        ("dsmb", False),
+    ):
+        client.force_login(users[role])
+        page = client.get(reverse("outcomes:report_list")).content.decode()
+        assert ('id="data-exports-link"' in page) is linked, role
+
+
+def test_the_wizard_offers_fields_grouped_by_form_and_every_visit(client, users, db):
+    """The field list is grouped under each form's label; the Operative's
+    ``surgery_date`` is offered under it; the visit 2w is offered."""
+    client.force_login(users["datamanager"])
+    page = client.get(reverse("exports:list")).content.decode()
+    operative = page.index('<optgroup label="Operative')
+    assert page.index('value="surgery_date"') > operative
+    assert 'name="visits" value="2w"' in page
