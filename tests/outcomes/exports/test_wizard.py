@@ -217,11 +217,14 @@ def test_every_format_writes_its_files(
 def test_the_requesters_scope_and_choices_apply(
     users, trial, django_capture_on_commit_callbacks
 ):
-    """The data manager exporting site HAM only: 1 participant, 1 Operative."""
+    """The data manager exporting site HAM only, the surgery date only: 1
+    participant, 1 Operative form whose columns are the identifying ones
+    (study ID, site, form status) and the chosen field."""
     export = request_built(
         users["datamanager"],
         django_capture_on_commit_callbacks,
         forms=["operative"],
+        fields=["surgery_date"],
         formats=["csv"],
         sites=["ham"],
     )
@@ -229,6 +232,11 @@ def test_the_requesters_scope_and_choices_apply(
     assert manifest_of(export)["rows"] == {"participants": 1, "operative": 1}
     participants = zip_member(export, "csv/participants/participants.csv")
     assert csv_column(participants, "study_id") == ["PRF-HAM-0001"]
+    operative = zip_member(export, "csv/operative/operative.csv").decode()
+    assert operative.splitlines() == [
+        "study_id,site,form_status,surgery_date",
+        "PRF-HAM-0001,HAM,complete,2026-02-12",  # trial: Operative 02-12
+    ]
 
 
 def test_running_the_task_twice_builds_once(
