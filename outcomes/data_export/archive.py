@@ -2,8 +2,8 @@
 and ``manifest.json`` saying what was asked for and what came out.
 
 Written with the standard library's ``zipfile`` in memory: the files come
-from the writers as bytes already, and an export of the whole trial in every
-format is tens of megabytes (``make bench``), well within a worker's memory.
+from the writers as bytes already, so the zip costs about their compressed
+size again (the size of a whole-trial export is not measured yet).
 Each entry is stamped with the export's generation time, so the same files
 give the same zip.
 """
