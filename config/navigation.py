@@ -53,6 +53,7 @@ NAVIGATION = [
                 ("perform.view_all_sites", "crf.view_forms"),
             ),
             ("Lock a visit's forms", "crf:visit_forms_lock", "crf.lock_forms"),
+            ("Central monitoring", "monitoring:summary", "outcomes.view_monitoring"),
         ],
     ),
     (

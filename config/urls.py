@@ -17,6 +17,7 @@ urlpatterns = [
     path("exports/", include("outcomes.data_export.urls")),
     path("", include("infrastructure.urls")),
     path("", include("crf.urls")),
+    path("monitoring/", include("outcomes.monitoring.urls")),
     path("api/v1/", include("config.api_urls")),
     # The admin's own login form would skip the second factor.
     path(

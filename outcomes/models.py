@@ -139,6 +139,10 @@ class Report(models.Model):
             ("view_download_log", "Can see who downloaded which report or dataset"),
             ("export_analysis_dataset", "Can export the analysis dataset"),
             (
+                "view_monitoring",
+                "Can see the central statistical monitoring of every site",
+            ),
+            (
                 "release_report",
                 "Can see draft reports, release and withdraw them, and record "
                 "the DSMB's recommendation",

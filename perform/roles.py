@@ -53,6 +53,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "randomization.view_balance",
         "crf.lock_forms",
         "crf.raise_queries",
+        # Site risk indicators (PROTOCOL §14): nothing by arm.
+        "outcomes.view_monitoring",
         # What the workers sent: the e-mail log, reminders and safety alerts.
         "infrastructure.view_outboundemail",
         "crf.view_visitreminder",
@@ -91,6 +93,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # DSMB (PROTOCOL §11); they also withdraw it and record the DSMB's
         # recommendation.
         "outcomes.release_report",
+        "outcomes.view_monitoring",
     ],
     # Reports addressed to the DSMB, and nothing participant-level.
     DSMB_MEMBER: ["outcomes.view_open_report", "outcomes.view_closed_report"],

@@ -194,6 +194,14 @@ EXPECTED = {
     "account/security/api-tokens/revoke/": logged_in(405),
     "account/session/keep-alive/": logged_in(405),  # POST only
     "emails/": only({"datamanager"}),
+    # Central statistical monitoring (outcomes.monitoring.urls): the data
+    # manager and the statistician. ``indicator_code`` is the screen-failure
+    # rate, which has data here (screened participants); the permission is
+    # checked before the code.
+    "monitoring/": only({"datamanager", "statistician"}),
+    "monitoring/funnel/<slug:indicator_code>.png": only(
+        {"datamanager", "statistician"}
+    ),
     # DSMB reports (outcomes.urls). ``report_id`` is a released *closed*
     # report: only the DSMB and the statistician may know it exists (404 for
     # others). Drafts and withdrawn reports: ``REPORT_STATE_EXPECTED``.
@@ -687,6 +695,7 @@ def concrete_url(route: str, objects: dict) -> str:
         r"<str:key>/new/": "adverse-event/new/",
         r"<str:key>": "baseline",
         r"<str:visit>": "2w",
+        r"<slug:indicator_code>": "screen_failure",
         r"<int:query_id>": str(objects["query_id"]),
         r"<int:report_id>": str(objects["report_id"]),
         r"<int:export_id>": str(objects["export_id"]),
