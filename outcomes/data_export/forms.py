@@ -29,11 +29,15 @@ FORMAT_LABELS = {
 
 
 def _field_choices() -> list[tuple[str, list[tuple[str, str]]]]:
-    """Each form's fields, grouped under the form's label."""
+    """Each form's fields, grouped under the form's label: the variable's
+    name (what the exported file calls it) and its label."""
     return [
         (
             spec.label,
-            [(variable.name, variable.name) for variable in data_variables(spec)],
+            [
+                (variable.name, f"{variable.name}: {variable.label}")
+                for variable in data_variables(spec)
+            ],
         )
         for spec in FORMS.values()
     ]
